@@ -1,0 +1,134 @@
+"""Checkpoints: every finished chunk of outcomes is one Parquet file, written atomically.
+
+A file appears under its final name only when it is complete (temporary name, fsync,
+``os.replace``, fsync of the folder), so a kill at any moment leaves either the whole file
+or no file. The set of checkpoint files is the truth about what is done; the manifest
+describes the run and is rewritten the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from exoextract.errors import CheckpointError
+
+CHUNK_NAME = re.compile(r"^chunk-(\d{5})-(\d{4})\.parquet$")
+SCHEMA_KEY = b"exoextract"
+
+
+def fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def atomic_write_bytes(path: Path, writer: Any, hint: str) -> None:
+    """Call ``writer(handle)`` on a temporary file, then move it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            writer(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise CheckpointError(
+            f"cannot write {path}: {error.strerror or error} — {hint}"
+        ) from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def write_parquet(path: Path, frame: pd.DataFrame, hint: str,
+                  metadata: Mapping[str, Any] | None = None) -> None:
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    if metadata:
+        merged = dict(table.schema.metadata or {})
+        merged[SCHEMA_KEY] = json.dumps(metadata).encode()
+        table = table.replace_schema_metadata(merged)
+    atomic_write_bytes(path, lambda handle: pq.write_table(table, handle), hint)
+
+
+def write_json(path: Path, data: Mapping[str, Any], hint: str) -> None:
+    blob = json.dumps(data, indent=1, default=str).encode()
+    atomic_write_bytes(path, lambda handle: handle.write(blob), hint)
+
+
+class CheckpointStore:
+    """The ``checkpoints/`` folder of a run."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = Path(run_dir)
+        self.dir = self.run_dir / "checkpoints"
+        self.hint = f"free some disk space, then run: exoextract resume {self.run_dir}"
+
+    def files(self) -> list[Path]:
+        if not self.dir.is_dir():
+            return []
+        return sorted(p for p in self.dir.iterdir() if CHUNK_NAME.match(p.name))
+
+    def remove_temporaries(self) -> int:
+        """Delete half-written files left by a killed run; they were never valid."""
+        removed = 0
+        if self.dir.is_dir():
+            for path in self.dir.iterdir():
+                if path.name.startswith(".") and path.name.endswith(".tmp"):
+                    path.unlink(missing_ok=True)
+                    removed += 1
+        return removed
+
+    def _next_sequence(self, chunk: int) -> int:
+        taken = [int(m.group(2)) for p in self.files()
+                 if (m := CHUNK_NAME.match(p.name)) and int(m.group(1)) == chunk]
+        return max(taken, default=-1) + 1
+
+    def write(self, chunk: int, rows: Iterable[Mapping[str, Any]]) -> Path | None:
+        """Write one batch of outcome rows; returns the file (None for no rows)."""
+        rows = list(rows)
+        if not rows:
+            return None
+        path = self.dir / f"chunk-{chunk:05d}-{self._next_sequence(chunk):04d}.parquet"
+        write_parquet(path, pd.DataFrame.from_records(rows), self.hint)
+        return path
+
+    def load(self) -> pd.DataFrame:
+        """Every checkpointed row, one per key (a later file wins over an earlier one)."""
+        frames = []
+        for path in self.files():
+            try:
+                frames.append(pq.read_table(path).to_pandas())
+            except Exception as error:  # pragma: no cover - atomic writes prevent this
+                raise CheckpointError(
+                    f"checkpoint {path} is unreadable ({error}) — move it away and resume "
+                    "to recompute its targets"
+                ) from None
+        frames = [f for f in frames if len(f)]
+        if not frames:
+            return pd.DataFrame(columns=["key", "status"])
+        frame = pd.concat(frames, ignore_index=True, sort=False)
+        return frame.drop_duplicates(subset="key", keep="last").reset_index(drop=True)
+
+    def done_keys(self, retry: Iterable[str] = ()) -> set[str]:
+        """Keys with an outcome, except those whose status is in ``retry``."""
+        frame = self.load()
+        retry = set(retry)
+        return {k for k, s in zip(frame["key"], frame["status"], strict=True) if s not in retry}

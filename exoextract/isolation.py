@@ -1,0 +1,185 @@
+"""Process hygiene for worker processes: groups, kills, memory caps, parent death.
+
+Each worker makes itself the leader of a new process group, so that everything a task
+starts (TLS can start its own processes) can be killed with the worker in one ``killpg``.
+A small monitor thread inside the worker enforces the resident-memory cap and notices a
+dead supervisor; the supervisor side reaps the group of any worker that disappeared.
+Linux-first: where /proc or prctl are missing the cap and parent-death checks are skipped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+THREAD_ENV = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMBA_NUM_THREADS",
+)
+PR_SET_PDEATHSIG = 1
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """What every worker needs to police itself; picklable, set once per pool."""
+
+    marker_dir: str
+    max_memory: int | None = None
+    poll_seconds: float = 0.02
+
+
+def limit_threads_env() -> None:
+    """One thread for BLAS, OpenMP and numba in this process and its children.
+
+    Must run before numpy/numba are imported to take full effect; threadpoolctl covers
+    libraries that were already loaded.
+    """
+    for name in THREAD_ENV:
+        os.environ[name] = "1"
+    os.environ["TLS_PERSISTENT_POOL"] = "0"
+    os.environ["JOBLIB_MULTIPROCESSING"] = "0"  # sklearn (via lightkurve) must not fork
+
+
+def worker_init(config: WorkerConfig) -> None:
+    """Pool initializer: own process group, die with the parent, cap memory, 1 thread."""
+    limit_threads_env()
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)
+    _set_parent_death_signal(signal.SIGTERM)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _kill_own_group)
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except Exception:  # threadpoolctl missing or a library refused: env vars still apply
+        pass
+    # numba reads NUMBA_NUM_THREADS at import (preload sets it first); calling
+    # numba.set_num_threads here would start its threading layer and leak a semaphore.
+    monitor = threading.Thread(
+        target=_monitor, args=(config, os.getppid()), name="exoextract-monitor", daemon=True
+    )
+    monitor.start()
+
+
+def _kill_own_group(signum: int, frame: object) -> None:
+    """SIGTERM in a worker: take down everything the task started, then ourselves."""
+    with contextlib.suppress(OSError):
+        os.killpg(os.getpgrp(), signal.SIGKILL)
+    os._exit(128 + signum)
+
+
+def _set_parent_death_signal(signum: int) -> None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, int(signum), 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux
+        pass
+
+
+def _monitor(config: WorkerConfig, parent: int) -> None:
+    """Kill this worker's group if the parent is gone or resident memory passes the cap."""
+    pid = os.getpid()
+    tick = 0
+    while True:
+        time.sleep(config.poll_seconds)
+        tick += 1
+        if os.getppid() != parent:
+            os.killpg(os.getpgrp(), signal.SIGKILL)
+        if config.max_memory is None:
+            continue
+        rss = rss_bytes(pid)
+        if tick % 25 == 0:  # the whole group (task children) twice a second
+            rss = group_rss_bytes(os.getpgrp())
+        if rss > config.max_memory:
+            write_memory_marker(config.marker_dir, pid, rss, config.max_memory)
+            os.killpg(os.getpgrp(), signal.SIGKILL)
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident set size of one process (0 if it is gone or /proc is missing)."""
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as handle:
+            return int(handle.read().split()[1]) * _PAGE
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def group_members(pgid: int) -> list[int]:
+    """Pids whose process group is ``pgid`` (Linux /proc scan)."""
+    members = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return members
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        # fields after the parenthesised command: state ppid pgrp ...
+        rest = stat[stat.rfind(b")") + 2 :].split()
+        if len(rest) > 2 and int(rest[2]) == pgid:
+            members.append(int(entry))
+    return members
+
+
+def group_rss_bytes(pgid: int) -> int:
+    return sum(rss_bytes(pid) for pid in group_members(pgid))
+
+
+def kill_group(pgid: int) -> bool:
+    """SIGKILL a process group; True if anything was there to kill."""
+    if pgid <= 1 or pgid == os.getpgrp():
+        return False
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def write_memory_marker(marker_dir: str, pid: int, rss: int, cap: int) -> None:
+    path = Path(marker_dir) / f"{pid}.memory"
+    with contextlib.suppress(OSError):
+        path.write_text(f"{rss} {cap}\n")
+
+
+def pop_memory_marker(marker_dir: str, pid: int | None) -> tuple[int, int] | None:
+    """(rss, cap) if the worker ``pid`` killed itself for memory, and forget it."""
+    if pid is None:
+        return None
+    path = Path(marker_dir) / f"{pid}.memory"
+    try:
+        rss, cap = (int(x) for x in path.read_text().split())
+    except (OSError, ValueError):
+        return None
+    with contextlib.suppress(OSError):
+        path.unlink()
+    return rss, cap
+
+
+def describe_exit(code: int | None) -> str:
+    """'exit code 1' or 'signal SIGSEGV' from a multiprocessing exit code."""
+    if code is None:
+        return "unknown exit"
+    if code < 0:
+        try:
+            return f"signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"

@@ -1,0 +1,37 @@
+"""Imported once by the forkserver that forks every worker.
+
+Thread limits go into the environment before numpy and numba load, and the heavy imports
+and TLS's numba kernels are loaded here once, so a new or recycled worker starts in
+milliseconds instead of re-importing lightkurve and reloading kernels.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+from exoextract.isolation import limit_threads_env
+
+limit_threads_env()
+
+try:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import astropy.timeseries  # noqa: F401
+        import lightkurve  # noqa: F401
+        import numpy  # noqa: F401
+
+        import exoextract.extract  # noqa: F401
+        import exoextract.sources.local  # noqa: F401
+except Exception:  # the forkserver must start whatever happens; workers import lazily
+    pass
+
+if os.environ.get("EXOEXTRACT_WARM_TLS", "1") != "0":
+    try:
+        from transitleastsquares.warmup import ensure_compiled
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ensure_compiled(os.environ.get("EXOEXTRACT_TLS_BACKEND", "fused-pl"), verbose=False)
+    except Exception:  # a worker compiles on first use instead
+        pass

@@ -1,0 +1,65 @@
+"""How many workers this machine can take: CPUs and memory, cgroup limits included.
+
+The rule (documented in the README): one worker per usable CPU, but no more than fit in
+80 % of the available memory at the per-worker budget (``max_memory_per_worker``, or
+1.5 GiB, a TESS or Kepler target with lightkurve and TLS loaded plus headroom), and at
+least one. On a free Colab (2 vCPUs, ~12 GB) that is 2, not the 12 the old notebooks used.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_WORKER_BUDGET = int(1.5 * 2**30)
+
+
+def usable_cpus() -> int:
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    quota = _cgroup_cpu_quota()
+    if quota is not None:
+        cpus = min(cpus, max(1, int(quota)))
+    return max(1, cpus)
+
+
+def _cgroup_cpu_quota() -> float | None:
+    try:
+        text = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+    except OSError:
+        return None
+    if len(text) == 2 and text[0] != "max":
+        return float(text[0]) / float(text[1])
+    return None
+
+
+def available_memory() -> int | None:
+    """Bytes this process may still use: MemAvailable, lowered by a cgroup limit."""
+    available = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                available = int(line.split()[1]) * 1024
+                break
+    except OSError:
+        pass
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        used = int(Path("/sys/fs/cgroup/memory.current").read_text().strip())
+        if limit != "max":
+            room = int(limit) - used
+            available = room if available is None else min(available, room)
+    except (OSError, ValueError):
+        pass
+    return available
+
+
+def default_workers(max_memory_per_worker: int | None = None) -> int:
+    cpus = usable_cpus()
+    memory = available_memory()
+    if memory is None:
+        return cpus
+    budget = max_memory_per_worker or DEFAULT_WORKER_BUDGET
+    return max(1, min(cpus, int(0.8 * memory // budget)))

@@ -1,0 +1,513 @@
+"""Runs: plan chunks, supervise the work, checkpoint every chunk, resume, merge.
+
+``start_run`` and ``resume_run`` are what the CLI calls, and what a notebook can call; both
+return a :class:`RunResult`. A run folder holds::
+
+    manifest.json        run id, settings, input file and hash, chunk plan and states
+    checkpoints/         chunk-NNNNN-SSSS.parquet, one per finished chunk (or part of one)
+    features.parquet     one row per successful target, label columns kept (when complete)
+    failures.parquet     one row per target that did not succeed (when complete)
+    summary.json         the run's summary, as ``--json`` prints it
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import signal
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from exoextract import __version__, features, plugins
+from exoextract.checkpoint import CheckpointStore, write_json, write_parquet
+from exoextract.errors import InputError, RunDirError
+from exoextract.extract import OUTCOME_COLUMNS, reserved_columns
+from exoextract.progress import NullProgress, Progress
+from exoextract.resources import default_workers
+from exoextract.settings import (
+    Settings,
+    result_differences,
+    result_fingerprint,
+    settings_from_dict,
+)
+from exoextract.sources import get_source
+from exoextract.supervisor import Outcome, Policy, Supervisor
+from exoextract.targets import Target, TargetList, read_targets
+from exoextract.task import Task
+
+MANIFEST = "manifest.json"
+FORMAT = 1
+RETRYABLE = ("failed", "timed_out", "crashed", "memory_exceeded", "quarantined")
+
+
+@dataclass
+class RunResult:
+    """What a run did, for the summary table, ``--json`` and notebooks."""
+
+    run_dir: Path
+    run_id: str
+    total: int
+    counts: dict[str, int]
+    computed: int
+    previously_done: int
+    elapsed: float
+    complete: bool
+    workers: int
+    features_path: Path | None = None
+    failures_path: Path | None = None
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)
+    rebuilds: int = 0
+    sequential_fallback: bool = False
+    interrupted_by: int | None = None
+
+    @property
+    def ok(self) -> int:
+        return self.counts.get("ok", 0)
+
+    @property
+    def not_ok(self) -> int:
+        return sum(n for s, n in self.counts.items() if s != "ok")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_dir": str(self.run_dir),
+            "run_id": self.run_id,
+            "complete": self.complete,
+            "interrupted_by": signal.Signals(self.interrupted_by).name
+            if self.interrupted_by else None,
+            "total": self.total,
+            "counts": dict(sorted(self.counts.items())),
+            "computed_this_session": self.computed,
+            "previously_done": self.previously_done,
+            "elapsed_seconds": round(self.elapsed, 2),
+            "workers": self.workers,
+            "pool_rebuilds": self.rebuilds,
+            "sequential_fallback": self.sequential_fallback,
+            "features_path": str(self.features_path) if self.features_path else None,
+            "failures_path": str(self.failures_path) if self.failures_path else None,
+            "failures": self.failures,
+            "warnings": self.warnings,
+            "events": self.events,
+        }
+
+
+# ---------------------------------------------------------------------- entry points
+def start_run(
+    csv_path: str | Path,
+    settings: Settings,
+    out_dir: str | Path | None = None,
+    progress: Progress | None = None,
+    runs_root: str | Path = "runs",
+) -> RunResult:
+    """Start a new run of ``csv_path`` into ``out_dir`` (default runs/<time>-<name>)."""
+    targets = read_targets(csv_path, settings.mission)
+    _check_plugins_importable(settings)
+    run_dir = Path(out_dir) if out_dir else _new_run_dir(Path(runs_root), Path(csv_path))
+    if (run_dir / MANIFEST).exists():
+        raise RunDirError(f"{run_dir} already holds a run — continue it with "
+                          f"`exoextract resume {run_dir}` or choose another --out")
+    if run_dir.exists() and any(run_dir.iterdir()):
+        raise RunDirError(f"{run_dir} is not empty — choose another --out")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    manifest = {
+        "format": FORMAT,
+        "run_id": uuid.uuid4().hex[:12],
+        "created": _now(),
+        "exoextract_version": __version__,
+        "input": {"path": str(Path(csv_path).resolve()), "sha256": targets.sha256,
+                  "rows": len(targets), "id_column": targets.id_column},
+        "settings": settings.to_dict(),
+        "result_fingerprint": result_fingerprint(settings),
+        "plugin_path": os.getcwd(),
+        "status": "running",
+        "sessions": [],
+        "chunks": [],
+    }
+    write_json(run_dir / MANIFEST, manifest, f"check that {run_dir} is writable")
+    return _execute(run_dir, manifest, targets, settings, progress or NullProgress(),
+                    retry=())
+
+
+def resume_run(
+    run_dir: str | Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    force: bool = False,
+    retry_failed: bool = False,
+    progress: Progress | None = None,
+    runs_root: str | Path = "runs",
+) -> RunResult:
+    """Continue a run: nothing checkpointed is recomputed; each target ends up once."""
+    run_dir = Path(run_dir) if run_dir else latest_run(Path(runs_root))
+    manifest = load_manifest(run_dir)
+    old = settings_from_dict(manifest["settings"])
+    settings = _apply_overrides(old, overrides or {})
+    changed = result_differences(old, settings)
+    if changed and not force:
+        raise RunDirError(
+            f"{run_dir}: resuming with different {', '.join(changed)} would mix two "
+            "configurations in one table — drop those options, or pass --force"
+        )
+    csv_path = Path(manifest["input"]["path"])
+    if not csv_path.exists():
+        raise RunDirError(f"{run_dir}: its input {csv_path} is gone — put it back to resume")
+    targets = read_targets(csv_path, settings.mission)
+    if targets.sha256 != manifest["input"]["sha256"] and not force:
+        raise RunDirError(
+            f"{run_dir}: input {csv_path} changed since the run started — restore it, or "
+            "pass --force to continue with the new file (finished targets are kept)"
+        )
+    _check_plugins_importable(settings)
+    manifest["settings"] = settings.to_dict()
+    manifest["result_fingerprint"] = result_fingerprint(settings)
+    manifest["input"].update(sha256=targets.sha256, rows=len(targets))
+    return _execute(run_dir, manifest, targets, settings, progress or NullProgress(),
+                    retry=RETRYABLE if retry_failed else ())
+
+
+def latest_run(runs_root: Path) -> Path:
+    """The run folder under ``runs_root`` whose manifest changed last."""
+    manifests = sorted(runs_root.glob(f"*/{MANIFEST}"), key=lambda p: p.stat().st_mtime)
+    if not manifests:
+        raise RunDirError(f"no run found under {runs_root}/ — give the run folder: "
+                          "exoextract resume RUN_DIR")
+    return manifests[-1].parent
+
+
+def load_manifest(run_dir: Path) -> dict[str, Any]:
+    import json
+
+    path = run_dir / MANIFEST
+    if not path.exists():
+        raise RunDirError(f"{run_dir} is not a run folder (no {MANIFEST}) — check the path")
+    try:
+        manifest: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise RunDirError(f"{path} is unreadable ({error}) — it is not a run you can resume"
+                          ) from None
+    if manifest.get("format") != FORMAT:
+        raise RunDirError(f"{run_dir} was written by an incompatible exoextract version")
+    return manifest
+
+
+# ---------------------------------------------------------------------- the work
+def _execute(run_dir: Path, manifest: dict[str, Any], targets: TargetList, settings: Settings,
+             progress: Progress, retry: Sequence[str]) -> RunResult:
+    started = time.monotonic()
+    store = CheckpointStore(run_dir)
+    store.remove_temporaries()
+    done = store.done_keys(retry)
+    keys = [t.key for t in targets.targets]
+    previously_done = sum(1 for k in keys if k in done)
+    chunks = _plan(targets.targets, settings.chunk_size)
+    workers = settings.workers or default_workers(settings.max_memory_per_worker)
+    session = {"started": _now(), "workers": workers, "pid": os.getpid()}
+    manifest["sessions"].append(session)
+    manifest["status"] = "running"
+    _record_chunks(manifest, chunks, done, store)
+    _save_manifest(run_dir, manifest)
+
+    todo = [(i, t) for i, chunk in enumerate(chunks) for t in chunk if t.key not in done]
+    plugin_path = manifest.get("plugin_path")
+    policy = _policy(settings, workers)
+    interrupted: int | None = None
+    computed = 0
+    warnings = list(targets.warnings)
+    events: list[str] = []
+    sup = Supervisor(_task_function(), policy, log=progress.log, attempt_hook=_with_attempt)
+    progress.start(len(keys), previously_done, workers, str(run_dir))
+    try:
+        if todo and settings.extra_features:
+            warnings.extend(_probe_plugins(settings, todo[0][1], plugin_path, policy))
+        located = get_source(settings.source).locate(
+            [t for _, t in todo], settings, Path(manifest["input"]["path"]).parent)
+        tasks = [(t.key, _task(t, settings, located, plugin_path)) for _, t in todo]
+        chunk_of = {t.key: i for i, t in todo}
+        remaining = Counter(chunk_of.values())
+        buffers: dict[int, list[dict[str, Any]]] = {}
+        target_of = {t.key: t for t in targets.targets}
+        with _signals_to(sup):
+            for outcome in sup.run(tasks):
+                computed += 1
+                progress.advance(outcome)
+                index = chunk_of[outcome.key]
+                buffers.setdefault(index, []).append(_row(outcome, target_of[outcome.key]))
+                remaining[index] -= 1
+                if remaining[index] == 0:
+                    rows = buffers.pop(index)
+                    store.write(index, rows)
+                    done.update(r["key"] for r in rows)
+                    _record_chunks(manifest, chunks, done, store)
+                    _save_manifest(run_dir, manifest)
+            interrupted = sup.stopped_by
+        for index in sorted(buffers):  # partly finished chunks of an interrupted run
+            rows = buffers.pop(index)
+            store.write(index, rows)
+            done.update(r["key"] for r in rows)
+    finally:
+        progress.finish()
+        events.extend(sup.stats.events)
+        sup.close()
+        session.update(ended=_now(), computed=computed, rebuilds=sup.stats.rebuilds,
+                       sequential_fallback=sup.stats.sequential_fallback, events=events)
+        with contextlib.suppress(Exception):
+            _record_chunks(manifest, chunks, done, store)
+            manifest["status"] = "interrupted"
+            _save_manifest(run_dir, manifest)
+
+    frame = store.load()
+    frame = frame[frame["key"].isin(set(keys))]
+    complete = interrupted is None and set(frame["key"]) >= set(keys)
+    result = RunResult(
+        run_dir=run_dir,
+        run_id=manifest["run_id"],
+        total=len(keys),
+        counts=dict(Counter(frame["status"])),
+        computed=computed,
+        previously_done=previously_done,
+        elapsed=time.monotonic() - started,
+        complete=complete,
+        workers=workers,
+        warnings=warnings,
+        events=events,
+        rebuilds=sup.stats.rebuilds,
+        sequential_fallback=sup.stats.sequential_fallback,
+        interrupted_by=interrupted,
+    )
+    if complete:
+        _merge(run_dir, frame, targets, settings, result)
+    manifest["status"] = "complete" if complete else "interrupted"
+    manifest["updated"] = _now()
+    _save_manifest(run_dir, manifest)
+    write_json(run_dir / "summary.json", result.to_dict(), store.hint)
+    return result
+
+
+def _task_function() -> Any:
+    from exoextract.worker import run_task
+
+    return run_task
+
+
+def _with_attempt(task: Task, attempt: int) -> Task:
+    from dataclasses import replace
+
+    return replace(task, attempt=attempt)
+
+
+def _policy(settings: Settings, workers: int) -> Policy:
+    os.environ["EXOEXTRACT_TLS_BACKEND"] = settings.tls_backend
+    return Policy(
+        workers=workers,
+        timeout=settings.timeout,
+        retries=settings.retries,
+        backoff_base=settings.backoff_base,
+        backoff_max=settings.backoff_max,
+        max_tasks_per_worker=settings.max_tasks_per_worker,
+        quarantine_after=settings.quarantine_after,
+        pool_rebuilds=settings.pool_rebuilds,
+        kill_grace=settings.kill_grace,
+        stop_grace=settings.stop_grace,
+        max_memory=settings.max_memory_per_worker,
+        preload=("exoextract.preload",),
+    )
+
+
+def _task(target: Target, settings: Settings, located: Mapping[str, tuple[str, ...]],
+          plugin_path: str | None) -> Task:
+    return Task(
+        key=target.key, target_id=target.target_id, mission=target.mission,
+        number=target.number, settings=settings, paths=tuple(located.get(target.key, ())),
+        period=target.period, t0=target.t0, duration=target.duration,
+        row=dict(target.row), plugin_path=plugin_path,
+    )
+
+
+def _row(outcome: Outcome, target: Target) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "key": outcome.key,
+        "target_id": target.target_id,
+        "status": outcome.status,
+        "error_type": outcome.error_type,
+        "message": outcome.message,
+        "attempts": outcome.attempts,
+        "seconds": outcome.seconds,
+        "exit_code": outcome.exit_code,
+    }
+    data = outcome.data or {}
+    row.update(data.get("features") or {})
+    return row
+
+
+def _plan(targets: Sequence[Target], size: int) -> list[list[Target]]:
+    return [list(targets[i:i + size]) for i in range(0, len(targets), size)]
+
+
+def _record_chunks(manifest: dict[str, Any], chunks: list[list[Target]],
+                   done: set[str], store: CheckpointStore) -> None:
+    manifest["chunks"] = [
+        {
+            "index": i,
+            "keys": [t.key for t in chunk],
+            "state": _chunk_state(chunk, done),
+        }
+        for i, chunk in enumerate(chunks)
+    ]
+    manifest["checkpoint_files"] = [p.name for p in store.files()]
+
+
+def _chunk_state(chunk: list[Target], done: set[str]) -> str:
+    finished = sum(1 for t in chunk if t.key in done)
+    return "done" if finished == len(chunk) else ("partial" if finished else "pending")
+
+
+def _save_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
+    manifest["updated"] = _now()
+    write_json(run_dir / MANIFEST, manifest,
+               f"free some disk space, then run: exoextract resume {run_dir}")
+
+
+@contextlib.contextmanager
+def _signals_to(sup: Supervisor) -> Iterator[None]:
+    """Route SIGINT/SIGTERM to the supervisor while it runs (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def handler(signum: int, frame: object) -> None:
+        sup.stop(signum)
+
+    for s in previous:
+        signal.signal(s, handler)
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+# ---------------------------------------------------------------------- merging
+def _merge(run_dir: Path, frame: pd.DataFrame, targets: TargetList, settings: Settings,
+           result: RunResult) -> None:
+    """Write features.parquet and failures.parquet: each target exactly once."""
+    order = {t.key: i for i, t in enumerate(targets.targets)}
+    frame = frame.assign(_order=frame["key"].map(order)).sort_values("_order")
+    passthrough = _passthrough_frame(targets, frame["key"], result)
+    feature_cols = features.feature_columns(settings)
+    extra = [c for c in frame.columns
+             if c not in set(feature_cols) | set(OUTCOME_COLUMNS) | {"_order", "n_files"}]
+    ok = frame[frame["status"] == "ok"]
+    table = pd.concat([ok[["target_id"]].reset_index(drop=True),
+                       passthrough.loc[ok["key"]].reset_index(drop=True)], axis=1)
+    for column in [*feature_cols, *extra, "n_files"]:
+        values = ok[column] if column in ok else pd.Series([None] * len(ok))
+        table[column] = pd.Series(values).reset_index(drop=True)
+        if column.endswith("_reason"):
+            table[column] = table[column].fillna("").astype(str)
+        else:
+            table[column] = pd.to_numeric(table[column], errors="coerce").astype("float64")
+    meta = {"schema_version": features.SCHEMA_VERSION, "run_id": result.run_id,
+            "settings_fingerprint": result_fingerprint(settings)}
+    result.features_path = run_dir / "features.parquet"
+    write_parquet(result.features_path, table, f"free disk space, then resume {run_dir}", meta)
+
+    bad = frame[frame["status"] != "ok"]
+    fail_cols = ["target_id", "status", "error_type", "message", "attempts", "seconds",
+                 "exit_code"]
+    failures = bad.reindex(columns=fail_cols).reset_index(drop=True)
+    line_of = {t.key: t.line for t in targets.targets}
+    failures["line"] = [line_of.get(k, -1) for k in bad["key"]]
+    failures = pd.concat([failures, passthrough.loc[bad["key"]].reset_index(drop=True)],
+                         axis=1)
+    failures["attempts"] = pd.to_numeric(failures["attempts"]).astype("Int64")
+    failures["exit_code"] = pd.to_numeric(failures["exit_code"]).astype("Int64")
+    result.failures_path = run_dir / "failures.parquet"
+    write_parquet(result.failures_path, failures, f"free disk space, then resume {run_dir}",
+                  meta)
+    result.failures = [
+        {k: (None if pd.isna(v) else v) for k, v in rec.items()}
+        for rec in failures[["target_id", "status", "error_type", "message", "attempts",
+                             "exit_code"]].head(50).to_dict("records")
+    ]
+
+
+def _passthrough_frame(targets: TargetList, keys: pd.Series,
+                       result: RunResult) -> pd.DataFrame:
+    """The input's other columns, typed, indexed by key; renamed if they clash."""
+    reserved = reserved_columns() | {"target_id", "line"}
+    rename = {}
+    for name in targets.columns:
+        if name in reserved:
+            rename[name] = f"input_{name}"
+            result.warnings.append(f"input column {name!r} clashes with an output column; "
+                                   f"kept as {rename[name]!r}")
+    data = {rename.get(c, c): [t.row.get(c) for t in targets.targets] for c in targets.columns}
+    frame = pd.DataFrame(data, index=[t.key for t in targets.targets])
+    for column in frame.columns:
+        if frame[column].map(lambda v: isinstance(v, int) and not isinstance(v, bool)).any() \
+                and frame[column].map(lambda v: v is None or isinstance(v, int)).all():
+            frame[column] = frame[column].astype("Int64")
+    return frame
+
+
+# ---------------------------------------------------------------------- helpers
+def _check_plugins_importable(settings: Settings) -> None:
+    for spec in settings.extra_features:
+        plugins.load(spec, os.getcwd())
+
+
+def _probe_plugins(settings: Settings, sample: Target, plugin_path: str | None,
+                   policy: Policy) -> list[str]:
+    """Run the plugins once, supervised, on a synthetic star to learn their columns."""
+    from dataclasses import replace
+
+    from exoextract.worker import probe_plugins
+
+    task = Task(key="plugin-probe", target_id="probe", mission="TESS", number=0,
+                settings=settings, row=dict(sample.row), plugin_path=plugin_path)
+    probe_policy = replace(policy, workers=1, retries=0, timeout=min(policy.timeout, 120.0))
+    with Supervisor(probe_plugins, probe_policy) as sup:
+        outcomes = list(sup.run([("plugin-probe", task)]))
+    if not outcomes or not outcomes[0].ok:
+        why = outcomes[0].message if outcomes else "interrupted"
+        return [f"could not try the extra features on a test star ({why}); "
+                "their columns are checked per target instead"]
+    columns = list((outcomes[0].data or {}).get("columns", []))
+    clash = sorted(set(columns) & reserved_columns())
+    if clash:
+        raise InputError(f"extra feature column(s) {', '.join(clash)} clash with built-in "
+                         "columns — rename them in your plugin")
+    return []
+
+
+def _apply_overrides(old: Settings, overrides: Mapping[str, Any]) -> Settings:
+    from exoextract.settings import load_settings
+
+    base = {k: v for k, v in old.to_dict().items()}
+    base.update({k: v for k, v in overrides.items() if v is not None})
+    return load_settings(None, base)
+
+
+def _new_run_dir(root: Path, csv_path: Path) -> Path:
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    candidate = root / f"{stamp}-{csv_path.stem}"
+    n = 1
+    while candidate.exists():
+        n += 1
+        candidate = root / f"{stamp}-{csv_path.stem}-{n}"
+    return candidate
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")

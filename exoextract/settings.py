@@ -1,0 +1,286 @@
+"""One frozen settings object: every tunable of a run, with the reason it exists.
+
+Settings come from three layers, later ones winning: the defaults below, a TOML file
+(``configs/*.toml``, sections only group keys for reading), and command-line flags. The
+resolved object is written into the run manifest; :func:`result_fingerprint` covers the
+fields that change results, so ``resume`` can refuse a run whose results would mix two
+configurations while still letting a user change workers or timeouts on a new machine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from exoextract.errors import InputError
+
+SOURCES = ("local", "synthetic", "mast")
+MISSIONS = ("Kepler", "K2", "TESS")
+TLS_BACKENDS = ("fused-pl", "fused", "fused-binned", "numba")
+
+
+def _f(default: Any, section: str, doc: str, results: bool = True) -> Any:
+    """A settings field: its TOML section, its docstring and whether it changes results."""
+    meta = {"section": section, "doc": doc, "results": results}
+    if isinstance(default, (list, dict)):
+        raise TypeError("use tuples for sequence defaults")
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every tunable of a run. Build with :func:`load_settings`, never mutate."""
+
+    # --- where light curves come from -------------------------------------------------
+    source: str = _f("local", "source", "Light-curve source: local, synthetic or mast.")
+    data_dir: str | None = _f(
+        None, "source", "Folder searched (recursively) for archive-named FITS files.",
+        results=False,
+    )
+    mission: str | None = _f(
+        None, "source", "Mission for bare numeric ids (Kepler, K2, TESS); None = any."
+    )
+    flux_column: str = _f("pdcsap_flux", "source", "FITS flux column (pdcsap_flux or sap_flux).")
+    quality_bitmask: str = _f(
+        "default", "source", "lightkurve quality mask: none, default, hard or hardest."
+    )
+    mast_author: str | None = _f(
+        None, "source", "MAST pipeline (Kepler, K2, SPOC, QLP, ...); None = any."
+    )
+    mast_exptime: str | None = _f(
+        None, "source", "MAST exposure: long, short, fast or seconds; None = any."
+    )
+    cache_dir: str | None = _f(
+        None, "source", "lightkurve download cache; None = lightkurve's own.", results=False
+    )
+
+    # --- cleaning -----------------------------------------------------------------------
+    flatten_window_days: float = _f(
+        1.0, "clean", "Savitzky-Golay flattening window in days (same for Kepler and TESS)."
+    )
+    flatten_polyorder: int = _f(2, "clean", "Polynomial order of the flattening filter.")
+    sigma_upper: float = _f(4.0, "clean", "Clip points this many sigma above the median.")
+    sigma_lower: float = _f(
+        20.0, "clean", "Clip points this many sigma below (high: transits are dips)."
+    )
+    min_points: int = _f(100, "clean", "Fewer cleaned points than this: features are NaN.")
+
+    # --- features -----------------------------------------------------------------------
+    run_stats: bool = _f(True, "features", "Compute the statistics family.")
+    run_bls: bool = _f(True, "features", "Run Box Least Squares (astropy).")
+    run_tls: bool = _f(True, "features", "Run Transit Least Squares.")
+    period_min: float = _f(0.5, "features", "Shortest trial period in days (BLS and TLS).")
+    period_max: float | None = _f(
+        None, "features", "Longest trial period in days; None = half the baseline."
+    )
+    bls_oversample: float = _f(
+        3.0, "features", "BLS grid: trial phases per shortest duration across the baseline."
+    )
+    bls_durations_hours: tuple[float, ...] = _f(
+        (1.0, 1.5, 2.0, 3.0, 4.5, 6.0, 9.0, 13.0), "features", "BLS trial durations in hours."
+    )
+    tls_backend: str = _f("fused-pl", "features", "transitleastsquares search backend.")
+    tls_oversampling: int = _f(3, "features", "TLS period grid oversampling factor.")
+    extra_features: tuple[str, ...] = _f(
+        (), "features", "Plugin feature functions as 'module:function'."
+    )
+
+    # --- execution ----------------------------------------------------------------------
+    workers: int = _f(0, "run", "Worker processes; 0 = derived from CPUs and memory.", False)
+    chunk_size: int = _f(25, "run", "Targets per checkpoint file.", False)
+    timeout: float = _f(600.0, "run", "Seconds one target may run before its worker is killed.", False)
+    retries: int = _f(2, "run", "Extra attempts for transient failures.", False)
+    backoff_base: float = _f(2.0, "run", "First retry delay in seconds (doubles, jittered).", False)
+    backoff_max: float = _f(60.0, "run", "Longest retry delay in seconds.", False)
+    max_memory_per_worker: int | None = _f(
+        None, "run", "Resident memory cap per worker in bytes (flags accept '3GB').", False
+    )
+    max_tasks_per_worker: int = _f(25, "run", "Recycle a worker after this many targets.", False)
+    quarantine_after: int = _f(
+        2, "run", "Worker deaths after which a target is quarantined, not retried.", False
+    )
+    pool_rebuilds: int = _f(
+        2, "run", "Stalled-pool rebuilds before the sequential fallback.", False
+    )
+    kill_grace: float = _f(3.0, "run", "Seconds between SIGTERM and SIGKILL.", False)
+    stop_grace: float = _f(
+        10.0, "run", "On Ctrl-C, seconds running targets get to finish.", False
+    )
+    progress_interval: float = _f(
+        10.0, "run", "Seconds between plain progress lines (non-terminal).", False
+    )
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready values, for the manifest."""
+        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _jsonable(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _validate(s: Settings) -> None:
+    if s.source not in SOURCES:
+        raise InputError(f"unknown source {s.source!r} — use one of: {', '.join(SOURCES)}")
+    if s.mission is not None and s.mission not in MISSIONS:
+        raise InputError(f"unknown mission {s.mission!r} — use one of: {', '.join(MISSIONS)}")
+    if s.tls_backend not in TLS_BACKENDS:
+        raise InputError(
+            f"unknown TLS backend {s.tls_backend!r} — use one of: {', '.join(TLS_BACKENDS)}"
+        )
+    positive = ("chunk_size", "timeout", "flatten_window_days", "period_min", "bls_oversample")
+    for name in positive:
+        if not getattr(s, name) > 0:
+            raise InputError(f"setting {name} must be > 0 (got {getattr(s, name)!r})")
+    non_negative = ("workers", "retries", "backoff_base", "backoff_max", "kill_grace",
+                    "stop_grace", "pool_rebuilds", "max_tasks_per_worker")
+    for name in non_negative:
+        if getattr(s, name) < 0:
+            raise InputError(f"setting {name} must be >= 0 (got {getattr(s, name)!r})")
+    if s.quarantine_after < 1:
+        raise InputError("setting quarantine_after must be >= 1")
+    if s.period_max is not None and s.period_max <= s.period_min:
+        raise InputError(
+            f"period_max ({s.period_max}) must be larger than period_min ({s.period_min})"
+        )
+    if s.max_memory_per_worker is not None and s.max_memory_per_worker < 64 * 2**20:
+        raise InputError("max_memory_per_worker below 64 MB cannot run a target — raise it")
+    if not s.bls_durations_hours or min(s.bls_durations_hours) <= 0:
+        raise InputError("bls_durations_hours must list positive durations")
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b?|b)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
+
+
+def parse_size(text: str | int | None) -> int | None:
+    """'3GB' -> 3_000_000_000, '512MiB' -> 536_870_912; None or '' or 0 -> None (no cap)."""
+    if text is None or text == "" or text == 0:
+        return None
+    if isinstance(text, int):
+        return text
+    match = _SIZE.match(str(text))
+    if not match:
+        raise InputError(f"cannot read memory size {text!r} — write it like 3GB or 1500MB")
+    number, unit = float(match.group(1)), (match.group(2) or "").lower()
+    letter = unit[:1] if unit not in ("b", "") else ""
+    if "i" in unit:
+        factor = 1024 ** ("kmgt".index(letter) + 1)
+    else:
+        factor = _UNITS[letter]
+    return int(number * factor) or None
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """Turn a TOML or flag value into the field's type, or say what is wrong."""
+    target = {f.name: f for f in fields(Settings)}[name]
+    kind = str(target.type)
+    try:
+        if name == "max_memory_per_worker":
+            return parse_size(value)
+        if value is None:
+            return None
+        if "tuple" in kind:
+            items = value.split(",") if isinstance(value, str) else list(value)
+            cast = float if "float" in kind else str
+            return tuple(cast(str(v).strip()) for v in items if str(v).strip())
+        if kind.startswith("bool"):
+            if isinstance(value, bool):
+                return value
+            raise ValueError
+        if kind.startswith("int"):
+            if isinstance(value, bool) or float(value) != int(float(value)):
+                raise ValueError
+            return int(float(value))
+        if kind.startswith("float"):
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        return str(value)
+    except (TypeError, ValueError):
+        raise InputError(f"setting {name} = {value!r} is not a valid {kind}") from None
+
+
+def _flatten_toml(data: Mapping[str, Any], path: Path) -> dict[str, Any]:
+    known = {f.name: f.metadata["section"] for f in fields(Settings)}
+    flat: dict[str, Any] = {}
+    for section, body in data.items():
+        if not isinstance(body, Mapping):
+            raise InputError(
+                f"{path}: top-level key {section!r} must sit in a section such as [run]"
+            )
+        for key, value in body.items():
+            if known.get(key) != section:
+                where = f"belongs in [{known[key]}]" if key in known else "is not a setting"
+                raise InputError(f"{path}: key {key!r} in [{section}] {where} — fix the config")
+            flat[key] = value
+    return flat
+
+
+def read_config(path: str | Path) -> dict[str, Any]:
+    """Read a TOML config into a flat {field: value} mapping, naming any mistake."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"config file {path} not found — check the --config path")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except tomllib.TOMLDecodeError as error:
+        raise InputError(f"{path}: not valid TOML ({error}) — fix the file") from None
+    return _flatten_toml(data, path)
+
+
+def load_settings(
+    config: str | Path | None = None, overrides: Mapping[str, Any] | None = None
+) -> Settings:
+    """Defaults, then the TOML file, then overrides (flags); None overrides are skipped."""
+    values: dict[str, Any] = {}
+    if config is not None:
+        values.update(read_config(config))
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            values[key] = value
+    unknown = set(values) - {f.name for f in fields(Settings)}
+    if unknown:
+        raise InputError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    return Settings(**{k: _coerce(k, v) for k, v in values.items()})
+
+
+def settings_from_dict(data: Mapping[str, Any]) -> Settings:
+    """Rebuild settings recorded in a manifest (ignoring fields a newer version dropped)."""
+    names = {f.name for f in fields(Settings)}
+    return Settings(**{k: _coerce(k, v) for k, v in data.items() if k in names})
+
+
+def result_fingerprint(settings: Settings) -> str:
+    """Hash of the fields that change results; execution-only fields are left out."""
+    chosen = {f.name: _jsonable(getattr(settings, f.name))
+              for f in fields(settings) if f.metadata["results"]}
+    blob = json.dumps(chosen, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def result_differences(old: Settings, new: Settings) -> list[str]:
+    """Names of result-changing fields whose values differ, for the resume message."""
+    return [f.name for f in fields(old)
+            if f.metadata["results"] and getattr(old, f.name) != getattr(new, f.name)]
+
+
+def describe_fields() -> list[tuple[str, str, str, str]]:
+    """(section, name, default, doc) for every field: the README table and `--help` use it."""
+    rows = []
+    for f in fields(Settings):
+        rows.append((f.metadata["section"], f.name, repr(f.default), f.metadata["doc"]))
+    return rows

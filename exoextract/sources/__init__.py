@@ -1,0 +1,53 @@
+"""Light-curve sources behind one small interface.
+
+A source is a module with two functions:
+
+``locate(targets, settings, base_dir) -> dict[key, tuple[path, ...]]``
+    runs once in the supervisor before any work, e.g. to index a data folder; returns the
+    files each target will read (sources that fetch remotely return an empty mapping);
+``fetch(task) -> Fetched``
+    runs in a worker: returns the target's stitched light curve or raises a
+    :class:`~exoextract.errors.TargetError` (``NoDataError``, ``TransientError``, ...).
+
+Adding a source means one new module and one line in :data:`SOURCES`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Protocol
+
+from exoextract.settings import Settings
+from exoextract.targets import Target
+from exoextract.task import Task
+
+SOURCES = {
+    "local": "exoextract.sources.local",
+    "synthetic": "exoextract.sources.synthetic",
+    "mast": "exoextract.sources.mast",
+}
+
+
+@dataclass
+class Fetched:
+    """A target's light curve (a lightkurve ``LightCurve``) and where it came from."""
+
+    lc: Any
+    files: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+class Source(Protocol):
+    def locate(self, targets: Sequence[Target], settings: Settings,
+               base_dir: Path) -> Mapping[str, tuple[str, ...]]: ...
+
+    def fetch(self, task: Task) -> Fetched: ...
+
+
+def get_source(name: str) -> ModuleType:
+    """The source module registered under ``name``."""
+    return importlib.import_module(SOURCES[name])

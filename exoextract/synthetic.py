@@ -1,0 +1,243 @@
+"""Deterministic synthetic stars with known signals, and archive-format FITS files of them.
+
+A star is fully determined by its :class:`StarSpec`; :func:`spec_for` maps an id to a spec
+(the kind cycles with the id: ``id % 4`` = 0 planet, 1 eclipsing binary, 2 variable, 3 quiet)
+so the same id always gives the same light curve. Used by the ``synthetic`` source, by
+``exoextract demo`` (which writes the stars as Kepler/TESS files and runs the local source),
+by the tests, and by the validation benchmark.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+KINDS = ("planet", "eb", "variable", "quiet")
+KEPLER_CADENCE = 0.0204335  # days: 29.4 min long cadence
+TESS_CADENCE = 2.0 / 1440.0  # days: 2-min cadence
+KEPLER_QUARTER_DAYS = 89.0
+TESS_SECTOR_DAYS = 27.4
+# Quality bits that lightkurve's "default" mask drops (Kepler 1 = attitude tweak,
+# TESS 32 = reaction wheel desaturation): flagged cadences carry corrupted flux.
+FLAGGED_BIT = {"Kepler": 1, "K2": 1, "TESS": 32}
+
+
+@dataclass(frozen=True)
+class StarSpec:
+    """Everything that defines a synthetic star; times in days, depths as fractions."""
+
+    number: int
+    mission: str = "TESS"
+    kind: str = "planet"
+    period: float = 3.0
+    t0: float = 1.0  # days after the start of the first segment
+    depth: float = 0.005
+    duration: float = 0.12
+    secondary_depth: float = 0.0
+    noise: float = 0.0008  # per-cadence white noise (fraction)
+    var_amplitude: float = 0.0
+    var_period: float = 0.0
+    segments: int = 1
+    first_segment: int = 1
+    seed: int = 0
+
+    @property
+    def has_transit(self) -> bool:
+        return self.kind in ("planet", "eb") and self.depth > 0
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def spec_for(number: int, mission: str | None = None) -> StarSpec:
+    """The deterministic star behind an id; the mission defaults by id (even: TESS)."""
+    mission = mission or "TESS"
+    rng = np.random.default_rng([number, KINDS.index("planet"), len(mission)])
+    kind = KINDS[number % 4]
+    tess = mission == "TESS"
+    span = TESS_SECTOR_DAYS if tess else KEPLER_QUARTER_DAYS
+    noise = float(rng.uniform(4e-4, 1.2e-3) if tess else rng.uniform(8e-5, 2.5e-4))
+    base = StarSpec(number=number, mission=mission, kind=kind, noise=noise,
+                    seed=int(rng.integers(0, 2**31)), first_segment=int(rng.integers(1, 10)))
+    if kind == "planet":
+        period = float(np.exp(rng.uniform(np.log(0.8), np.log(span / 3.2))))
+        duration = _duration(period) * float(rng.uniform(0.7, 1.1))
+        depth = float(rng.uniform(0.003, 0.015) if tess else rng.uniform(0.0008, 0.004))
+        return replace(base, period=period, duration=duration, depth=depth,
+                       t0=float(rng.uniform(0.2, period)))
+    if kind == "eb":
+        period = float(np.exp(rng.uniform(np.log(0.8), np.log(span / 4))))
+        depth = float(rng.uniform(0.05, 0.3))
+        return replace(base, period=period, depth=depth, duration=_duration(period) * 1.3,
+                       secondary_depth=depth * float(rng.uniform(0.2, 0.7)),
+                       t0=float(rng.uniform(0.2, period)))
+    if kind == "variable":
+        return replace(base, depth=0.0, var_amplitude=float(rng.uniform(0.002, 0.02)),
+                       var_period=float(rng.uniform(0.4, 8.0)))
+    return replace(base, depth=0.0)
+
+
+def _duration(period: float) -> float:
+    """Central transit duration of a Sun-like star, days (13 h at one year)."""
+    return 13.0 / 24.0 * (period / 365.25) ** (1.0 / 3.0)
+
+
+def segment_times(spec: StarSpec, segment: int) -> np.ndarray:
+    """Cadence times of one quarter/sector in the mission's own time system."""
+    if spec.mission == "TESS":
+        start = 1325.3 + TESS_SECTOR_DAYS * (segment - 1)  # BTJD
+        t = start + np.arange(0.0, TESS_SECTOR_DAYS, TESS_CADENCE)
+        gap = (t > start + 13.2) & (t < start + 14.2)  # the orbit's data downlink
+        return t[~gap]
+    start = 131.5 + 93.0 * (segment - 1)  # BKJD
+    return start + np.arange(0.0, KEPLER_QUARTER_DAYS, KEPLER_CADENCE)
+
+
+def transit_model(t: np.ndarray, period: float, t0: float, depth: float, duration: float,
+                  ingress_fraction: float = 0.15) -> np.ndarray:
+    """Trapezoid dips (1 - depth at the bottom); ingress is a fraction of the duration."""
+    if depth <= 0 or period <= 0:
+        return np.ones_like(t)
+    phase = np.abs((t - t0 + 0.5 * period) % period - 0.5 * period)
+    half = 0.5 * duration
+    ramp = max(ingress_fraction * duration, 1e-6)
+    shape = np.clip((half - phase) / ramp, 0.0, 1.0)
+    return 1.0 - depth * shape
+
+
+def flux_model(spec: StarSpec, t: np.ndarray, origin: float) -> np.ndarray:
+    """Noise-free relative flux of the star at times t (origin = start of first segment)."""
+    t0 = origin + spec.t0
+    model = np.ones_like(t)
+    if spec.kind == "planet":
+        model *= transit_model(t, spec.period, t0, spec.depth, spec.duration)
+    elif spec.kind == "eb":
+        model *= transit_model(t, spec.period, t0, spec.depth, spec.duration, 0.5)
+        model *= transit_model(t, spec.period, t0 + 0.5 * spec.period,
+                               spec.secondary_depth, spec.duration, 0.5)
+    if spec.var_amplitude > 0:
+        phase = 2 * np.pi * (t - origin) / spec.var_period
+        model *= 1 + spec.var_amplitude * (np.sin(phase) + 0.3 * np.sin(2 * phase + 1.0))
+    return model
+
+
+def make_segments(spec: StarSpec) -> list[dict[str, np.ndarray | int]]:
+    """Per quarter/sector arrays: time, flux (e-/s), flux_err, quality, segment number."""
+    rng = np.random.default_rng(spec.seed)
+    origin = float(segment_times(spec, spec.first_segment)[0])
+    level = float(rng.uniform(2e4, 2e5))
+    out: list[dict[str, np.ndarray | int]] = []
+    for index in range(spec.segments):
+        segment = spec.first_segment + index
+        t = segment_times(spec, segment)
+        clean = flux_model(spec, t, origin)
+        # slow instrumental drift and red noise that flattening has to remove
+        drift = 1 + 2e-3 * np.sin(2 * np.pi * (t - t[0]) / (3.0 * (t[-1] - t[0]) + 1.0))
+        red = np.convolve(rng.normal(0, spec.noise * 0.3, t.size), np.ones(25) / 5, "same")
+        flux = level * clean * drift * (1 + red + rng.normal(0, spec.noise, t.size))
+        quality = np.zeros(t.size, dtype=np.int32)
+        flagged = rng.choice(t.size, size=max(1, t.size // 300), replace=False)
+        quality[flagged] = FLAGGED_BIT.get(spec.mission, 1)
+        flux[flagged] *= 1 + rng.uniform(0.02, 0.1, flagged.size)  # flagged cadences are bad
+        flux[rng.choice(t.size, size=max(1, t.size // 1000), replace=False)] = np.nan
+        out.append({"time": t, "flux": flux, "flux_err": np.full(t.size, level * spec.noise),
+                    "quality": quality, "segment": segment})
+    return out
+
+
+def make_lightcurve(spec: StarSpec):  # type: ignore[no-untyped-def]
+    """The star as one stitched, quality-masked lightkurve LightCurve (no files involved)."""
+    from exoextract.lcio import quiet_import_lightkurve, stitch
+
+    lk = quiet_import_lightkurve()
+    cls = lk.TessLightCurve if spec.mission == "TESS" else lk.KeplerLightCurve
+    pieces = []
+    for seg in make_segments(spec):
+        good = np.asarray(seg["quality"]) == 0
+        lc = cls(time=np.asarray(seg["time"])[good], flux=np.asarray(seg["flux"])[good],
+                 flux_err=np.asarray(seg["flux_err"])[good],
+                 time_format="btjd" if spec.mission == "TESS" else "bkjd")
+        lc.meta.update({"MISSION": spec.mission, "TARGETID": spec.number, "SYNTHETIC": True})
+        pieces.append(lc)
+    return stitch(pieces)
+
+
+def archive_name(spec: StarSpec, segment: int) -> str:
+    """The archive's file name for one quarter/sector of this star."""
+    if spec.mission == "TESS":
+        stamp = 2018206045859 + 10_000_000 * segment
+        return f"tess{stamp}-s{segment:04d}-{spec.number:016d}-0120-s_lc.fits"
+    if spec.mission == "K2":
+        return f"ktwo{spec.number:09d}-c{segment:02d}_llc.fits"
+    stamp = 2009131105131 + 10_000_000 * segment
+    return f"kplr{spec.number:09d}-{stamp}_llc.fits"
+
+
+def archive_folder(root: Path, spec: StarSpec) -> Path:
+    """Where the archive keeps it: kepler/0114/011442793/, tess/s0002/, k2/c05/."""
+    if spec.mission == "Kepler":
+        ident = f"{spec.number:09d}"
+        return root / "kepler" / ident[:4] / ident
+    if spec.mission == "K2":
+        return root / "k2" / f"{spec.number:09d}"
+    return root / "tess" / f"{spec.number:016d}"
+
+
+def write_fits(spec: StarSpec, root: str | Path) -> list[Path]:
+    """Write the star as archive-format light-curve files; returns their paths."""
+    from astropy.io import fits
+
+    root = Path(root)
+    folder = archive_folder(root, spec)
+    folder.mkdir(parents=True, exist_ok=True)
+    tess = spec.mission == "TESS"
+    paths = []
+    for seg in make_segments(spec):
+        segment = int(seg["segment"])  # type: ignore[call-overload]
+        primary = fits.PrimaryHDU()
+        header = primary.header
+        header["TELESCOP"] = "TESS" if tess else "Kepler"
+        header["MISSION"] = spec.mission
+        header["CREATOR"] = "exoextract synthetic LightCurveExporter"
+        header["ORIGIN"] = "exoextract (synthetic star, not mission data)"
+        header["OBJECT"] = f"{'TIC' if tess else ('EPIC' if spec.mission == 'K2' else 'KIC')} {spec.number}"
+        if tess:
+            header["TICID"] = spec.number
+            header["SECTOR"] = segment
+        elif spec.mission == "K2":
+            header["KEPLERID"] = spec.number
+            header["CAMPAIGN"] = segment
+        else:
+            header["KEPLERID"] = spec.number
+            header["QUARTER"] = segment
+        time = np.asarray(seg["time"])
+        flux = np.asarray(seg["flux"], dtype=np.float32)
+        err = np.asarray(seg["flux_err"], dtype=np.float32)
+        quality = np.asarray(seg["quality"], dtype=np.int32)
+        cadence = np.arange(time.size, dtype=np.int32) + 1000 * segment
+        columns = [
+            fits.Column("TIME", "D", "d", array=time),
+            fits.Column("TIMECORR", "E", "d", array=np.zeros(time.size, np.float32)),
+            fits.Column("CADENCENO", "J", array=cadence),
+            fits.Column("SAP_FLUX", "E", "e-/s", array=flux),
+            fits.Column("SAP_FLUX_ERR", "E", "e-/s", array=err),
+            fits.Column("PDCSAP_FLUX", "E", "e-/s", array=flux),
+            fits.Column("PDCSAP_FLUX_ERR", "E", "e-/s", array=err),
+            fits.Column("QUALITY" if tess else "SAP_QUALITY", "J", array=quality),
+        ]
+        table = fits.BinTableHDU.from_columns(columns, name="LIGHTCURVE")
+        th = table.header
+        th["TIMEREF"] = "SOLARSYSTEM"
+        th["TIMESYS"] = "TDB"
+        th["BJDREFI"] = 2457000 if tess else 2454833
+        th["BJDREFF"] = 0.0
+        th["TIMEUNIT"] = "d"
+        th["TIMEDEL"] = TESS_CADENCE if tess else KEPLER_CADENCE
+        th["TSTART"] = float(time[0])
+        th["TSTOP"] = float(time[-1])
+        path = folder / archive_name(spec, segment)
+        fits.HDUList([primary, table]).writeto(path, overwrite=True)
+        paths.append(path)
+    return paths

@@ -1,0 +1,66 @@
+"""The functions the pool runs. They take a :class:`Task` and return plain data.
+
+A worker never lets an exception escape: the supervisor receives a mapping with a
+``status`` and, for failures, the error's type and message as strings (an exception
+object might not survive pickling, which would kill the worker instead of failing the
+target).
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from typing import Any
+
+from exoextract.errors import TargetError
+from exoextract.task import Task
+
+
+def run_task(task: Task) -> dict[str, Any]:
+    """Extract one target; always returns an outcome mapping."""
+    from exoextract.extract import extract
+
+    start = time.perf_counter()
+    try:
+        row = extract(task)
+    except TargetError as error:
+        return _failure(error, error.status, error.transient)
+    except MemoryError as error:
+        return _failure(error, "memory_exceeded", False)
+    except Exception as error:
+        return _failure(error, "failed", False, with_location=True)
+    return {"status": "ok", "data": {"features": row,
+                                     "seconds": round(time.perf_counter() - start, 3)}}
+
+
+def probe_plugins(task: Task) -> dict[str, Any]:
+    """Run the task's plugins once on a synthetic star; report the columns they return."""
+    from exoextract import plugins
+    from exoextract.clean import clean_lightcurve
+    from exoextract.synthetic import make_lightcurve, spec_for
+
+    try:
+        cleaned = clean_lightcurve(make_lightcurve(spec_for(0, "TESS")), task.settings)
+        columns: list[str] = []
+        for spec in task.settings.extra_features:
+            function = plugins.load(spec, task.plugin_path)
+            values = function(cleaned.flat, dict(task.row))
+            columns.extend(str(k) for k in values)
+    except Exception as error:
+        return _failure(error, "failed", False, with_location=True)
+    return {"status": "ok", "data": {"columns": columns}}
+
+
+def _failure(error: BaseException, status: str, transient: bool,
+             with_location: bool = False) -> dict[str, Any]:
+    try:
+        message = " ".join(str(error).split())
+    except Exception:  # a hostile __str__ must not take the worker down
+        message = "<message could not be rendered>"
+    if with_location:
+        frames = traceback.extract_tb(error.__traceback__)
+        if frames:
+            last = frames[-1]
+            message = f"{message} (at {last.filename.rsplit('/', 1)[-1]}:{last.lineno})"
+    return {"status": status, "transient": transient, "error_type": type(error).__name__,
+            "message": message[:1000] or type(error).__name__}

@@ -1,0 +1,147 @@
+"""Shared fixtures: tests never touch the real home, cache or config directories."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+import sys
+from pathlib import Path
+
+import pytest
+
+from exoextract.settings import Settings, load_settings
+
+HERE = Path(__file__).resolve().parent
+SHARED_DATA = Path(os.environ.get("EXOEXTRACT_SHARED_DATA",
+                                  HERE.parent.parent / "shared" / "data")).resolve()
+WASP18 = SHARED_DATA / "tess" / "tess2018234235059-s0002-0000000100100827-0121-s_lc.fits"
+KEPLER90_DIR = SHARED_DATA / "kepler" / "0114" / "011442793"
+
+# Test plugins (tests/plugins/*.py) must import in workers, which the forkserver forks
+# with the sys.path it had when it started.
+if str(HERE / "plugins") not in sys.path:
+    sys.path.insert(0, str(HERE / "plugins"))
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (str(HERE / "plugins"), os.environ.get("PYTHONPATH", "")) if p
+)
+
+
+def _isolate(home: Path) -> dict[str, str]:
+    env = {
+        "HOME": str(home),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+    }
+    for path in env.values():
+        Path(path).mkdir(parents=True, exist_ok=True)
+    return env
+
+
+# The whole session (and the forkserver that forks every worker, which keeps the
+# environment it started with) lives in a throwaway home.
+_SESSION_HOME = Path(tempfile.mkdtemp(prefix="exoextract-test-home-"))
+os.environ.update(_isolate(_SESSION_HOME))
+atexit.register(shutil.rmtree, _SESSION_HOME, True)
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory,
+                  monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point HOME, XDG dirs and lightkurve's cache at a temporary folder."""
+    home = tmp_path_factory.mktemp("home")
+    for key, value in _isolate(home).items():
+        monkeypatch.setenv(key, value)
+    try:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import lightkurve as lk
+        monkeypatch.setattr(lk.conf, "cache_dir", str(home / ".cache" / "lightkurve"))
+    except ImportError:  # pragma: no cover
+        pass
+    return home
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared mission data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def data_copy(shared_data: Path, tmp_path: Path) -> Path:
+    """A writable copy of ../shared/data (the original is read-only in CI)."""
+    target = tmp_path / "data"
+    shutil.copytree(shared_data, target)
+    for folder, _, files in os.walk(target):
+        os.chmod(folder, 0o755)
+        for name in files:
+            os.chmod(os.path.join(folder, name), 0o644)
+    return target
+
+
+def fast_settings(**overrides: object) -> Settings:
+    """Settings for tests: short backoff and grace, no long waits."""
+    values: dict[str, object] = {
+        "backoff_base": 0.05,
+        "backoff_max": 0.2,
+        "kill_grace": 1.0,
+        "stop_grace": 2.0,
+        "progress_interval": 0.5,
+    }
+    values.update(overrides)
+    return load_settings(None, values)
+
+
+def write_csv(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def our_stray_processes(marker: str = "exoextract-test-marker") -> list[int]:
+    """Pids of processes still running whose command line carries the test marker."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                cmdline = handle.read().decode(errors="replace")
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                state = handle.read().rsplit(b")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if marker in cmdline and state != b"Z" and int(entry) != os.getpid():
+            found.append(int(entry))
+    return found
+
+
+def pool_workers() -> list[int]:
+    """Live pebble workers forked for this test session (children of our forkserver)."""
+    workers = []
+    me = os.getpid()
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                rest = handle.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if rest[0] != b"Z":
+            parents[int(entry)] = int(rest[1])
+    children = {pid for pid, ppid in parents.items() if ppid == me}
+    for pid, ppid in parents.items():
+        if ppid in children:
+            try:
+                cmd = Path(f"/proc/{ppid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"forkserver" in cmd:
+                workers.append(pid)
+    return workers
