@@ -1,3 +1,6 @@
-from exoextract.cli import main
+"""``python -m exoextract``. Guarded: forkserver workers import the main module too."""
 
-main()
+if __name__ == "__main__":
+    from exoextract.cli import main
+
+    main()

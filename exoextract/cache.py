@@ -77,8 +77,11 @@ def check_fits(path: str | Path) -> FileCheck:
         if any("truncated" in str(w.message) for w in caught):
             note = "final padding missing (data complete)"
     except Exception as error:  # astropy raises OSError, ValueError, TypeError, ...
-        return FileCheck(path, size, f"truncated or corrupt ({type(error).__name__}: "
-                                     f"{str(error).splitlines()[0][:120]})")
+        return FileCheck(
+            path,
+            size,
+            f"truncated or corrupt ({type(error).__name__}: {str(error).splitlines()[0][:120]})",
+        )
     if note is None and path.suffix != ".gz" and size % FITS_BLOCK:
         note = "size is not a multiple of 2880 bytes"
     return FileCheck(path, size, None, note)
@@ -170,8 +173,9 @@ def clean_cache(cache_dir: str | Path | None = None, dry_run: bool = False) -> C
         except FileNotFoundError:
             continue
         except OSError as error:
-            raise CacheError(f"cannot remove {check.path}: {error.strerror} — "
-                             "check the folder's permissions") from None
+            raise CacheError(
+                f"cannot remove {check.path}: {error.strerror} — check the folder's permissions"
+            ) from None
         removed.append(check.path)
     return CleanReport(
         dirs=tuple(dirs),
@@ -198,7 +202,12 @@ def wipe_cache(cache_dir: str | Path | None = None, dry_run: bool = False) -> Cl
                     else:
                         child.unlink()
     return CleanReport(
-        dirs=tuple(dirs), checked=len(files), bad=(), noted=(),
-        removed=tuple(files) if not dry_run else (), dry_run=dry_run, wiped=not dry_run,
+        dirs=tuple(dirs),
+        checked=len(files),
+        bad=(),
+        noted=(),
+        removed=tuple(files) if not dry_run else (),
+        dry_run=dry_run,
+        wiped=not dry_run,
         freed_bytes=total if not dry_run else 0,
     )

@@ -49,17 +49,16 @@ def atomic_write_bytes(path: Path, writer: Any, hint: str) -> None:
     except OSError as error:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        raise CheckpointError(
-            f"cannot write {path}: {error.strerror or error} — {hint}"
-        ) from None
+        raise CheckpointError(f"cannot write {path}: {error.strerror or error} — {hint}") from None
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
 
 
-def write_parquet(path: Path, frame: pd.DataFrame, hint: str,
-                  metadata: Mapping[str, Any] | None = None) -> None:
+def write_parquet(
+    path: Path, frame: pd.DataFrame, hint: str, metadata: Mapping[str, Any] | None = None
+) -> None:
     table = pa.Table.from_pandas(frame, preserve_index=False)
     if metadata:
         merged = dict(table.schema.metadata or {})
@@ -97,8 +96,11 @@ class CheckpointStore:
         return removed
 
     def _next_sequence(self, chunk: int) -> int:
-        taken = [int(m.group(2)) for p in self.files()
-                 if (m := CHUNK_NAME.match(p.name)) and int(m.group(1)) == chunk]
+        taken = [
+            int(m.group(2))
+            for p in self.files()
+            if (m := CHUNK_NAME.match(p.name)) and int(m.group(1)) == chunk
+        ]
         return max(taken, default=-1) + 1
 
     def write(self, chunk: int, rows: Iterable[Mapping[str, Any]]) -> Path | None:

@@ -57,16 +57,18 @@ def clean_lightcurve(lc: Any, settings: Settings) -> Cleaned:
         if median > 0 and abs(median - 1.0) > 1e-6:
             lc = lc.normalize()
         before = len(lc)
-        lc = lc.remove_outliers(sigma_upper=settings.sigma_upper,
-                                sigma_lower=settings.sigma_lower)
+        lc = lc.remove_outliers(sigma_upper=settings.sigma_upper, sigma_lower=settings.sigma_lower)
         clipped = before - len(lc)
         time = np.asarray(lc.time.value, dtype=float)
         cadence = cadence_days(time)
         if len(lc) < max(settings.min_points, 7):
             return Cleaned(lc, lc, cadence, 0, n_raw, clipped)
         window = window_length(settings.flatten_window_days, cadence, len(lc))
-        flat = lc.flatten(window_length=window, polyorder=settings.flatten_polyorder,
-                          break_tolerance=max(5, window // 2))
+        flat = lc.flatten(
+            window_length=window,
+            polyorder=settings.flatten_polyorder,
+            break_tolerance=max(5, window // 2),
+        )
         flat = flat.remove_nans()
     return Cleaned(flat, lc, cadence, window, n_raw, clipped)
 

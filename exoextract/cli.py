@@ -36,6 +36,7 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 EXIT_STRICT = 1
 EXIT_INCOMPLETE = 4
 
+
 def _user_errors(function: Callable[..., None]) -> Callable[..., None]:
     """User errors become 'Error: what — what to do' on stderr and their exit code."""
 
@@ -53,12 +54,18 @@ def _user_errors(function: Callable[..., None]) -> Callable[..., None]:
 # ------------------------------------------------------------------ shared options
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="TOML settings file.")]
 WorkersOpt = Annotated[int | None, typer.Option(help="Worker processes (0 = from CPUs/memory).")]
-TimeoutOpt = Annotated[float | None, typer.Option(help="Seconds per target before its worker is killed.")]
+TimeoutOpt = Annotated[
+    float | None, typer.Option(help="Seconds per target before its worker is killed.")
+]
 RetriesOpt = Annotated[int | None, typer.Option(help="Extra attempts for transient failures.")]
-MemoryOpt = Annotated[str | None, typer.Option(
-    "--max-memory-per-worker", help="Resident memory cap per worker, e.g. 3GB.")]
-TasksOpt = Annotated[int | None, typer.Option(
-    "--max-tasks-per-worker", help="Recycle a worker after this many targets.")]
+MemoryOpt = Annotated[
+    str | None,
+    typer.Option("--max-memory-per-worker", help="Resident memory cap per worker, e.g. 3GB."),
+]
+TasksOpt = Annotated[
+    int | None,
+    typer.Option("--max-tasks-per-worker", help="Recycle a worker after this many targets."),
+]
 ChunkOpt = Annotated[int | None, typer.Option(help="Targets per checkpoint file.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable summary.")]
 StrictOpt = Annotated[bool, typer.Option(help="Exit 1 if any target did not succeed.")]
@@ -66,11 +73,22 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress outpu
 DataDirOpt = Annotated[Path | None, typer.Option(help="Folder with archive-named FITS files.")]
 
 
-def _execution(workers: int | None, timeout: float | None, retries: int | None,
-               memory: str | None, tasks: int | None, chunk: int | None) -> dict[str, Any]:
-    return {"workers": workers, "timeout": timeout, "retries": retries,
-            "max_memory_per_worker": memory, "max_tasks_per_worker": tasks,
-            "chunk_size": chunk}
+def _execution(
+    workers: int | None,
+    timeout: float | None,
+    retries: int | None,
+    memory: str | None,
+    tasks: int | None,
+    chunk: int | None,
+) -> dict[str, Any]:
+    return {
+        "workers": workers,
+        "timeout": timeout,
+        "retries": retries,
+        "max_memory_per_worker": memory,
+        "max_tasks_per_worker": tasks,
+        "chunk_size": chunk,
+    }
 
 
 def _progress(quiet: bool, interval: float) -> Any:
@@ -97,12 +115,15 @@ def run(
     chunk_size: ChunkOpt = None,
     stats: Annotated[bool | None, typer.Option("--stats/--no-stats", help="Statistics.")] = None,
     bls: Annotated[bool | None, typer.Option("--bls/--no-bls", help="Box Least Squares.")] = None,
-    tls: Annotated[bool | None, typer.Option("--tls/--no-tls", help="Transit Least Squares.")] = None,
+    tls: Annotated[
+        bool | None, typer.Option("--tls/--no-tls", help="Transit Least Squares.")
+    ] = None,
     period_min: Annotated[float | None, typer.Option(help="Shortest trial period, days.")] = None,
     period_max: Annotated[float | None, typer.Option(help="Longest trial period, days.")] = None,
     tls_backend: Annotated[str | None, typer.Option(help="TLS search backend.")] = None,
-    extra_feature: Annotated[list[str] | None, typer.Option(
-        help="Plugin 'module:function' (repeatable).")] = None,
+    extra_feature: Annotated[
+        list[str] | None, typer.Option(help="Plugin 'module:function' (repeatable).")
+    ] = None,
     json_out: JsonOpt = False,
     strict: StrictOpt = False,
     quiet: QuietOpt = False,
@@ -111,16 +132,27 @@ def run(
     from exoextract.runner import start_run
 
     overrides = {
-        "source": source, "data_dir": str(data_dir) if data_dir else None, "mission": mission,
-        "run_stats": stats, "run_bls": bls, "run_tls": tls, "period_min": period_min,
-        "period_max": period_max, "tls_backend": tls_backend,
+        "source": source,
+        "data_dir": str(data_dir) if data_dir else None,
+        "mission": mission,
+        "run_stats": stats,
+        "run_bls": bls,
+        "run_tls": tls,
+        "period_min": period_min,
+        "period_max": period_max,
+        "tls_backend": tls_backend,
         "extra_features": tuple(extra_feature) if extra_feature else None,
-        **_execution(workers, timeout, retries, max_memory_per_worker, max_tasks_per_worker,
-                     chunk_size),
+        **_execution(
+            workers, timeout, retries, max_memory_per_worker, max_tasks_per_worker, chunk_size
+        ),
     }
     settings = load_settings(config, overrides)
-    result = start_run(targets, settings, out_dir=out_dir,
-                       progress=_progress(quiet or json_out, settings.progress_interval))
+    result = start_run(
+        targets,
+        settings,
+        out_dir=out_dir,
+        progress=_progress(quiet or json_out, settings.progress_interval),
+    )
     _finish(result, json_out, strict)
 
 
@@ -135,10 +167,12 @@ def resume(
     max_tasks_per_worker: TasksOpt = None,
     chunk_size: ChunkOpt = None,
     data_dir: DataDirOpt = None,
-    retry_failed: Annotated[bool, typer.Option(
-        help="Also run again targets that failed, timed out or crashed.")] = False,
-    force: Annotated[bool, typer.Option(
-        help="Resume even if the input file or result settings changed.")] = False,
+    retry_failed: Annotated[
+        bool, typer.Option(help="Also run again targets that failed, timed out or crashed.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option(help="Resume even if the input file or result settings changed.")
+    ] = False,
     json_out: JsonOpt = False,
     strict: StrictOpt = False,
     quiet: QuietOpt = False,
@@ -146,18 +180,26 @@ def resume(
     """Continue a run after a crash, Ctrl-C or a dead notebook; nothing is done twice."""
     from exoextract.runner import resume_run
 
-    overrides = _execution(workers, timeout, retries, max_memory_per_worker,
-                           max_tasks_per_worker, chunk_size)
+    overrides = _execution(
+        workers, timeout, retries, max_memory_per_worker, max_tasks_per_worker, chunk_size
+    )
     overrides["data_dir"] = str(data_dir) if data_dir else None
-    result = resume_run(run_dir, overrides, force=force, retry_failed=retry_failed,
-                        progress=_progress(quiet or json_out, 10.0))
+    result = resume_run(
+        run_dir,
+        overrides,
+        force=force,
+        retry_failed=retry_failed,
+        progress=_progress(quiet or json_out, 10.0),
+    )
     _finish(result, json_out, strict)
 
 
 @app.command("clean-cache")
 @_user_errors
 def clean_cache_cmd(
-    cache_dir: Annotated[Path | None, typer.Option(help="Cache folder (default: lightkurve's).")] = None,
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="Cache folder (default: lightkurve's).")
+    ] = None,
     dry_run: Annotated[bool, typer.Option(help="Only report; remove nothing.")] = False,
     wipe: Annotated[bool, typer.Option("--all", help="Delete the whole cache.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before --all.")] = False,
@@ -170,8 +212,9 @@ def clean_cache_cmd(
         dirs = ", ".join(str(d) for d in lightkurve_cache_dirs(cache_dir))
         if not yes:
             if not sys.stdin.isatty():
-                raise InputError("--all deletes the whole cache; add --yes to confirm "
-                                 "when not at a terminal")
+                raise InputError(
+                    "--all deletes the whole cache; add --yes to confirm when not at a terminal"
+                )
             typer.confirm(f"Delete everything in {dirs}?", abort=True)
         report = wipe_cache(cache_dir)
     elif wipe:
@@ -179,13 +222,22 @@ def clean_cache_cmd(
     else:
         report = clean_cache(cache_dir, dry_run=dry_run)
     if json_out:
-        out.print_json(json.dumps({
-            "dirs": [str(d) for d in report.dirs], "checked": report.checked,
-            "bad": [{"path": str(c.path), "size": c.size, "problem": c.problem}
-                    for c in report.bad],
-            "removed": [str(p) for p in report.removed], "dry_run": report.dry_run,
-            "wiped": report.wiped, "freed_bytes": report.freed_bytes,
-        }))
+        out.print_json(
+            json.dumps(
+                {
+                    "dirs": [str(d) for d in report.dirs],
+                    "checked": report.checked,
+                    "bad": [
+                        {"path": str(c.path), "size": c.size, "problem": c.problem}
+                        for c in report.bad
+                    ],
+                    "removed": [str(p) for p in report.removed],
+                    "dry_run": report.dry_run,
+                    "wiped": report.wiped,
+                    "freed_bytes": report.freed_bytes,
+                }
+            )
+        )
         return
     _render_cache(report)
 
@@ -203,23 +255,41 @@ def demo(
     from exoextract.demo import run_demo
 
     settings = load_settings(None, {"workers": workers})
-    result = run_demo(out_dir, settings, n=stars,
-                      progress=_progress(quiet or json_out, settings.progress_interval))
+    result = run_demo(
+        out_dir,
+        settings,
+        n=stars,
+        progress=_progress(quiet or json_out, settings.progress_interval),
+    )
     if json_out:
         out.print_json(json.dumps(result.to_dict(), default=str))
     else:
         table = Table(title="Injected versus found (periods in days)")
-        for name in ("target", "kind", "injected", "TLS period", "BLS period", "TLS SDE",
-                     "recovered"):
+        for name in (
+            "target",
+            "kind",
+            "injected",
+            "TLS period",
+            "BLS period",
+            "TLS SDE",
+            "recovered",
+        ):
             table.add_column(name)
         for s in result.stars:
-            table.add_row(s["target_id"], s["kind"], _fmt(s["injected_period"]),
-                          _fmt(s["tls_period"]), _fmt(s["bls_period"]), _fmt(s["tls_sde"], 1),
-                          "yes" if s["recovered"] else ("-" if s["injected_period"] is None
-                                                        else "no"))
+            table.add_row(
+                s["target_id"],
+                s["kind"],
+                _fmt(s["injected_period"]),
+                _fmt(s["tls_period"]),
+                _fmt(s["bls_period"]),
+                _fmt(s["tls_sde"], 1),
+                "yes" if s["recovered"] else ("-" if s["injected_period"] is None else "no"),
+            )
         out.print(table)
-        out.print(f"recovered {result.recovered} of {result.with_signal} injected signals "
-                  "(eclipsing binaries count at P or P/2)")
+        out.print(
+            f"recovered {result.recovered} of {result.with_signal} injected signals "
+            "(eclipsing binaries count at P or P/2)"
+        )
         _render_run(result.run)
     _exit_code(result.run, strict=False)
 
@@ -239,12 +309,14 @@ def _finish(result: Any, json_out: bool, strict: bool) -> None:
 
 def _exit_code(result: Any, strict: bool) -> None:
     if result.interrupted_by:
-        err.print(f"stopped; finished targets are saved. resume with: "
-                  f"exoextract resume {result.run_dir}")
+        err.print(
+            f"stopped; finished targets are saved. resume with: exoextract resume {result.run_dir}"
+        )
         raise typer.Exit(128 + result.interrupted_by)
     if not result.complete:
-        err.print(f"Error: the run ended incomplete — resume with: "
-                  f"exoextract resume {result.run_dir}")
+        err.print(
+            f"Error: the run ended incomplete — resume with: exoextract resume {result.run_dir}"
+        )
         raise typer.Exit(EXIT_INCOMPLETE)
     if strict and result.not_ok:
         raise typer.Exit(EXIT_STRICT)
@@ -258,8 +330,10 @@ def _render_run(result: Any) -> None:
         table.add_row(status, str(n))
     table.add_row("total", str(result.total))
     out.print(table)
-    out.print(f"computed now: {result.computed}, already done: {result.previously_done}, "
-              f"{result.elapsed:.1f} s, {result.workers} worker(s)")
+    out.print(
+        f"computed now: {result.computed}, already done: {result.previously_done}, "
+        f"{result.elapsed:.1f} s, {result.workers} worker(s)"
+    )
     if result.sequential_fallback:
         out.print("the pool stalled repeatedly; the run finished in sequential fallback")
     elif result.rebuilds:
@@ -269,8 +343,12 @@ def _render_run(result: Any) -> None:
         for name in ("target", "status", "error", "message"):
             fails.add_column(name, overflow="fold")
         for f in result.failures[:10]:
-            fails.add_row(str(f["target_id"]), f["status"], str(f["error_type"] or ""),
-                          str(f["message"] or "")[:160])
+            fails.add_row(
+                str(f["target_id"]),
+                f["status"],
+                str(f["error_type"] or ""),
+                str(f["message"] or "")[:160],
+            )
         out.print(fails)
     for warning in result.warnings[:20]:
         err.print(f"warning: {warning}")
@@ -295,8 +373,10 @@ def _render_cache(report: Any) -> None:
         out.print(table)
     for c in report.noted:
         out.print(f"kept {c.path}: {c.note}")
-    out.print(f"checked {report.checked} files, {len(report.bad)} broken, "
-              f"{verb} {len(report.bad) if report.dry_run else len(report.removed)}")
+    out.print(
+        f"checked {report.checked} files, {len(report.bad)} broken, "
+        f"{verb} {len(report.bad) if report.dry_run else len(report.removed)}"
+    )
 
 
 def version_callback(value: bool) -> None:
@@ -307,8 +387,12 @@ def version_callback(value: bool) -> None:
 
 @app.callback()
 def main_options(
-    version: Annotated[bool, typer.Option("--version", callback=version_callback,
-                                          is_eager=True, help="Show the version.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=version_callback, is_eager=True, help="Show the version."
+        ),
+    ] = False,
 ) -> None:
     """exoextract: light-curve features for exoplanet classifiers, crash-proof."""
 

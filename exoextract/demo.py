@@ -39,8 +39,12 @@ class DemoResult:
         return sum(1 for s in self.stars if s["injected_period"] is not None)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"run": self.run.to_dict(), "stars": self.stars,
-                "recovered": self.recovered, "with_signal": self.with_signal}
+        return {
+            "run": self.run.to_dict(),
+            "stars": self.stars,
+            "recovered": self.recovered,
+            "with_signal": self.with_signal,
+        }
 
 
 def demo_specs(n: int) -> list[StarSpec]:
@@ -48,8 +52,13 @@ def demo_specs(n: int) -> list[StarSpec]:
     return [spec_for(number, mission) for number, mission in ids[:n]]
 
 
-def run_demo(out_dir: str | Path | None, settings: Settings, n: int = 20,
-             progress: Progress | None = None, runs_root: str | Path = "runs") -> DemoResult:
+def run_demo(
+    out_dir: str | Path | None,
+    settings: Settings,
+    n: int = 20,
+    progress: Progress | None = None,
+    runs_root: str | Path = "runs",
+) -> DemoResult:
     specs = demo_specs(n)
     with tempfile.TemporaryDirectory(prefix="exoextract-demo-") as tmp:
         archive = Path(tmp) / "archive"
@@ -63,8 +72,13 @@ def run_demo(out_dir: str | Path | None, settings: Settings, n: int = 20,
                 prefix = "TIC" if spec.mission == "TESS" else "KIC"
                 period = f"{spec.period:.5f}" if spec.has_transit else ""
                 writer.writerow([f"{prefix} {spec.number}", spec.kind, period])
-        run = start_run(csv_path, settings.replace(source="local", data_dir=str(archive)),
-                        out_dir=out_dir, progress=progress, runs_root=runs_root)
+        run = start_run(
+            csv_path,
+            settings.replace(source="local", data_dir=str(archive)),
+            out_dir=out_dir,
+            progress=progress,
+            runs_root=runs_root,
+        )
     return DemoResult(run=run, stars=_compare(specs, run))
 
 
@@ -72,7 +86,10 @@ def _compare(specs: list[StarSpec], run: RunResult) -> list[dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     if run.features_path is not None:
         table = pd.read_parquet(run.features_path)
-        found = {row["target_id"]: row for row in table.to_dict("records")}
+        found = {
+            str(row["target_id"]): {str(k): v for k, v in row.items()}
+            for row in table.to_dict("records")
+        }
     rows = []
     for spec in specs:
         target = f"{'TIC' if spec.mission == 'TESS' else 'KIC'} {spec.number}"
@@ -80,12 +97,18 @@ def _compare(specs: list[StarSpec], run: RunResult) -> list[dict[str, Any]]:
         injected = spec.period if spec.has_transit else None
         tls = _number(row.get("tls_period"))
         bls = _number(row.get("bls_period"))
-        rows.append({
-            "target_id": target, "mission": spec.mission, "kind": spec.kind,
-            "injected_period": injected, "tls_period": tls, "bls_period": bls,
-            "tls_sde": _number(row.get("tls_sde")),
-            "recovered": injected is not None and _matches(injected, tls, spec.kind),
-        })
+        rows.append(
+            {
+                "target_id": target,
+                "mission": spec.mission,
+                "kind": spec.kind,
+                "injected_period": injected,
+                "tls_period": tls,
+                "bls_period": bls,
+                "tls_sde": _number(row.get("tls_sde")),
+                "recovered": injected is not None and _matches(injected, tls, spec.kind),
+            }
+        )
     return rows
 
 

@@ -10,8 +10,16 @@ from exoextract.features import FeatureContext
 from exoextract.sources import get_source
 from exoextract.task import Task
 
-OUTCOME_COLUMNS = ("key", "target_id", "status", "error_type", "message", "attempts",
-                   "seconds", "exit_code")
+OUTCOME_COLUMNS = (
+    "key",
+    "target_id",
+    "status",
+    "error_type",
+    "message",
+    "attempts",
+    "seconds",
+    "exit_code",
+)
 
 
 def reserved_columns() -> set[str]:
@@ -25,11 +33,19 @@ def extract(task: Task) -> dict[str, Any]:
     fetched = get_source(settings.source).fetch(task)
     cleaned = clean_lightcurve(fetched.lc, settings)
     time, flux, err = arrays(cleaned.flat)
-    ctx = FeatureContext(time=time, flux=flux, flux_err=err, cleaned=cleaned,
-                         settings=settings, row=task.row)
+    ctx = FeatureContext(
+        time=time, flux=flux, flux_err=err, cleaned=cleaned, settings=settings, row=task.row
+    )
     row = features.compute(ctx, features.enabled(settings))
     row["n_files"] = float(len(fetched.files))
     if settings.extra_features:
-        row.update(plugins.run_all(settings.extra_features, cleaned.flat, task.row,
-                                   reserved_columns(), task.plugin_path))
+        row.update(
+            plugins.run_all(
+                settings.extra_features,
+                cleaned.flat,
+                task.row,
+                reserved_columns(),
+                task.plugin_path,
+            )
+        )
     return row

@@ -118,7 +118,7 @@ def rss_bytes(pid: int) -> int:
 
 def group_members(pgid: int) -> list[int]:
     """Pids whose process group is ``pgid`` (Linux /proc scan)."""
-    members = []
+    members: list[int] = []
     try:
         entries = os.listdir("/proc")
     except OSError:

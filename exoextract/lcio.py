@@ -20,8 +20,9 @@ def quiet_import_lightkurve() -> Any:
     return lightkurve
 
 
-def read_lightcurve(path: str | Path, flux_column: str = "pdcsap_flux",
-                    quality_bitmask: str = "default") -> Any:
+def read_lightcurve(
+    path: str | Path, flux_column: str = "pdcsap_flux", quality_bitmask: str = "default"
+) -> Any:
     """One FITS file -> LightCurve, or :class:`CorruptFileError` naming the file and fix."""
     check = check_fits(path)
     if check.bad:

@@ -23,8 +23,9 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 def parse_spec(spec: str) -> tuple[str, str]:
     if not _SPEC.match(spec.strip()):
-        raise InputError(f"extra feature {spec!r} must look like module:function "
-                         "(e.g. myfeatures:compute)")
+        raise InputError(
+            f"extra feature {spec!r} must look like module:function (e.g. myfeatures:compute)"
+        )
     module, function = spec.strip().split(":")
     return module, function
 
@@ -37,26 +38,29 @@ def load(spec: str, search_path: str | None = None) -> Callable[..., Mapping[str
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
-        raise InputError(f"extra feature {spec}: cannot import {module_name} ({error}) — "
-                         "run from its folder or put it on PYTHONPATH") from None
+        raise InputError(
+            f"extra feature {spec}: cannot import {module_name} ({error}) — "
+            "run from its folder or put it on PYTHONPATH"
+        ) from None
     function = getattr(module, function_name, None)
     if not callable(function):
-        raise InputError(f"extra feature {spec}: {module_name} has no function "
-                         f"{function_name}")
-    return function  # type: ignore[no-any-return]
+        raise InputError(f"extra feature {spec}: {module_name} has no function {function_name}")
+    return function
 
 
 def validate_output(spec: str, values: Any, reserved: Iterable[str]) -> dict[str, float]:
     """Plugin output -> {name: float}, or PluginError saying what is wrong."""
     if not isinstance(values, Mapping):
-        raise PluginError(f"{spec} returned {type(values).__name__}; return a dict of "
-                          "name -> number")
+        raise PluginError(
+            f"{spec} returned {type(values).__name__}; return a dict of name -> number"
+        )
     reserved = set(reserved)
     out: dict[str, float] = {}
     for name, value in values.items():
         if not isinstance(name, str) or not _NAME.match(name):
-            raise PluginError(f"{spec} returned column name {name!r}; use letters, digits "
-                              "and underscores")
+            raise PluginError(
+                f"{spec} returned column name {name!r}; use letters, digits and underscores"
+            )
         if name in reserved:
             raise PluginError(f"{spec} returned {name!r}, a built-in column; rename it")
         if isinstance(value, bool):
@@ -65,14 +69,20 @@ def validate_output(spec: str, values: Any, reserved: Iterable[str]) -> dict[str
         try:
             number = float(value)
         except (TypeError, ValueError):
-            raise PluginError(f"{spec} returned {name!r} = {type(value).__name__}; "
-                              "features must be numbers") from None
+            raise PluginError(
+                f"{spec} returned {name!r} = {type(value).__name__}; features must be numbers"
+            ) from None
         out[name] = number if not math.isnan(number) else math.nan
     return out
 
 
-def run_all(specs: Iterable[str], lc: Any, row: Mapping[str, Any],
-            reserved: Iterable[str], search_path: str | None) -> dict[str, float]:
+def run_all(
+    specs: Iterable[str],
+    lc: Any,
+    row: Mapping[str, Any],
+    reserved: Iterable[str],
+    search_path: str | None,
+) -> dict[str, float]:
     reserved = set(reserved)
     out: dict[str, float] = {}
     for spec in specs:

@@ -21,7 +21,7 @@ try:
         import lightkurve  # noqa: F401
         import numpy  # noqa: F401
 
-        import exoextract.extract  # noqa: F401
+        import exoextract.extract
         import exoextract.sources.local  # noqa: F401
 except Exception:  # the forkserver must start whatever happens; workers import lazily
     pass

@@ -88,8 +88,9 @@ class PlainProgress:
         self.counts.reset(total, done)
         self._last = time.monotonic()
         already = f", {done} already done" if done else ""
-        self._print(f"exoextract: {total} targets{already}, {workers} worker(s), "
-                    f"run folder {run_dir}")
+        self._print(
+            f"exoextract: {total} targets{already}, {workers} worker(s), run folder {run_dir}"
+        )
 
     def advance(self, outcome: Outcome) -> None:
         self.counts.add(outcome)
@@ -100,8 +101,10 @@ class PlainProgress:
 
     def _line(self) -> None:
         c = self.counts
-        self._print(f"progress: {c.done}/{c.total} done, {c.failed} not ok, "
-                    f"{c.rate():.1f}/min, eta {c.eta()}")
+        self._print(
+            f"progress: {c.done}/{c.total} done, {c.failed} not ok, "
+            f"{c.rate():.1f}/min, eta {c.eta()}"
+        )
 
     def log(self, message: str) -> None:
         self._print(f"note: {message}")
@@ -131,8 +134,9 @@ class RichProgress:
         )
 
         self.counts.reset(total, done)
-        self.console.print(f"[bold]exoextract[/]: {total} targets, {workers} worker(s), "
-                           f"run folder {run_dir}")
+        self.console.print(
+            f"[bold]exoextract[/]: {total} targets, {workers} worker(s), run folder {run_dir}"
+        )
         self._bar = Progress(
             TextColumn("[progress.description]{task.description}"),
             BarColumn(),
@@ -144,14 +148,19 @@ class RichProgress:
             transient=False,
         )
         self._bar.start()
-        self._task = self._bar.add_task("extracting", total=total, completed=done,
-                                        failed=0, rate="0.0")
+        self._task = self._bar.add_task(
+            "extracting", total=total, completed=done, failed=0, rate="0.0"
+        )
 
     def advance(self, outcome: Outcome) -> None:
         self.counts.add(outcome)
         if self._bar is not None:
-            self._bar.update(self._task, completed=self.counts.done, failed=self.counts.failed,
-                             rate=f"{self.counts.rate():.1f}")
+            self._bar.update(
+                self._task,
+                completed=self.counts.done,
+                failed=self.counts.failed,
+                rate=f"{self.counts.rate():.1f}",
+            )
 
     def log(self, message: str) -> None:
         self.console.print(f"[yellow]note[/]: {message}")

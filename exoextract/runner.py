@@ -85,7 +85,8 @@ class RunResult:
             "run_id": self.run_id,
             "complete": self.complete,
             "interrupted_by": signal.Signals(self.interrupted_by).name
-            if self.interrupted_by else None,
+            if self.interrupted_by
+            else None,
             "total": self.total,
             "counts": dict(sorted(self.counts.items())),
             "computed_this_session": self.computed,
@@ -112,21 +113,27 @@ def start_run(
 ) -> RunResult:
     """Start a new run of ``csv_path`` into ``out_dir`` (default runs/<time>-<name>)."""
     targets = read_targets(csv_path, settings.mission)
-    _check_plugins_importable(settings)
     run_dir = Path(out_dir) if out_dir else _new_run_dir(Path(runs_root), Path(csv_path))
     if (run_dir / MANIFEST).exists():
-        raise RunDirError(f"{run_dir} already holds a run — continue it with "
-                          f"`exoextract resume {run_dir}` or choose another --out")
+        raise RunDirError(
+            f"{run_dir} already holds a run — continue it with "
+            f"`exoextract resume {run_dir}` or choose another --out"
+        )
     if run_dir.exists() and any(run_dir.iterdir()):
         raise RunDirError(f"{run_dir} is not empty — choose another --out")
+    prepared = _prepare(targets, settings, Path(csv_path).resolve().parent, os.getcwd())
     run_dir.mkdir(parents=True, exist_ok=True)
     manifest = {
         "format": FORMAT,
         "run_id": uuid.uuid4().hex[:12],
         "created": _now(),
         "exoextract_version": __version__,
-        "input": {"path": str(Path(csv_path).resolve()), "sha256": targets.sha256,
-                  "rows": len(targets), "id_column": targets.id_column},
+        "input": {
+            "path": str(Path(csv_path).resolve()),
+            "sha256": targets.sha256,
+            "rows": len(targets),
+            "id_column": targets.id_column,
+        },
         "settings": settings.to_dict(),
         "result_fingerprint": result_fingerprint(settings),
         "plugin_path": os.getcwd(),
@@ -135,8 +142,9 @@ def start_run(
         "chunks": [],
     }
     write_json(run_dir / MANIFEST, manifest, f"check that {run_dir} is writable")
-    return _execute(run_dir, manifest, targets, settings, progress or NullProgress(),
-                    retry=())
+    return _execute(
+        run_dir, manifest, targets, settings, prepared, progress or NullProgress(), retry=()
+    )
 
 
 def resume_run(
@@ -167,20 +175,28 @@ def resume_run(
             f"{run_dir}: input {csv_path} changed since the run started — restore it, or "
             "pass --force to continue with the new file (finished targets are kept)"
         )
-    _check_plugins_importable(settings)
+    prepared = _prepare(targets, settings, csv_path.parent, manifest.get("plugin_path"))
     manifest["settings"] = settings.to_dict()
     manifest["result_fingerprint"] = result_fingerprint(settings)
     manifest["input"].update(sha256=targets.sha256, rows=len(targets))
-    return _execute(run_dir, manifest, targets, settings, progress or NullProgress(),
-                    retry=RETRYABLE if retry_failed else ())
+    return _execute(
+        run_dir,
+        manifest,
+        targets,
+        settings,
+        prepared,
+        progress or NullProgress(),
+        retry=RETRYABLE if retry_failed else (),
+    )
 
 
 def latest_run(runs_root: Path) -> Path:
     """The run folder under ``runs_root`` whose manifest changed last."""
     manifests = sorted(runs_root.glob(f"*/{MANIFEST}"), key=lambda p: p.stat().st_mtime)
     if not manifests:
-        raise RunDirError(f"no run found under {runs_root}/ — give the run folder: "
-                          "exoextract resume RUN_DIR")
+        raise RunDirError(
+            f"no run found under {runs_root}/ — give the run folder: exoextract resume RUN_DIR"
+        )
     return manifests[-1].parent
 
 
@@ -193,16 +209,49 @@ def load_manifest(run_dir: Path) -> dict[str, Any]:
     try:
         manifest: dict[str, Any] = json.loads(path.read_text())
     except (OSError, ValueError) as error:
-        raise RunDirError(f"{path} is unreadable ({error}) — it is not a run you can resume"
-                          ) from None
+        raise RunDirError(
+            f"{path} is unreadable ({error}) — it is not a run you can resume"
+        ) from None
     if manifest.get("format") != FORMAT:
         raise RunDirError(f"{run_dir} was written by an incompatible exoextract version")
     return manifest
 
 
 # ---------------------------------------------------------------------- the work
-def _execute(run_dir: Path, manifest: dict[str, Any], targets: TargetList, settings: Settings,
-             progress: Progress, retry: Sequence[str]) -> RunResult:
+@dataclass
+class _Prepared:
+    """What is checked before a run folder is touched: files located, plugins probed."""
+
+    located: Mapping[str, tuple[str, ...]]
+    workers: int
+    warnings: list[str]
+
+
+def _prepare(
+    targets: TargetList, settings: Settings, base_dir: Path, plugin_path: str | None
+) -> _Prepared:
+    """Start-up checks that can fail on user error, before any state is written."""
+    for spec in settings.extra_features:
+        plugins.load(spec, plugin_path)
+    located = get_source(settings.source).locate(list(targets.targets), settings, base_dir)
+    workers = settings.workers or default_workers(settings.max_memory_per_worker)
+    warnings = list(targets.warnings)
+    if settings.extra_features and targets.targets:
+        warnings.extend(
+            _probe_plugins(settings, targets.targets[0], plugin_path, _policy(settings, 1))
+        )
+    return _Prepared(located, workers, warnings)
+
+
+def _execute(
+    run_dir: Path,
+    manifest: dict[str, Any],
+    targets: TargetList,
+    settings: Settings,
+    prepared: _Prepared,
+    progress: Progress,
+    retry: Sequence[str],
+) -> RunResult:
     started = time.monotonic()
     store = CheckpointStore(run_dir)
     store.remove_temporaries()
@@ -210,7 +259,7 @@ def _execute(run_dir: Path, manifest: dict[str, Any], targets: TargetList, setti
     keys = [t.key for t in targets.targets]
     previously_done = sum(1 for k in keys if k in done)
     chunks = _plan(targets.targets, settings.chunk_size)
-    workers = settings.workers or default_workers(settings.max_memory_per_worker)
+    workers = prepared.workers
     session = {"started": _now(), "workers": workers, "pid": os.getpid()}
     manifest["sessions"].append(session)
     manifest["status"] = "running"
@@ -222,16 +271,12 @@ def _execute(run_dir: Path, manifest: dict[str, Any], targets: TargetList, setti
     policy = _policy(settings, workers)
     interrupted: int | None = None
     computed = 0
-    warnings = list(targets.warnings)
+    warnings = list(prepared.warnings)
     events: list[str] = []
     sup = Supervisor(_task_function(), policy, log=progress.log, attempt_hook=_with_attempt)
     progress.start(len(keys), previously_done, workers, str(run_dir))
     try:
-        if todo and settings.extra_features:
-            warnings.extend(_probe_plugins(settings, todo[0][1], plugin_path, policy))
-        located = get_source(settings.source).locate(
-            [t for _, t in todo], settings, Path(manifest["input"]["path"]).parent)
-        tasks = [(t.key, _task(t, settings, located, plugin_path)) for _, t in todo]
+        tasks = [(t.key, _task(t, settings, prepared.located, plugin_path)) for _, t in todo]
         chunk_of = {t.key: i for i, t in todo}
         remaining = Counter(chunk_of.values())
         buffers: dict[int, list[dict[str, Any]]] = {}
@@ -258,8 +303,13 @@ def _execute(run_dir: Path, manifest: dict[str, Any], targets: TargetList, setti
         progress.finish()
         events.extend(sup.stats.events)
         sup.close()
-        session.update(ended=_now(), computed=computed, rebuilds=sup.stats.rebuilds,
-                       sequential_fallback=sup.stats.sequential_fallback, events=events)
+        session.update(
+            ended=_now(),
+            computed=computed,
+            rebuilds=sup.stats.rebuilds,
+            sequential_fallback=sup.stats.sequential_fallback,
+            events=events,
+        )
         with contextlib.suppress(Exception):
             _record_chunks(manifest, chunks, done, store)
             manifest["status"] = "interrupted"
@@ -323,13 +373,24 @@ def _policy(settings: Settings, workers: int) -> Policy:
     )
 
 
-def _task(target: Target, settings: Settings, located: Mapping[str, tuple[str, ...]],
-          plugin_path: str | None) -> Task:
+def _task(
+    target: Target,
+    settings: Settings,
+    located: Mapping[str, tuple[str, ...]],
+    plugin_path: str | None,
+) -> Task:
     return Task(
-        key=target.key, target_id=target.target_id, mission=target.mission,
-        number=target.number, settings=settings, paths=tuple(located.get(target.key, ())),
-        period=target.period, t0=target.t0, duration=target.duration,
-        row=dict(target.row), plugin_path=plugin_path,
+        key=target.key,
+        target_id=target.target_id,
+        mission=target.mission,
+        number=target.number,
+        settings=settings,
+        paths=tuple(located.get(target.key, ())),
+        period=target.period,
+        t0=target.t0,
+        duration=target.duration,
+        row=dict(target.row),
+        plugin_path=plugin_path,
     )
 
 
@@ -350,11 +411,12 @@ def _row(outcome: Outcome, target: Target) -> dict[str, Any]:
 
 
 def _plan(targets: Sequence[Target], size: int) -> list[list[Target]]:
-    return [list(targets[i:i + size]) for i in range(0, len(targets), size)]
+    return [list(targets[i : i + size]) for i in range(0, len(targets), size)]
 
 
-def _record_chunks(manifest: dict[str, Any], chunks: list[list[Target]],
-                   done: set[str], store: CheckpointStore) -> None:
+def _record_chunks(
+    manifest: dict[str, Any], chunks: list[list[Target]], done: set[str], store: CheckpointStore
+) -> None:
     manifest["chunks"] = [
         {
             "index": i,
@@ -373,8 +435,9 @@ def _chunk_state(chunk: list[Target], done: set[str]) -> str:
 
 def _save_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
     manifest["updated"] = _now()
-    write_json(run_dir / MANIFEST, manifest,
-               f"free some disk space, then run: exoextract resume {run_dir}")
+    write_json(
+        run_dir / MANIFEST, manifest, f"free some disk space, then run: exoextract resume {run_dir}"
+    )
 
 
 @contextlib.contextmanager
@@ -398,18 +461,27 @@ def _signals_to(sup: Supervisor) -> Iterator[None]:
 
 
 # ---------------------------------------------------------------------- merging
-def _merge(run_dir: Path, frame: pd.DataFrame, targets: TargetList, settings: Settings,
-           result: RunResult) -> None:
+def _merge(
+    run_dir: Path, frame: pd.DataFrame, targets: TargetList, settings: Settings, result: RunResult
+) -> None:
     """Write features.parquet and failures.parquet: each target exactly once."""
     order = {t.key: i for i, t in enumerate(targets.targets)}
     frame = frame.assign(_order=frame["key"].map(order)).sort_values("_order")
     passthrough = _passthrough_frame(targets, frame["key"], result)
     feature_cols = features.feature_columns(settings)
-    extra = [c for c in frame.columns
-             if c not in set(feature_cols) | set(OUTCOME_COLUMNS) | {"_order", "n_files"}]
+    extra = [
+        c
+        for c in frame.columns
+        if c not in set(feature_cols) | set(OUTCOME_COLUMNS) | {"_order", "n_files"}
+    ]
     ok = frame[frame["status"] == "ok"]
-    table = pd.concat([ok[["target_id"]].reset_index(drop=True),
-                       passthrough.loc[ok["key"]].reset_index(drop=True)], axis=1)
+    table = pd.concat(
+        [
+            ok[["target_id"]].reset_index(drop=True),
+            passthrough.loc[ok["key"]].reset_index(drop=True),
+        ],
+        axis=1,
+    )
     for column in [*feature_cols, *extra, "n_files"]:
         values = ok[column] if column in ok else pd.Series([None] * len(ok))
         table[column] = pd.Series(values).reset_index(drop=True)
@@ -417,77 +489,89 @@ def _merge(run_dir: Path, frame: pd.DataFrame, targets: TargetList, settings: Se
             table[column] = table[column].fillna("").astype(str)
         else:
             table[column] = pd.to_numeric(table[column], errors="coerce").astype("float64")
-    meta = {"schema_version": features.SCHEMA_VERSION, "run_id": result.run_id,
-            "settings_fingerprint": result_fingerprint(settings)}
+    meta = {
+        "schema_version": features.SCHEMA_VERSION,
+        "run_id": result.run_id,
+        "settings_fingerprint": result_fingerprint(settings),
+    }
     result.features_path = run_dir / "features.parquet"
     write_parquet(result.features_path, table, f"free disk space, then resume {run_dir}", meta)
 
     bad = frame[frame["status"] != "ok"]
-    fail_cols = ["target_id", "status", "error_type", "message", "attempts", "seconds",
-                 "exit_code"]
+    fail_cols = ["target_id", "status", "error_type", "message", "attempts", "seconds", "exit_code"]
     failures = bad.reindex(columns=fail_cols).reset_index(drop=True)
     line_of = {t.key: t.line for t in targets.targets}
     failures["line"] = [line_of.get(k, -1) for k in bad["key"]]
-    failures = pd.concat([failures, passthrough.loc[bad["key"]].reset_index(drop=True)],
-                         axis=1)
+    failures = pd.concat([failures, passthrough.loc[bad["key"]].reset_index(drop=True)], axis=1)
     failures["attempts"] = pd.to_numeric(failures["attempts"]).astype("Int64")
     failures["exit_code"] = pd.to_numeric(failures["exit_code"]).astype("Int64")
     result.failures_path = run_dir / "failures.parquet"
-    write_parquet(result.failures_path, failures, f"free disk space, then resume {run_dir}",
-                  meta)
+    write_parquet(result.failures_path, failures, f"free disk space, then resume {run_dir}", meta)
     result.failures = [
-        {k: (None if pd.isna(v) else v) for k, v in rec.items()}
-        for rec in failures[["target_id", "status", "error_type", "message", "attempts",
-                             "exit_code"]].head(50).to_dict("records")
+        {str(k): (None if pd.isna(v) else v) for k, v in rec.items()}
+        for rec in failures[
+            ["target_id", "status", "error_type", "message", "attempts", "exit_code"]
+        ]
+        .head(50)
+        .to_dict("records")
     ]
 
 
-def _passthrough_frame(targets: TargetList, keys: pd.Series,
-                       result: RunResult) -> pd.DataFrame:
+def _passthrough_frame(targets: TargetList, keys: pd.Series, result: RunResult) -> pd.DataFrame:
     """The input's other columns, typed, indexed by key; renamed if they clash."""
     reserved = reserved_columns() | {"target_id", "line"}
     rename = {}
     for name in targets.columns:
         if name in reserved:
             rename[name] = f"input_{name}"
-            result.warnings.append(f"input column {name!r} clashes with an output column; "
-                                   f"kept as {rename[name]!r}")
+            result.warnings.append(
+                f"input column {name!r} clashes with an output column; kept as {rename[name]!r}"
+            )
     data = {rename.get(c, c): [t.row.get(c) for t in targets.targets] for c in targets.columns}
     frame = pd.DataFrame(data, index=[t.key for t in targets.targets])
     for column in frame.columns:
-        if frame[column].map(lambda v: isinstance(v, int) and not isinstance(v, bool)).any() \
-                and frame[column].map(lambda v: v is None or isinstance(v, int)).all():
+        if (
+            frame[column].map(lambda v: isinstance(v, int) and not isinstance(v, bool)).any()
+            and frame[column].map(lambda v: v is None or isinstance(v, int)).all()
+        ):
             frame[column] = frame[column].astype("Int64")
     return frame
 
 
 # ---------------------------------------------------------------------- helpers
-def _check_plugins_importable(settings: Settings) -> None:
-    for spec in settings.extra_features:
-        plugins.load(spec, os.getcwd())
-
-
-def _probe_plugins(settings: Settings, sample: Target, plugin_path: str | None,
-                   policy: Policy) -> list[str]:
+def _probe_plugins(
+    settings: Settings, sample: Target, plugin_path: str | None, policy: Policy
+) -> list[str]:
     """Run the plugins once, supervised, on a synthetic star to learn their columns."""
     from dataclasses import replace
 
     from exoextract.worker import probe_plugins
 
-    task = Task(key="plugin-probe", target_id="probe", mission="TESS", number=0,
-                settings=settings, row=dict(sample.row), plugin_path=plugin_path)
+    task = Task(
+        key="plugin-probe",
+        target_id="probe",
+        mission="TESS",
+        number=0,
+        settings=settings,
+        row=dict(sample.row),
+        plugin_path=plugin_path,
+    )
     probe_policy = replace(policy, workers=1, retries=0, timeout=min(policy.timeout, 120.0))
     with Supervisor(probe_plugins, probe_policy) as sup:
         outcomes = list(sup.run([("plugin-probe", task)]))
     if not outcomes or not outcomes[0].ok:
         why = outcomes[0].message if outcomes else "interrupted"
-        return [f"could not try the extra features on a test star ({why}); "
-                "their columns are checked per target instead"]
+        return [
+            f"could not try the extra features on a test star ({why}); "
+            "their columns are checked per target instead"
+        ]
     columns = list((outcomes[0].data or {}).get("columns", []))
     clash = sorted(set(columns) & reserved_columns())
     if clash:
-        raise InputError(f"extra feature column(s) {', '.join(clash)} clash with built-in "
-                         "columns — rename them in your plugin")
+        raise InputError(
+            f"extra feature column(s) {', '.join(clash)} clash with built-in "
+            "columns — rename them in your plugin"
+        )
     return []
 
 
@@ -510,4 +594,4 @@ def _new_run_dir(root: Path, csv_path: Path) -> Path:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

@@ -41,7 +41,9 @@ class Settings:
     # --- where light curves come from -------------------------------------------------
     source: str = _f("local", "source", "Light-curve source: local, synthetic or mast.")
     data_dir: str | None = _f(
-        None, "source", "Folder searched (recursively) for archive-named FITS files.",
+        None,
+        "source",
+        "Folder searched (recursively) for archive-named FITS files.",
         results=False,
     )
     mission: str | None = _f(
@@ -95,7 +97,9 @@ class Settings:
     # --- execution ----------------------------------------------------------------------
     workers: int = _f(0, "run", "Worker processes; 0 = derived from CPUs and memory.", False)
     chunk_size: int = _f(25, "run", "Targets per checkpoint file.", False)
-    timeout: float = _f(600.0, "run", "Seconds one target may run before its worker is killed.", False)
+    timeout: float = _f(
+        600.0, "run", "Seconds one target may run before its worker is killed.", False
+    )
     retries: int = _f(2, "run", "Extra attempts for transient failures.", False)
     backoff_base: float = _f(2.0, "run", "First retry delay in seconds (doubles, jittered).", False)
     backoff_max: float = _f(60.0, "run", "Longest retry delay in seconds.", False)
@@ -110,9 +114,7 @@ class Settings:
         2, "run", "Stalled-pool rebuilds before the sequential fallback.", False
     )
     kill_grace: float = _f(3.0, "run", "Seconds between SIGTERM and SIGKILL.", False)
-    stop_grace: float = _f(
-        10.0, "run", "On Ctrl-C, seconds running targets get to finish.", False
-    )
+    stop_grace: float = _f(10.0, "run", "On Ctrl-C, seconds running targets get to finish.", False)
     progress_interval: float = _f(
         10.0, "run", "Seconds between plain progress lines (non-terminal).", False
     )
@@ -145,8 +147,16 @@ def _validate(s: Settings) -> None:
     for name in positive:
         if not getattr(s, name) > 0:
             raise InputError(f"setting {name} must be > 0 (got {getattr(s, name)!r})")
-    non_negative = ("workers", "retries", "backoff_base", "backoff_max", "kill_grace",
-                    "stop_grace", "pool_rebuilds", "max_tasks_per_worker")
+    non_negative = (
+        "workers",
+        "retries",
+        "backoff_base",
+        "backoff_max",
+        "kill_grace",
+        "stop_grace",
+        "pool_rebuilds",
+        "max_tasks_per_worker",
+    )
     for name in non_negative:
         if getattr(s, name) < 0:
             raise InputError(f"setting {name} must be >= 0 (got {getattr(s, name)!r})")
@@ -168,7 +178,7 @@ _UNITS = {"": 1, "b": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
 
 def parse_size(text: str | int | None) -> int | None:
     """'3GB' -> 3_000_000_000, '512MiB' -> 536_870_912; None or '' or 0 -> None (no cap)."""
-    if text is None or text == "" or text == 0:
+    if text in (None, "", 0):
         return None
     if isinstance(text, int):
         return text
@@ -177,10 +187,7 @@ def parse_size(text: str | int | None) -> int | None:
         raise InputError(f"cannot read memory size {text!r} — write it like 3GB or 1500MB")
     number, unit = float(match.group(1)), (match.group(2) or "").lower()
     letter = unit[:1] if unit not in ("b", "") else ""
-    if "i" in unit:
-        factor = 1024 ** ("kmgt".index(letter) + 1)
-    else:
-        factor = _UNITS[letter]
+    factor = 1024 ** ("kmgt".index(letter) + 1) if "i" in unit else _UNITS[letter]
     return int(number * factor) or None
 
 
@@ -266,16 +273,22 @@ def settings_from_dict(data: Mapping[str, Any]) -> Settings:
 
 def result_fingerprint(settings: Settings) -> str:
     """Hash of the fields that change results; execution-only fields are left out."""
-    chosen = {f.name: _jsonable(getattr(settings, f.name))
-              for f in fields(settings) if f.metadata["results"]}
+    chosen = {
+        f.name: _jsonable(getattr(settings, f.name))
+        for f in fields(settings)
+        if f.metadata["results"]
+    }
     blob = json.dumps(chosen, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
 def result_differences(old: Settings, new: Settings) -> list[str]:
     """Names of result-changing fields whose values differ, for the resume message."""
-    return [f.name for f in fields(old)
-            if f.metadata["results"] and getattr(old, f.name) != getattr(new, f.name)]
+    return [
+        f.name
+        for f in fields(old)
+        if f.metadata["results"] and getattr(old, f.name) != getattr(new, f.name)
+    ]
 
 
 def describe_fields() -> list[tuple[str, str, str, str]]:

@@ -162,9 +162,8 @@ class Supervisor:
         try:
             while pending or delayed or inflight:
                 now = time.monotonic()
-                if self._stop_signum is not None:
-                    if not inflight or now >= self._stop_deadline:
-                        break
+                if self._stop_signum is not None and (not inflight or now >= self._stop_deadline):
+                    break
                 while delayed and delayed[0][0] <= now:
                     pending.appendleft(heapq.heappop(delayed)[2])
                 capacity = 1 if sequential else self.policy.workers + 1
@@ -177,8 +176,9 @@ class Supervisor:
                     wake = delayed[0][0] - now if delayed else self.policy.tick
                     time.sleep(min(max(wake, 0.0), self.policy.tick))
                     continue
-                done, _ = wait(list(inflight), timeout=self.policy.tick,
-                               return_when="FIRST_COMPLETED")
+                done, _ = wait(
+                    list(inflight), timeout=self.policy.tick, return_when="FIRST_COMPLETED"
+                )
                 for future in done:
                     job = inflight.pop(future)
                     last_progress = time.monotonic()
@@ -285,7 +285,7 @@ class Supervisor:
             return True
         self._log(
             f"pool made no progress for {stalled_for:.0f} s; rebuilt it "
-            f"({self.stats.rebuilds}/{self.policy.pool_rebuilds}) and resubmitted unfinished targets"
+            f"({self.stats.rebuilds}/{self.policy.pool_rebuilds}), resubmitted unfinished targets"
         )
         return False
 
@@ -300,8 +300,12 @@ class Supervisor:
             return None
         except FutureTimeout:
             return self._retry_or_end(
-                job, "timed_out", "Timeout",
-                f"no result after {self.policy.timeout:g} s; worker killed", None, True,
+                job,
+                "timed_out",
+                "Timeout",
+                f"no result after {self.policy.timeout:g} s; worker killed",
+                None,
+                True,
             )
         except ProcessExpired as expired:
             return self._worker_died(job, expired)
@@ -310,14 +314,23 @@ class Supervisor:
         except Exception as error:  # pebble's pickling problems and remote tracebacks
             return self._end(job, "failed", type(error).__name__, _one_line(str(error)))
         if not isinstance(result, Mapping) or result.get("status") not in TERMINAL:
-            return self._end(job, "failed", "BadWorkerResult",
-                             f"task returned {type(result).__name__}, not an outcome mapping")
+            return self._end(
+                job,
+                "failed",
+                "BadWorkerResult",
+                f"task returned {type(result).__name__}, not an outcome mapping",
+            )
         status = result["status"]
         if status == "ok":
             return self._end(job, "ok", None, None, data=result.get("data"))
         return self._retry_or_end(
-            job, status, result.get("error_type"), result.get("message"), None,
-            bool(result.get("transient")), data=result.get("data"),
+            job,
+            status,
+            result.get("error_type"),
+            result.get("message"),
+            None,
+            bool(result.get("transient")),
+            data=result.get("data"),
         )
 
     def _worker_died(self, job: _Job, expired: ProcessExpired) -> Outcome | None:
@@ -327,7 +340,9 @@ class Supervisor:
         if memory is not None:
             rss, cap = memory
             return self._end(
-                job, "memory_exceeded", "MemoryCapExceeded",
+                job,
+                "memory_exceeded",
+                "MemoryCapExceeded",
                 f"worker reached {rss / 2**20:.0f} MiB resident, over the "
                 f"{cap / 2**20:.0f} MiB cap; killed",
                 code,
@@ -335,32 +350,55 @@ class Supervisor:
         how = describe_exit(code)
         if job.kills >= self.policy.quarantine_after:
             return self._end(
-                job, "quarantined", "WorkerKilled",
+                job,
+                "quarantined",
+                "WorkerKilled",
                 f"killed its worker {job.kills} times (last: {how}); not retried again",
                 code,
             )
-        return self._retry_or_end(job, "crashed", "WorkerDied", f"worker died ({how})", code,
-                                  True)
+        return self._retry_or_end(job, "crashed", "WorkerDied", f"worker died ({how})", code, True)
 
-    def _retry_or_end(self, job: _Job, status: str, error_type: str | None,
-                      message: str | None, exit_code: int | None, transient: bool,
-                      data: Mapping[str, Any] | None = None) -> Outcome | None:
+    def _retry_or_end(
+        self,
+        job: _Job,
+        status: str,
+        error_type: str | None,
+        message: str | None,
+        exit_code: int | None,
+        transient: bool,
+        data: Mapping[str, Any] | None = None,
+    ) -> Outcome | None:
         if transient and job.attempts <= self.policy.retries and self._stop_signum is None:
-            delay = min(self.policy.backoff_max,
-                        self.policy.backoff_base * 2 ** (job.attempts - 1))
+            delay = min(self.policy.backoff_max, self.policy.backoff_base * 2 ** (job.attempts - 1))
             delay *= random.uniform(0.5, 1.5)
             job.not_before = time.monotonic() + delay
             self.stats.retries += 1
-            self._log(f"{job.key}: {status} ({_one_line(message or '')}); retry "
-                      f"{job.attempts}/{self.policy.retries} in {delay:.1f} s")
+            self._log(
+                f"{job.key}: {status} ({_one_line(message or '')}); retry "
+                f"{job.attempts}/{self.policy.retries} in {delay:.1f} s"
+            )
             return None
         return self._end(job, status, error_type, message, exit_code, data)
 
     @staticmethod
-    def _end(job: _Job, status: str, error_type: str | None, message: str | None,
-             exit_code: int | None = None, data: Mapping[str, Any] | None = None) -> Outcome:
-        return Outcome(job.key, status, job.attempts, round(job.seconds, 3), error_type,
-                       message, exit_code, data)
+    def _end(
+        job: _Job,
+        status: str,
+        error_type: str | None,
+        message: str | None,
+        exit_code: int | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> Outcome:
+        return Outcome(
+            job.key,
+            status,
+            job.attempts,
+            round(job.seconds, 3),
+            error_type,
+            message,
+            exit_code,
+            data,
+        )
 
     def _log(self, message: str) -> None:
         self.stats.events.append(message)

@@ -59,23 +59,39 @@ def spec_for(number: int, mission: str | None = None) -> StarSpec:
     tess = mission == "TESS"
     span = TESS_SECTOR_DAYS if tess else KEPLER_QUARTER_DAYS
     noise = float(rng.uniform(4e-4, 1.2e-3) if tess else rng.uniform(8e-5, 2.5e-4))
-    base = StarSpec(number=number, mission=mission, kind=kind, noise=noise,
-                    seed=int(rng.integers(0, 2**31)), first_segment=int(rng.integers(1, 10)))
+    base = StarSpec(
+        number=number,
+        mission=mission,
+        kind=kind,
+        noise=noise,
+        seed=int(rng.integers(0, 2**31)),
+        first_segment=int(rng.integers(1, 10)),
+    )
     if kind == "planet":
         period = float(np.exp(rng.uniform(np.log(0.8), np.log(span / 3.2))))
         duration = _duration(period) * float(rng.uniform(0.7, 1.1))
         depth = float(rng.uniform(0.003, 0.015) if tess else rng.uniform(0.0008, 0.004))
-        return replace(base, period=period, duration=duration, depth=depth,
-                       t0=float(rng.uniform(0.2, period)))
+        return replace(
+            base, period=period, duration=duration, depth=depth, t0=float(rng.uniform(0.2, period))
+        )
     if kind == "eb":
         period = float(np.exp(rng.uniform(np.log(0.8), np.log(span / 4))))
         depth = float(rng.uniform(0.05, 0.3))
-        return replace(base, period=period, depth=depth, duration=_duration(period) * 1.3,
-                       secondary_depth=depth * float(rng.uniform(0.2, 0.7)),
-                       t0=float(rng.uniform(0.2, period)))
+        return replace(
+            base,
+            period=period,
+            depth=depth,
+            duration=_duration(period) * 1.3,
+            secondary_depth=depth * float(rng.uniform(0.2, 0.7)),
+            t0=float(rng.uniform(0.2, period)),
+        )
     if kind == "variable":
-        return replace(base, depth=0.0, var_amplitude=float(rng.uniform(0.002, 0.02)),
-                       var_period=float(rng.uniform(0.4, 8.0)))
+        return replace(
+            base,
+            depth=0.0,
+            var_amplitude=float(rng.uniform(0.002, 0.02)),
+            var_period=float(rng.uniform(0.4, 8.0)),
+        )
     return replace(base, depth=0.0)
 
 
@@ -95,8 +111,14 @@ def segment_times(spec: StarSpec, segment: int) -> np.ndarray:
     return start + np.arange(0.0, KEPLER_QUARTER_DAYS, KEPLER_CADENCE)
 
 
-def transit_model(t: np.ndarray, period: float, t0: float, depth: float, duration: float,
-                  ingress_fraction: float = 0.15) -> np.ndarray:
+def transit_model(
+    t: np.ndarray,
+    period: float,
+    t0: float,
+    depth: float,
+    duration: float,
+    ingress_fraction: float = 0.15,
+) -> np.ndarray:
     """Trapezoid dips (1 - depth at the bottom); ingress is a fraction of the duration."""
     if depth <= 0 or period <= 0:
         return np.ones_like(t)
@@ -115,8 +137,9 @@ def flux_model(spec: StarSpec, t: np.ndarray, origin: float) -> np.ndarray:
         model *= transit_model(t, spec.period, t0, spec.depth, spec.duration)
     elif spec.kind == "eb":
         model *= transit_model(t, spec.period, t0, spec.depth, spec.duration, 0.5)
-        model *= transit_model(t, spec.period, t0 + 0.5 * spec.period,
-                               spec.secondary_depth, spec.duration, 0.5)
+        model *= transit_model(
+            t, spec.period, t0 + 0.5 * spec.period, spec.secondary_depth, spec.duration, 0.5
+        )
     if spec.var_amplitude > 0:
         phase = 2 * np.pi * (t - origin) / spec.var_period
         model *= 1 + spec.var_amplitude * (np.sin(phase) + 0.3 * np.sin(2 * phase + 1.0))
@@ -142,8 +165,15 @@ def make_segments(spec: StarSpec) -> list[dict[str, np.ndarray | int]]:
         quality[flagged] = FLAGGED_BIT.get(spec.mission, 1)
         flux[flagged] *= 1 + rng.uniform(0.02, 0.1, flagged.size)  # flagged cadences are bad
         flux[rng.choice(t.size, size=max(1, t.size // 1000), replace=False)] = np.nan
-        out.append({"time": t, "flux": flux, "flux_err": np.full(t.size, level * spec.noise),
-                    "quality": quality, "segment": segment})
+        out.append(
+            {
+                "time": t,
+                "flux": flux,
+                "flux_err": np.full(t.size, level * spec.noise),
+                "quality": quality,
+                "segment": segment,
+            }
+        )
     return out
 
 
@@ -156,9 +186,12 @@ def make_lightcurve(spec: StarSpec):  # type: ignore[no-untyped-def]
     pieces = []
     for seg in make_segments(spec):
         good = np.asarray(seg["quality"]) == 0
-        lc = cls(time=np.asarray(seg["time"])[good], flux=np.asarray(seg["flux"])[good],
-                 flux_err=np.asarray(seg["flux_err"])[good],
-                 time_format="btjd" if spec.mission == "TESS" else "bkjd")
+        lc = cls(
+            time=np.asarray(seg["time"])[good],
+            flux=np.asarray(seg["flux"])[good],
+            flux_err=np.asarray(seg["flux_err"])[good],
+            time_format="btjd" if spec.mission == "TESS" else "bkjd",
+        )
         lc.meta.update({"MISSION": spec.mission, "TARGETID": spec.number, "SYNTHETIC": True})
         pieces.append(lc)
     return stitch(pieces)
@@ -195,14 +228,16 @@ def write_fits(spec: StarSpec, root: str | Path) -> list[Path]:
     tess = spec.mission == "TESS"
     paths = []
     for seg in make_segments(spec):
-        segment = int(seg["segment"])  # type: ignore[call-overload]
+        segment = int(np.asarray(seg["segment"]))
         primary = fits.PrimaryHDU()
         header = primary.header
         header["TELESCOP"] = "TESS" if tess else "Kepler"
         header["MISSION"] = spec.mission
         header["CREATOR"] = "exoextract synthetic LightCurveExporter"
         header["ORIGIN"] = "exoextract (synthetic star, not mission data)"
-        header["OBJECT"] = f"{'TIC' if tess else ('EPIC' if spec.mission == 'K2' else 'KIC')} {spec.number}"
+        header["OBJECT"] = (
+            f"{'TIC' if tess else ('EPIC' if spec.mission == 'K2' else 'KIC')} {spec.number}"
+        )
         if tess:
             header["TICID"] = spec.number
             header["SECTOR"] = segment

@@ -35,8 +35,14 @@ ID_COLUMNS: dict[str, str | None] = {
     "epic_id": "K2",
 }
 RECOGNISED = ("mission", "path", "period", "t0", "duration")
-MISSION_WORDS = {"kepler": "Kepler", "kic": "Kepler", "k2": "K2", "epic": "K2",
-                 "tess": "TESS", "tic": "TESS"}
+MISSION_WORDS = {
+    "kepler": "Kepler",
+    "kic": "Kepler",
+    "k2": "K2",
+    "epic": "K2",
+    "tess": "TESS",
+    "tic": "TESS",
+}
 PREFIX_OF = {"Kepler": "KIC", "K2": "EPIC", "TESS": "TIC"}
 MISSING = {"", "nan", "na", "n/a", "null", "none", "-", "--"}
 
@@ -145,9 +151,11 @@ def _split_preamble(lines: list[str]) -> tuple[int, list[str]]:
     start = 0
     while start < len(lines):
         stripped = lines[start].strip()
-        if stripped.startswith("#") or not stripped.strip(",;\t"):
-            start += 1
-        elif stripped.lower().startswith("sep=") and len(stripped) <= 5:
+        if (
+            stripped.startswith("#")
+            or not stripped.strip(",;\t")
+            or (stripped.lower().startswith("sep=") and len(stripped) <= 5)
+        ):
             start += 1
         else:
             break
@@ -206,7 +214,7 @@ def read_targets(path: str | Path, default_mission: str | None = None) -> Target
         line = offset + reader.line_num
         if not any(c.strip() for c in cells):
             continue
-        if len(cells) > len(names) and any(c.strip() for c in cells[len(names):]):
+        if len(cells) > len(names) and any(c.strip() for c in cells[len(names) :]):
             raise InputError(
                 f"{where}: line {line} has {len(cells)} fields but the header has "
                 f"{len(names)} — quote values that contain '{delimiter}'"
@@ -228,7 +236,7 @@ def read_targets(path: str | Path, default_mission: str | None = None) -> Target
                 f"but mission says {row_mission} — fix one of them"
             )
         mission = mission or row_mission or default_mission
-        ephemeris = {}
+        ephemeris: dict[str, float | None] = {}
         for name in ("period", "t0", "duration"):
             if name in known:
                 ephemeris[name] = _row_float(cells, known[name], name, line, where, decimal_comma)
@@ -291,8 +299,9 @@ def _row_id(cell: str, column: str, line: int, where: str) -> tuple[str | None, 
     return mission or implied, number
 
 
-def _row_mission(cells: Sequence[str], known: Mapping[str, int], line: int,
-                 where: str) -> str | None:
+def _row_mission(
+    cells: Sequence[str], known: Mapping[str, int], line: int, where: str
+) -> str | None:
     if "mission" not in known:
         return None
     value = _unquote(cells[known["mission"]])
@@ -306,8 +315,9 @@ def _row_mission(cells: Sequence[str], known: Mapping[str, int], line: int,
     return mission
 
 
-def _row_float(cells: Sequence[str], index: int, name: str, line: int, where: str,
-               decimal_comma: bool) -> float | None:
+def _row_float(
+    cells: Sequence[str], index: int, name: str, line: int, where: str, decimal_comma: bool
+) -> float | None:
     try:
         return _parse_float(cells[index], decimal_comma)
     except ValueError:
@@ -317,9 +327,9 @@ def _row_float(cells: Sequence[str], index: int, name: str, line: int, where: st
         ) from None
 
 
-def _passthrough_columns(names: list[str], indices: list[int],
-                         records: list[tuple[int, list[str]]],
-                         decimal_comma: bool) -> dict[str, list[Any]]:
+def _passthrough_columns(
+    names: list[str], indices: list[int], records: list[tuple[int, list[str]]], decimal_comma: bool
+) -> dict[str, list[Any]]:
     """Every other column, typed as a whole: numbers stay numbers, the rest text."""
     out: dict[str, list[Any]] = {}
     for i in indices:

@@ -29,8 +29,10 @@ def run_task(task: Task) -> dict[str, Any]:
         return _failure(error, "memory_exceeded", False)
     except Exception as error:
         return _failure(error, "failed", False, with_location=True)
-    return {"status": "ok", "data": {"features": row,
-                                     "seconds": round(time.perf_counter() - start, 3)}}
+    return {
+        "status": "ok",
+        "data": {"features": row, "seconds": round(time.perf_counter() - start, 3)},
+    }
 
 
 def probe_plugins(task: Task) -> dict[str, Any]:
@@ -51,8 +53,9 @@ def probe_plugins(task: Task) -> dict[str, Any]:
     return {"status": "ok", "data": {"columns": columns}}
 
 
-def _failure(error: BaseException, status: str, transient: bool,
-             with_location: bool = False) -> dict[str, Any]:
+def _failure(
+    error: BaseException, status: str, transient: bool, with_location: bool = False
+) -> dict[str, Any]:
     try:
         message = " ".join(str(error).split())
     except Exception:  # a hostile __str__ must not take the worker down
@@ -62,5 +65,9 @@ def _failure(error: BaseException, status: str, transient: bool,
         if frames:
             last = frames[-1]
             message = f"{message} (at {last.filename.rsplit('/', 1)[-1]}:{last.lineno})"
-    return {"status": status, "transient": transient, "error_type": type(error).__name__,
-            "message": message[:1000] or type(error).__name__}
+    return {
+        "status": status,
+        "transient": transient,
+        "error_type": type(error).__name__,
+        "message": message[:1000] or type(error).__name__,
+    }

@@ -5,8 +5,8 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
-import tempfile
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,8 +14,9 @@ import pytest
 from exoextract.settings import Settings, load_settings
 
 HERE = Path(__file__).resolve().parent
-SHARED_DATA = Path(os.environ.get("EXOEXTRACT_SHARED_DATA",
-                                  HERE.parent.parent / "shared" / "data")).resolve()
+SHARED_DATA = Path(
+    os.environ.get("EXOEXTRACT_SHARED_DATA", HERE.parent.parent / "shared" / "data")
+).resolve()
 WASP18 = SHARED_DATA / "tess" / "tess2018234235059-s0002-0000000100100827-0121-s_lc.fits"
 KEPLER90_DIR = SHARED_DATA / "kepler" / "0114" / "011442793"
 
@@ -47,8 +48,9 @@ atexit.register(shutil.rmtree, _SESSION_HOME, True)
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory: pytest.TempPathFactory,
-                  monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """Point HOME, XDG dirs and lightkurve's cache at a temporary folder."""
     home = tmp_path_factory.mktemp("home")
     for key, value in _isolate(home).items():

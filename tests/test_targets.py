@@ -50,8 +50,10 @@ def test_names_that_are_not_ids(text: str) -> None:
 
 
 def test_generic_target_column_with_labels(tmp_path: Path) -> None:
-    path = write(tmp_path, "target,koi_disposition,ra\nKIC 11442793,CONFIRMED,284.43\n"
-                           "TIC 100100827,PC,24.35\n")
+    path = write(
+        tmp_path,
+        "target,koi_disposition,ra\nKIC 11442793,CONFIRMED,284.43\nTIC 100100827,PC,24.35\n",
+    )
     result = read_targets(path)
     assert [t.target_id for t in result.targets] == ["KIC 11442793", "TIC 100100827"]
     assert [t.mission for t in result.targets] == ["Kepler", "TESS"]
@@ -62,8 +64,16 @@ def test_generic_target_column_with_labels(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("header", "mission"),
-    [("kepid", "Kepler"), ("KIC", "Kepler"), ("kic_id", "Kepler"), ("TIC_ID", "TESS"),
-     ("ticid", "TESS"), ("tic", "TESS"), ("EPIC", "K2"), ("epic_id", "K2")],
+    [
+        ("kepid", "Kepler"),
+        ("KIC", "Kepler"),
+        ("kic_id", "Kepler"),
+        ("TIC_ID", "TESS"),
+        ("ticid", "TESS"),
+        ("tic", "TESS"),
+        ("EPIC", "K2"),
+        ("epic_id", "K2"),
+    ],
 )
 def test_mission_specific_id_columns(tmp_path: Path, header: str, mission: str) -> None:
     result = read_targets(write(tmp_path, f"{header}\n123\n"))
@@ -115,7 +125,11 @@ def test_ephemeris_and_path_columns(tmp_path: Path) -> None:
     path = write(tmp_path, "tic,period,t0,duration,path\n5,1.5,1354.2,0.1,lc/*.fits\n")
     target = read_targets(path).targets[0]
     assert (target.period, target.t0, target.duration, target.path) == (
-        1.5, 1354.2, 0.1, "lc/*.fits")
+        1.5,
+        1354.2,
+        0.1,
+        "lc/*.fits",
+    )
 
 
 def test_duplicates_keep_the_first_and_say_so(tmp_path: Path) -> None:
@@ -132,26 +146,46 @@ def test_duplicates_keep_the_first_and_say_so(tmp_path: Path) -> None:
         ("", "{p}: file is empty — add a header line and one row per target"),
         ("# only a preamble\n#\n", "{p}: file is empty — add a header line and one row per target"),
         ("target\n", "{p}: has a header but no rows — add one row per target"),
-        ("star,ra\nfoo,1\n", "{p}: no id column — name one of: target, target_id, name, kic, "
-                             "kepid, kic_id, tic, tic_id, ticid, epic, epic_id (found: star, ra)"),
-        ("kepid\n12\nabc\n", "{p}: line 3: cannot read kepid 'abc' — use an archive id such as "
-                             "11442793 (planet names like Kepler-90 need their KIC/TIC/EPIC id)"),
-        ("target\nKepler-90\n", "{p}: line 2: cannot read target 'Kepler-90' — use an archive id "
-                                "such as KIC 11442793 (planet names like Kepler-90 need their "
-                                "KIC/TIC/EPIC id)"),
+        (
+            "star,ra\nfoo,1\n",
+            "{p}: no id column — name one of: target, target_id, name, kic, "
+            "kepid, kic_id, tic, tic_id, ticid, epic, epic_id (found: star, ra)",
+        ),
+        (
+            "kepid\n12\nabc\n",
+            "{p}: line 3: cannot read kepid 'abc' — use an archive id such as "
+            "11442793 (planet names like Kepler-90 need their KIC/TIC/EPIC id)",
+        ),
+        (
+            "target\nKepler-90\n",
+            "{p}: line 2: cannot read target 'Kepler-90' — use an archive id "
+            "such as KIC 11442793 (planet names like Kepler-90 need their "
+            "KIC/TIC/EPIC id)",
+        ),
         ("tic\n-5\n", "{p}: line 2: tic -5 is negative — ids are >= 0"),
-        ("tic,label\n5,a\n\n\"\",b\n", "{p}: line 4: empty tic — give every row an id"),
-        ("kepid\nTIC 5\n", "{p}: line 2: kepid holds 'TIC 5', which is not a Kepler id — move it "
-                           "to a matching column"),
-        ("target,mission\nTIC 5,Kepler\n", "{p}: line 2: id 'TIC 5' is a TESS id but mission says "
-                                          "Kepler — fix one of them"),
-        ("target,mission\n5,Hubble\n", "{p}: line 2: mission 'Hubble' is not Kepler, K2 or TESS "
-                                      "— fix it"),
+        ('tic,label\n5,a\n\n"",b\n', "{p}: line 4: empty tic — give every row an id"),
+        (
+            "kepid\nTIC 5\n",
+            "{p}: line 2: kepid holds 'TIC 5', which is not a Kepler id — move it "
+            "to a matching column",
+        ),
+        (
+            "target,mission\nTIC 5,Kepler\n",
+            "{p}: line 2: id 'TIC 5' is a TESS id but mission says Kepler — fix one of them",
+        ),
+        (
+            "target,mission\n5,Hubble\n",
+            "{p}: line 2: mission 'Hubble' is not Kepler, K2 or TESS — fix it",
+        ),
         ("tic,period\n5,-1\n", "{p}: line 2: period -1.0 must be positive — fix or leave empty"),
-        ("tic,period\n5,soon\n", "{p}: line 2: period 'soon' is not a number — fix it or leave "
-                                 "it empty"),
-        ("tic,x\n5,1,2\n", "{p}: line 2 has 3 fields but the header has 2 — quote values that "
-                           "contain ','"),
+        (
+            "tic,period\n5,soon\n",
+            "{p}: line 2: period 'soon' is not a number — fix it or leave it empty",
+        ),
+        (
+            "tic,x\n5,1,2\n",
+            "{p}: line 2 has 3 fields but the header has 2 — quote values that contain ','",
+        ),
         ("tic,TIC\n5,5\n", "{p}: header repeats column(s) tic — rename them"),
     ],
 )
@@ -190,14 +224,18 @@ def render(mission: str, number: int, style: str) -> str:
 
 
 @settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(rows=st.lists(st.tuples(missions, ids, styles, labels), min_size=1, max_size=20),
-       bom=st.booleans(), crlf=st.booleans())
-def test_any_rendering_of_ids_round_trips(tmp_path: Path, rows: list[tuple[str, int, str, str]],
-                                          bom: bool, crlf: bool) -> None:
+@given(
+    rows=st.lists(st.tuples(missions, ids, styles, labels), min_size=1, max_size=20),
+    bom=st.booleans(),
+    crlf=st.booleans(),
+)
+def test_any_rendering_of_ids_round_trips(
+    tmp_path: Path, rows: list[tuple[str, int, str, str]], bom: bool, crlf: bool
+) -> None:
     newline = "\r\n" if crlf else "\n"
     lines = ["target,label"]
     for mission, number, style, label in rows:
-        lines.append(f"{render(mission, number, style)},\"{label}\"")
+        lines.append(f'{render(mission, number, style)},"{label}"')
     text = newline.join(lines) + newline
     data = ("\ufeff" if bom else "") + text
     path = tmp_path / "prop.csv"

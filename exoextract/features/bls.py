@@ -35,8 +35,13 @@ def physical_duration(period: np.ndarray | float) -> np.ndarray | float:
     return 13.0 / 24.0 * (np.asarray(period) / 365.25) ** (1.0 / 3.0)
 
 
-def period_grid(baseline: float, period_min: float, period_max: float,
-                shortest_duration: float, oversample: float) -> np.ndarray:
+def period_grid(
+    baseline: float,
+    period_min: float,
+    period_max: float,
+    shortest_duration: float,
+    oversample: float,
+) -> np.ndarray:
     """Ascending trial periods, uniform in phase drift rather than in frequency.
 
     At frequency f the step is ``q / (oversample * baseline)`` in cycles, with q the
@@ -54,8 +59,9 @@ def period_grid(baseline: float, period_min: float, period_max: float,
     return np.sort(1.0 / np.asarray(freqs))
 
 
-def search_limits(time: np.ndarray, period_min: float,
-                  period_max: float | None) -> tuple[float, float, float]:
+def search_limits(
+    time: np.ndarray, period_min: float, period_max: float | None
+) -> tuple[float, float, float]:
     baseline = float(time.max() - time.min())
     longest = baseline / 2.0 if period_max is None else min(period_max, baseline)
     return baseline, period_min, longest

@@ -21,12 +21,19 @@ COLUMNS = (
     Column("flux_mad", "relative flux", "Median absolute deviation from the median."),
     Column("flux_skew", "", "Skewness (negative: dips such as transits dominate)."),
     Column("flux_kurtosis", "", "Excess kurtosis (0 for Gaussian noise)."),
-    *(Column(f"flux_p{p:02d}", "relative flux", f"{p}th percentile of the flattened flux.")
-      for p in PERCENTILES),
-    *(Column(f"cdpp_{h:g}h", "ppm",
-             f"Combined differential photometric precision over {h:g} h: scatter of the "
-             f"running mean in {h:g}-hour windows, the noise a {h:g}-hour transit competes with.")
-      for h in CDPP_HOURS),
+    *(
+        Column(f"flux_p{p:02d}", "relative flux", f"{p}th percentile of the flattened flux.")
+        for p in PERCENTILES
+    ),
+    *(
+        Column(
+            f"cdpp_{h:g}h",
+            "ppm",
+            f"Combined differential photometric precision over {h:g} h: scatter of the "
+            f"running mean in {h:g}-hour windows, the noise a {h:g}-hour transit competes with.",
+        )
+        for h in CDPP_HOURS
+    ),
 )
 
 
@@ -41,8 +48,12 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
     mean = float(np.mean(flux))
     median = float(np.median(flux))
     std = float(np.std(flux))
-    out.update(flux_mean=mean, flux_median=median, flux_std=std,
-               flux_mad=float(np.median(np.abs(flux - median))))
+    out.update(
+        flux_mean=mean,
+        flux_median=median,
+        flux_std=std,
+        flux_mad=float(np.median(np.abs(flux - median))),
+    )
     centred = flux - mean
     if std > 0:
         out["flux_skew"] = float(np.mean(centred**3) / std**3)

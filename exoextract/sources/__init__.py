@@ -42,8 +42,9 @@ class Fetched:
 
 
 class Source(Protocol):
-    def locate(self, targets: Sequence[Target], settings: Settings,
-               base_dir: Path) -> Mapping[str, tuple[str, ...]]: ...
+    def locate(
+        self, targets: Sequence[Target], settings: Settings, base_dir: Path
+    ) -> Mapping[str, tuple[str, ...]]: ...
 
     def fetch(self, task: Task) -> Fetched: ...
 

@@ -50,8 +50,9 @@ def index_folder(root: Path) -> dict[tuple[str, int], list[str]]:
     return {key: sorted(paths) for key, paths in index.items()}
 
 
-def locate(targets: Sequence[Target], settings: Settings,
-           base_dir: Path) -> Mapping[str, tuple[str, ...]]:
+def locate(
+    targets: Sequence[Target], settings: Settings, base_dir: Path
+) -> Mapping[str, tuple[str, ...]]:
     if settings.data_dir is None and any(t.path is None for t in targets):
         raise InputError("the local source needs --data-dir (or a path column in the CSV)")
     index: dict[tuple[str, int], list[str]] = {}
@@ -87,15 +88,14 @@ def fetch(task: Task) -> Fetched:
     if not task.paths:
         where = task.settings.data_dir or "the path column"
         raise NoDataError(f"no light-curve file for {task.target_id} under {where}")
-    missions = {_mission_of(p) for p in task.paths} - {None}
+    missions = {m for p in task.paths if (m := _mission_of(p)) is not None}
     if len(missions) > 1:
         raise NoDataError(
             f"{task.target_id}: files of several missions ({', '.join(sorted(missions))}) "
             "match a bare id — add a mission column"
         )
     settings = task.settings
-    lcs = [read_lightcurve(p, settings.flux_column, settings.quality_bitmask)
-           for p in task.paths]
+    lcs = [read_lightcurve(p, settings.flux_column, settings.quality_bitmask) for p in task.paths]
     return Fetched(lc=stitch(lcs), files=tuple(task.paths))
 
 

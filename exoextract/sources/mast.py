@@ -21,8 +21,9 @@ from exoextract.targets import Target
 from exoextract.task import Task
 
 
-def locate(targets: Sequence[Target], settings: Settings,
-           base_dir: Path) -> Mapping[str, tuple[str, ...]]:
+def locate(
+    targets: Sequence[Target], settings: Settings, base_dir: Path
+) -> Mapping[str, tuple[str, ...]]:
     return {}
 
 
@@ -35,8 +36,13 @@ def cache_root(settings: Settings) -> Path:
 
 def cached_path(root: Path, row: Mapping[str, Any]) -> Path:
     """Where lightkurve puts a product: mastDownload/<collection>/<obs_id>/<file>."""
-    return (root / "mastDownload" / str(row["obs_collection"]) / str(row["obs_id"])
-            / str(row["productFilename"]))
+    return (
+        root
+        / "mastDownload"
+        / str(row["obs_collection"])
+        / str(row["obs_id"])
+        / str(row["productFilename"])
+    )
 
 
 def fetch(task: Task) -> Fetched:
@@ -58,8 +64,11 @@ def fetch(task: Task) -> Fetched:
                 path.replace(aside)
                 notes.append(f"cached {path.name} was {check.problem}; moved aside, re-downloaded")
     try:
-        result.download_all(download_dir=str(root), quality_bitmask=settings.quality_bitmask,
-                            flux_column=settings.flux_column)
+        result.download_all(
+            download_dir=str(root),
+            quality_bitmask=settings.quality_bitmask,
+            flux_column=settings.flux_column,
+        )
     except Exception as error:
         raise _classify(error) from None
     lcs = []
@@ -70,8 +79,11 @@ def fetch(task: Task) -> Fetched:
         except CorruptFileError as error:
             path.replace(path.with_name(f".{path.name}.corrupt-{int(time.time())}"))
             raise TransientError(f"downloaded file is corrupt, moved aside: {error}") from None
-    return Fetched(lc=stitch(lcs), files=tuple(str(cached_path(root, r)) for r in result.table),
-                   notes=tuple(notes))
+    return Fetched(
+        lc=stitch(lcs),
+        files=tuple(str(cached_path(root, r)) for r in result.table),
+        notes=tuple(notes),
+    )
 
 
 def _search(lk: Any, task: Task) -> Any:
@@ -80,8 +92,9 @@ def _search(lk: Any, task: Task) -> Any:
     if exptime is not None and exptime.replace(".", "", 1).isdigit():
         exptime = float(exptime)
     try:
-        return lk.search_lightcurve(task.target_id, mission=task.mission,
-                                    author=settings.mast_author, exptime=exptime)
+        return lk.search_lightcurve(
+            task.target_id, mission=task.mission, author=settings.mast_author, exptime=exptime
+        )
     except Exception as error:
         raise _classify(error) from None
 
@@ -89,8 +102,15 @@ def _search(lk: Any, task: Task) -> Any:
 def _classify(error: Exception) -> TargetError:
     """Network trouble and archive 5xx are transient; everything else is not retried."""
     text = f"{type(error).__name__}: {error}"
-    transient_names = ("ConnectionError", "Timeout", "ChunkedEncodingError", "ReadTimeout",
-                       "RemoteDisconnected", "IncompleteRead", "ProtocolError")
+    transient_names = (
+        "ConnectionError",
+        "Timeout",
+        "ChunkedEncodingError",
+        "ReadTimeout",
+        "RemoteDisconnected",
+        "IncompleteRead",
+        "ProtocolError",
+    )
     if any(name in text for name in transient_names) or any(
         f"{code}" in text for code in (500, 502, 503, 504)
     ):

@@ -13,8 +13,9 @@ from exoextract.targets import Target
 from exoextract.task import Task
 
 
-def locate(targets: Sequence[Target], settings: Settings,
-           base_dir: Path) -> Mapping[str, tuple[str, ...]]:
+def locate(
+    targets: Sequence[Target], settings: Settings, base_dir: Path
+) -> Mapping[str, tuple[str, ...]]:
     return {}
 
 

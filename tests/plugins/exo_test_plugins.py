@@ -1,0 +1,26 @@
+"""Feature plugins used by the tests. Behaviour is chosen per target by its CSV row."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import numpy as np
+
+
+def simple(lc: Any, row: dict[str, Any]) -> dict[str, float]:
+    """A well-behaved plugin: two numbers from the light curve."""
+    flux = np.asarray(lc.flux.value, dtype=float)
+    return {"my_min_flux": float(np.min(flux)), "my_label_len": float(len(str(row.get("label"))))}
+
+
+def slow(lc: Any, row: dict[str, Any]) -> dict[str, float]:
+    """Sleeps for the row's `sleep` seconds (to make runs long enough to interrupt)."""
+    seconds = float(row.get("sleep") or 0.0)
+    time.sleep(seconds)
+    return {"slept": seconds, "pid_parity": float(os.getpid() % 2 * 0)}
+
+
+def clashing(lc: Any, row: dict[str, Any]) -> dict[str, float]:
+    return {"tls_period": 1.0}

@@ -1,0 +1,106 @@
+"""Whole runs in a real subprocess: SIGKILL or Ctrl-C mid-run, then resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from runhelpers import alive, checkpoint_files, descendants, run_cli, start_cli, wait_for
+
+N = 12
+BASE = [
+    "--source",
+    "synthetic",
+    "--no-tls",
+    "--no-bls",
+    "--workers",
+    "2",
+    "--chunk-size",
+    "2",
+    "--extra-feature",
+    "exo_test_plugins:slow",
+    "--quiet",
+]
+
+
+@pytest.fixture
+def targets(tmp_path: Path) -> Path:
+    rows = "\n".join(f"TIC {300 + i},{0.5},label-{i}" for i in range(N))
+    path = tmp_path / "targets.csv"
+    path.write_text(f"target,sleep,label\n{rows}\n")
+    return path
+
+
+def all_rows(run_dir: Path) -> pd.DataFrame:
+    ok = pd.read_parquet(run_dir / "features.parquet")
+    bad = pd.read_parquet(run_dir / "failures.parquet")
+    return pd.concat([ok, bad], ignore_index=True)
+
+
+def test_sigkill_mid_run_then_resume_is_exact(tmp_path: Path, targets: Path) -> None:
+    run_dir = tmp_path / "killed"
+    proc = start_cli(["run", str(targets), "--out", str(run_dir), *BASE], tmp_path)
+    wait_for(lambda: len(checkpoint_files(run_dir)) >= 2, 120, "two checkpoints")
+    workers = descendants(proc.pid)
+    assert workers, "the run should have a forkserver and workers"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    assert not (run_dir / "features.parquet").exists()
+    wait_for(lambda: not alive(workers), 10, "orphaned workers to exit by themselves")
+
+    resumed = run_cli(["resume", str(run_dir), "--json"], tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    summary = json.loads(resumed.stdout)
+    assert summary["previously_done"] >= 4
+    assert summary["previously_done"] + summary["computed_this_session"] == N
+
+    reference = tmp_path / "reference"
+    straight = run_cli(["run", str(targets), "--out", str(reference), *BASE], tmp_path)
+    assert straight.returncode == 0, straight.stderr
+
+    got, want = all_rows(run_dir), all_rows(reference)
+    assert sorted(got["target_id"]) == sorted(want["target_id"])
+    assert got["target_id"].is_unique
+    columns = ["target_id", "label", "n_points", "flux_std", "cdpp_1h", "slept"]
+    pd.testing.assert_frame_equal(
+        got[columns].sort_values("target_id").reset_index(drop=True),
+        want[columns].sort_values("target_id").reset_index(drop=True),
+    )
+
+
+def test_ctrl_c_checkpoints_and_says_how_to_resume(tmp_path: Path, targets: Path) -> None:
+    run_dir = tmp_path / "interrupted"
+    proc = start_cli(["run", str(targets), "--out", str(run_dir), *BASE], tmp_path)
+    wait_for(lambda: len(checkpoint_files(run_dir)) >= 1, 120, "a checkpoint")
+    workers = descendants(proc.pid)
+    os.kill(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert f"resume with: exoextract resume {run_dir}" in stderr
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted"
+    done = pd.concat([pd.read_parquet(p) for p in checkpoint_files(run_dir)])
+    assert done["key"].is_unique and len(done) < N
+    wait_for(lambda: not alive(workers - {proc.pid}), 10, "workers to stop")
+
+    resumed = run_cli(["resume", str(run_dir), "--json"], tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    summary = json.loads(resumed.stdout)
+    assert summary["previously_done"] == len(done)
+    rows = all_rows(run_dir)
+    assert sorted(rows["target_id"]) == sorted(f"TIC {300 + i}" for i in range(N))
+
+
+def test_sigterm_exits_143(tmp_path: Path, targets: Path) -> None:
+    run_dir = tmp_path / "terminated"
+    proc = start_cli(["run", str(targets), "--out", str(run_dir), *BASE], tmp_path)
+    wait_for(lambda: len(checkpoint_files(run_dir)) >= 1, 120, "a checkpoint")
+    os.kill(proc.pid, signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 143
+    assert "resume with: exoextract resume" in stderr

@@ -1,0 +1,108 @@
+"""Light-curve sources: local archive layouts, explicit paths, synthetic stars."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from exoextract.errors import CorruptFileError, InputError, NoDataError
+from exoextract.settings import load_settings
+from exoextract.sources import get_source
+from exoextract.sources.local import index_folder, locate
+from exoextract.synthetic import StarSpec, write_fits
+from exoextract.targets import Target
+from exoextract.task import Task
+
+from conftest import KEPLER90_DIR, WASP18
+
+
+def target(mission: str | None, number: int, path: str | None = None) -> Target:
+    prefix = {"Kepler": "KIC", "K2": "EPIC", "TESS": "TIC", None: ""}[mission]
+    ident = f"{prefix} {number}".strip()
+    return Target(key=ident, target_id=ident, mission=mission, number=number, line=2, path=path)
+
+
+def task_for(t: Target, paths: tuple[str, ...], **settings: object) -> Task:
+    return Task(
+        key=t.key,
+        target_id=t.target_id,
+        mission=t.mission,
+        number=t.number,
+        settings=load_settings(None, settings),
+        paths=paths,
+    )
+
+
+def test_local_finds_archive_and_cache_layouts(tmp_path: Path, shared_data: Path) -> None:
+    root = tmp_path / "data"
+    shutil.copytree(shared_data / "kepler", root / "kepler")
+    cache = root / "mastDownload" / "TESS" / "tess2018234235059-s0002-0000000100100827-0121-s"
+    cache.mkdir(parents=True)
+    shutil.copy(WASP18, cache)
+    (root / ".kplr000000001-2009350155506_llc.fits").write_bytes(b"")  # hidden: ignored
+    index = index_folder(root)
+    assert len(index[("Kepler", 11442793)]) == 3
+    assert index[("TESS", 100100827)] == [str(cache / WASP18.name)]
+    assert ("Kepler", 1) not in index
+
+
+def test_local_kepler90_three_quarters_are_stitched(shared_data: Path) -> None:
+    settings = load_settings(None, {"data_dir": str(shared_data)})
+    kic = target("Kepler", 11442793)
+    found = locate([kic], settings, Path("."))
+    assert len(found[kic.key]) == 3
+    fetched = get_source("local").fetch(task_for(kic, found[kic.key], data_dir=str(shared_data)))
+    time = np.asarray(fetched.lc.time.value)
+    assert np.all(np.diff(time) > 0)
+    assert time.min() < 270 and time.max() > 530  # quarters 3 to 5
+    assert len(fetched.lc) > 9000
+    assert abs(np.nanmedian(fetched.lc.flux.value) - 1) < 1e-3  # each quarter normalised
+
+
+def test_bare_id_matches_any_mission(shared_data: Path) -> None:
+    settings = load_settings(None, {"data_dir": str(shared_data)})
+    bare = target(None, 100100827)
+    assert locate([bare], settings, Path("."))[bare.key] == (str(WASP18),)
+
+
+def test_path_column_with_glob_relative_to_csv(tmp_path: Path, shared_data: Path) -> None:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    for f in KEPLER90_DIR.glob("*.fits"):
+        shutil.copy(f, folder / f.name)
+    kic = target("Kepler", 11442793, path="mine/*.fits")
+    found = locate([kic], load_settings(), tmp_path)
+    assert len(found[kic.key]) == 3
+
+
+def test_local_needs_a_data_dir() -> None:
+    with pytest.raises(InputError, match="the local source needs --data-dir"):
+        locate([target("TESS", 1)], load_settings(), Path("."))
+    with pytest.raises(InputError, match="data folder /nope does not exist — check --data-dir"):
+        locate([target("TESS", 1)], load_settings(None, {"data_dir": "/nope"}), Path("."))
+
+
+def test_no_files_is_no_data(tmp_path: Path) -> None:
+    t = target("TESS", 7)
+    with pytest.raises(NoDataError, match="no light-curve file for TIC 7 under"):
+        get_source("local").fetch(task_for(t, (), data_dir=str(tmp_path)))
+
+
+def test_corrupt_file_names_the_file(tmp_path: Path) -> None:
+    spec = StarSpec(number=9, mission="TESS", segments=1, seed=1)
+    path = write_fits(spec, tmp_path)[0]
+    path.write_bytes(path.read_bytes()[:8640])  # cut right after the headers
+    t = target("TESS", 9)
+    with pytest.raises(CorruptFileError, match="truncated or corrupt"):
+        get_source("local").fetch(task_for(t, (str(path),)))
+
+
+def test_synthetic_source_is_deterministic() -> None:
+    t = target("TESS", 100)
+    a = get_source("synthetic").fetch(task_for(t, ()))
+    b = get_source("synthetic").fetch(task_for(t, ()))
+    np.testing.assert_array_equal(a.lc.flux.value, b.lc.flux.value)
+    assert a.notes == ("synthetic planet",)
