@@ -126,7 +126,10 @@ class CheckpointStore:
         frames = [f for f in frames if len(f)]
         if not frames:
             return pd.DataFrame(columns=["key", "status"])
-        frame = pd.concat(frames, ignore_index=True, sort=False)
+        columns = list(dict.fromkeys(c for f in frames for c in f.columns))
+        # all-NA columns carry no dtype information; leave them out of the concat
+        trimmed = [f.dropna(axis=1, how="all") for f in frames]
+        frame = pd.concat(trimmed, ignore_index=True, sort=False).reindex(columns=columns)
         return frame.drop_duplicates(subset="key", keep="last").reset_index(drop=True)
 
     def done_keys(self, retry: Iterable[str] = ()) -> set[str]:

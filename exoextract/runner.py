@@ -368,6 +368,7 @@ def _policy(settings: Settings, workers: int) -> Policy:
         pool_rebuilds=settings.pool_rebuilds,
         kill_grace=settings.kill_grace,
         stop_grace=settings.stop_grace,
+        stall_margin=settings.stall_margin,
         max_memory=settings.max_memory_per_worker,
         preload=("exoextract.preload",),
     )

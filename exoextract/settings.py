@@ -114,6 +114,12 @@ class Settings:
         2, "run", "Stalled-pool rebuilds before the sequential fallback.", False
     )
     kill_grace: float = _f(3.0, "run", "Seconds between SIGTERM and SIGKILL.", False)
+    stall_margin: float = _f(
+        10.0,
+        "run",
+        "Seconds past timeout + kill_grace with no finished target: pool stuck.",
+        False,
+    )
     stop_grace: float = _f(10.0, "run", "On Ctrl-C, seconds running targets get to finish.", False)
     progress_interval: float = _f(
         10.0, "run", "Seconds between plain progress lines (non-terminal).", False

@@ -70,6 +70,7 @@ class Policy:
     preload: tuple[str, ...] = ()
     start_method: str = "forkserver"
     tick: float = 0.2
+    stall_margin: float = 10.0
 
 
 @dataclass
@@ -271,7 +272,7 @@ class Supervisor:
         self._known_workers = alive
 
     def _stall_limit(self) -> float:
-        return self.policy.timeout + self.policy.kill_grace + max(10.0, 2 * self.policy.tick)
+        return self.policy.timeout + self.policy.kill_grace + self.policy.stall_margin
 
     def _after_stall(self, stalled_for: float) -> bool:
         self.stats.rebuilds += 1

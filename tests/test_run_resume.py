@@ -104,3 +104,43 @@ def test_sigterm_exits_143(tmp_path: Path, targets: Path) -> None:
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 143
     assert "resume with: exoextract resume" in stderr
+
+
+def test_disk_full_at_a_checkpoint_then_resume(tmp_path: Path, targets: Path) -> None:
+    import resource
+    import subprocess
+    import sys
+
+    from runhelpers import cli_env
+
+    run_dir = tmp_path / "full"
+    limit = 10_000  # the manifest fits; a Parquet chunk does not
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "exoextract", "run", str(targets), "--out", str(run_dir), *BASE],
+        cwd=tmp_path,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=small_files,
+    )
+    assert proc.returncode == 3, proc.stderr
+    assert (
+        proc.stderr.strip()
+        .splitlines()[-1]
+        .startswith(
+            f"Error: cannot write {run_dir}/checkpoints/chunk-00000-0000.parquet: File too large — "
+            f"free some disk space, then run: exoextract resume {run_dir}"
+        )
+    )
+    leftovers = list((run_dir / "checkpoints").iterdir())
+    assert all(p.name.endswith(".tmp") for p in leftovers) and not checkpoint_files(run_dir)
+
+    resumed = run_cli(["resume", str(run_dir), "--json"], tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert sorted(all_rows(run_dir)["target_id"]) == sorted(f"TIC {300 + i}" for i in range(N))
+    assert not [p for p in (run_dir / "checkpoints").iterdir() if p.name.endswith(".tmp")]

@@ -1,0 +1,109 @@
+"""The supervisor on raw task functions: retries, statuses, stop, recycling, thread limits."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from exoextract.supervisor import Outcome, Policy, Supervisor
+
+from exo_tasks import by_kind, noop, whoami
+
+FAST = Policy(
+    workers=2,
+    timeout=5.0,
+    retries=2,
+    backoff_base=0.02,
+    backoff_max=0.1,
+    kill_grace=1.0,
+    stop_grace=1.0,
+    stall_margin=2.0,
+    preload=("exoextract.preload",),
+)
+
+
+def run(function: object, payloads: list[object], **changes: object) -> dict[str, Outcome]:
+    from dataclasses import replace
+
+    with Supervisor(function, replace(FAST, **changes)) as sup:  # type: ignore[arg-type]
+        return {o.key: o for o in sup.run([(str(i), p) for i, p in enumerate(payloads)])}
+
+
+def test_every_task_yields_exactly_one_outcome() -> None:
+    outcomes = run(noop, list(range(60)))
+    assert sorted(outcomes, key=int) == [str(i) for i in range(60)]
+    assert all(o.ok and o.attempts == 1 for o in outcomes.values())
+    assert outcomes["7"].data == {"x": 7}
+
+
+def test_transient_failures_are_retried_until_they_pass(tmp_path: Path) -> None:
+    payload = {"kind": "transient_until", "fail_times": 2, "marker": str(tmp_path / "m")}
+    outcome = run(by_kind, [payload])["0"]
+    assert (outcome.status, outcome.attempts) == ("ok", 3)
+
+
+def test_retries_run_out(tmp_path: Path) -> None:
+    payload = {"kind": "transient_until", "fail_times": 5, "marker": str(tmp_path / "m")}
+    outcome = run(by_kind, [payload], retries=1)["0"]
+    assert (outcome.status, outcome.attempts, outcome.message) == ("failed", 2, "attempt 2 failed")
+
+
+def test_deterministic_failures_are_not_retried() -> None:
+    outcome = run(by_kind, [{"kind": "deterministic"}])["0"]
+    assert (outcome.status, outcome.attempts, outcome.error_type) == ("failed", 1, "ValueError")
+
+
+def test_unpicklable_result_kills_only_its_worker() -> None:
+    outcomes = run(
+        by_kind, [{"kind": "ok"}, {"kind": "unpicklable_result"}, {"kind": "ok"}], retries=0
+    )
+    assert outcomes["0"].ok and outcomes["2"].ok
+    bad = outcomes["1"]  # pebble cannot send it: the worker exits (FACTS.md)
+    assert (bad.status, bad.exit_code, bad.message) == ("crashed", 1, "worker died (exit code 1)")
+
+
+def test_a_result_that_is_not_an_outcome() -> None:
+    outcome = run(by_kind, [{"kind": "not_a_mapping"}])["0"]
+    assert (outcome.status, outcome.error_type) == ("failed", "BadWorkerResult")
+
+
+def test_stop_drains_then_kills() -> None:
+    from dataclasses import replace
+
+    payloads = [{"kind": "sleep", "seconds": 30}] * 2 + [{"kind": "ok"}] * 5
+    sup = Supervisor(by_kind, replace(FAST, timeout=60.0, stop_grace=0.5))
+    timer = threading.Timer(1.0, sup.stop, args=(2,))
+    timer.start()
+    started = time.monotonic()
+    outcomes = list(sup.run([(str(i), p) for i, p in enumerate(payloads)]))
+    elapsed = time.monotonic() - started
+    sup.close()
+    assert sup.stopped_by == 2
+    assert elapsed < 10  # the sleeping tasks were killed after the grace
+    assert outcomes == []  # nothing finished: nothing to report, everything left to resume
+
+
+def test_second_stop_is_immediate() -> None:
+    from dataclasses import replace
+
+    sup = Supervisor(by_kind, replace(FAST, timeout=60.0, stop_grace=60.0))
+    threading.Timer(0.5, sup.stop, args=(2,)).start()
+    threading.Timer(1.0, sup.stop, args=(2,)).start()
+    started = time.monotonic()
+    list(sup.run([("0", {"kind": "sleep", "seconds": 30})]))
+    sup.close()
+    assert time.monotonic() - started < 10
+
+
+def test_workers_are_recycled_and_single_threaded() -> None:
+    outcomes = run(whoami, list(range(12)), workers=2, max_tasks_per_worker=2)
+    pids = {o.data["pid"] for o in outcomes.values() if o.data}
+    assert len(pids) >= 6  # 12 tasks, 2 per worker
+    for o in outcomes.values():
+        assert o.data is not None
+        assert o.data["pid"] == o.data["pgid"]  # each worker leads its own process group
+        assert set(o.data["blas"]) <= {1}
+        assert o.data["numba"] == 1
+        assert o.data["env"]["TLS_PERSISTENT_POOL"] == "0"
+        assert o.data["env"]["OMP_NUM_THREADS"] == "1"
