@@ -224,3 +224,24 @@ def test_demo_recovers_the_injected_signals(tmp_path: Path) -> None:
 def test_version() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.stdout.startswith("exoextract ")
+
+
+def test_plain_progress_lines_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:
+    targets = csv(tmp_path, "tic\n100\n101\n")
+    result = runner.invoke(app, ["run", str(targets), "--out", str(tmp_path / "r"), *FAST])
+    assert result.exit_code == 0
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"exoextract: 2 targets, 2 worker(s), run folder {tmp_path / 'r'}"
+    assert lines[-1].startswith("progress: 2/2 done, 0 not ok, ")
+    assert "\x1b[" not in result.stderr  # no terminal escape codes in logs
+
+
+def test_resume_retry_failed_runs_failures_again(tmp_path: Path) -> None:
+    targets = csv(tmp_path, "tic\n100\n")
+    out = tmp_path / "run"
+    args = ["--source", "local", "--data-dir", str(tmp_path), "--no-tls", "--no-bls"]
+    assert runner.invoke(app, ["run", str(targets), "--out", str(out), *args]).exit_code == 0
+    plain = json.loads(runner.invoke(app, ["resume", str(out), "--json"]).stdout)
+    assert plain["computed_this_session"] == 0
+    again = json.loads(runner.invoke(app, ["resume", str(out), "--json", "--retry-failed"]).stdout)
+    assert again["computed_this_session"] == 0  # no_data is final, not a failure to retry
