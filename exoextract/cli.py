@@ -121,6 +121,19 @@ def run(
     period_min: Annotated[float | None, typer.Option(help="Shortest trial period, days.")] = None,
     period_max: Annotated[float | None, typer.Option(help="Longest trial period, days.")] = None,
     tls_backend: Annotated[str | None, typer.Option(help="TLS search backend.")] = None,
+    id_column: Annotated[str | None, typer.Option(help="Column with the star id.")] = None,
+    candidate_column: Annotated[str | None, typer.Option(help="Column naming candidates.")] = None,
+    period_column: Annotated[str | None, typer.Option(help="Column with known periods.")] = None,
+    t0_column: Annotated[str | None, typer.Option(help="Column with known epochs.")] = None,
+    duration_column: Annotated[str | None, typer.Option(help="Column with durations.")] = None,
+    depth_column: Annotated[str | None, typer.Option(help="Column with depths.")] = None,
+    label_column: Annotated[str | None, typer.Option(help="Column with dispositions.")] = None,
+    t0_system: Annotated[str | None, typer.Option(help="BJD, BTJD, BKJD or mission.")] = None,
+    duration_unit: Annotated[str | None, typer.Option(help="h or d.")] = None,
+    depth_unit: Annotated[str | None, typer.Option(help="ppm, percent or fraction.")] = None,
+    skip_bad_rows: Annotated[
+        bool | None, typer.Option("--skip-bad-rows", help="Skip and list rows with unreadable ids.")
+    ] = None,
     extra_feature: Annotated[
         list[str] | None, typer.Option(help="Plugin 'module:function' (repeatable).")
     ] = None,
@@ -142,6 +155,17 @@ def run(
         "period_max": period_max,
         "tls_backend": tls_backend,
         "extra_features": tuple(extra_feature) if extra_feature else None,
+        "id_column": id_column,
+        "candidate_column": candidate_column,
+        "period_column": period_column,
+        "t0_column": t0_column,
+        "duration_column": duration_column,
+        "depth_column": depth_column,
+        "label_column": label_column,
+        "t0_system": t0_system,
+        "duration_unit": duration_unit,
+        "depth_unit": depth_unit,
+        "skip_bad_rows": skip_bad_rows,
         **_execution(
             workers, timeout, retries, max_memory_per_worker, max_tasks_per_worker, chunk_size
         ),

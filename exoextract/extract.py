@@ -1,4 +1,9 @@
-"""One target, start to finish, inside a worker: source -> clean -> features -> row."""
+"""One star, start to finish, inside a worker: source -> clean -> features -> rows.
+
+The light curve is fetched, cleaned and blind-searched once per star; each candidate on the
+star then gets its own row: the star's features plus its known-ephemeris measurements and
+plugin columns.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,8 @@ from exoextract.task import Task
 OUTCOME_COLUMNS = (
     "key",
     "target_id",
+    "candidate",
+    "label",
     "status",
     "error_type",
     "message",
@@ -27,8 +34,8 @@ def reserved_columns() -> set[str]:
     return set(features.all_columns()) | set(OUTCOME_COLUMNS) | {"n_files"}
 
 
-def extract(task: Task) -> dict[str, Any]:
-    """The feature row of one target (raises TargetError subclasses on target problems)."""
+def extract(task: Task) -> dict[str, dict[str, Any]]:
+    """{candidate key: feature row} for one star (raises TargetError on target problems)."""
     settings = task.settings
     fetched = get_source(settings.source).fetch(task)
     cleaned = clean_lightcurve(fetched.lc, settings)
@@ -36,16 +43,24 @@ def extract(task: Task) -> dict[str, Any]:
     ctx = FeatureContext(
         time=time, flux=flux, flux_err=err, cleaned=cleaned, settings=settings, row=task.row
     )
-    row = features.compute(ctx, features.enabled(settings))
-    row["n_files"] = float(len(fetched.files))
-    if settings.extra_features:
-        row.update(
-            plugins.run_all(
-                settings.extra_features,
-                cleaned.flat,
-                task.row,
-                reserved_columns(),
-                task.plugin_path,
+    families = features.enabled(settings)
+    star = features.compute(ctx, [f for f in families if not f.per_candidate])
+    star["n_files"] = float(len(fetched.files))
+    per_candidate = [f for f in families if f.per_candidate]
+    rows: dict[str, dict[str, Any]] = {}
+    for candidate in task.candidates:
+        row = dict(star)
+        ctx.candidate, ctx.row = candidate, candidate.row
+        row.update(features.compute(ctx, per_candidate))
+        if settings.extra_features:
+            row.update(
+                plugins.run_all(
+                    settings.extra_features,
+                    cleaned.flat,
+                    candidate.row,
+                    reserved_columns(),
+                    task.plugin_path,
+                )
             )
-        )
-    return row
+        rows[candidate.key] = row
+    return rows

@@ -21,7 +21,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ from exoextract.settings import (
 from exoextract.sources import get_source
 from exoextract.supervisor import Outcome, Policy, Supervisor
 from exoextract.targets import Target, TargetList, read_targets
-from exoextract.task import Task
+from exoextract.task import Candidate, Task
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -112,7 +112,7 @@ def start_run(
     runs_root: str | Path = "runs",
 ) -> RunResult:
     """Start a new run of ``csv_path`` into ``out_dir`` (default runs/<time>-<name>)."""
-    targets = read_targets(csv_path, settings.mission)
+    targets = _read(csv_path, settings)
     run_dir = Path(out_dir) if out_dir else _new_run_dir(Path(runs_root), Path(csv_path))
     if (run_dir / MANIFEST).exists():
         raise RunDirError(
@@ -169,7 +169,7 @@ def resume_run(
     csv_path = Path(manifest["input"]["path"])
     if not csv_path.exists():
         raise RunDirError(f"{run_dir}: its input {csv_path} is gone — put it back to resume")
-    targets = read_targets(csv_path, settings.mission)
+    targets = _read(csv_path, settings)
     if targets.sha256 != manifest["input"]["sha256"] and not force:
         raise RunDirError(
             f"{run_dir}: input {csv_path} changed since the run started — restore it, or "
@@ -187,6 +187,12 @@ def resume_run(
         prepared,
         progress or NullProgress(),
         retry=RETRYABLE if retry_failed else (),
+    )
+
+
+def _read(csv_path: str | Path, settings: Settings) -> TargetList:
+    return read_targets(
+        csv_path, settings.mission, settings.column_mapping(), settings.skip_bad_rows
     )
 
 
@@ -233,7 +239,8 @@ def _prepare(
     """Start-up checks that can fail on user error, before any state is written."""
     for spec in settings.extra_features:
         plugins.load(spec, plugin_path)
-    located = get_source(settings.source).locate(list(targets.targets), settings, base_dir)
+    stars = [replace(star[0], key=star[0].target_id) for star in _stars(targets.targets)]
+    located = get_source(settings.source).locate(stars, settings, base_dir)
     workers = settings.workers or default_workers(settings.max_memory_per_worker)
     warnings = list(targets.warnings)
     if settings.extra_features and targets.targets:
@@ -258,7 +265,7 @@ def _execute(
     done = store.done_keys(retry)
     keys = [t.key for t in targets.targets]
     previously_done = sum(1 for k in keys if k in done)
-    chunks = _plan(targets.targets, settings.chunk_size)
+    chunks = _plan(_stars(targets.targets), settings.chunk_size)
     workers = prepared.workers
     session = {"started": _now(), "workers": workers, "pid": os.getpid()}
     manifest["sessions"].append(session)
@@ -266,27 +273,38 @@ def _execute(
     _record_chunks(manifest, chunks, done, store)
     _save_manifest(run_dir, manifest)
 
-    todo = [(i, t) for i, chunk in enumerate(chunks) for t in chunk if t.key not in done]
     plugin_path = manifest.get("plugin_path")
+    todo: list[tuple[int, list[Target]]] = []
+    for index, chunk in enumerate(chunks):
+        for star in chunk:
+            left = [t for t in star if t.key not in done]
+            if left:
+                todo.append((index, left))
     policy = _policy(settings, workers)
     interrupted: int | None = None
     computed = 0
     warnings = list(prepared.warnings)
     events: list[str] = []
     sup = Supervisor(_task_function(), policy, log=progress.log, attempt_hook=_with_attempt)
-    progress.start(len(keys), previously_done, workers, str(run_dir))
+    stars_done = sum(1 for chunk in chunks for star in chunk if all(t.key in done for t in star))
+    progress.start(sum(len(c) for c in chunks), stars_done, workers, str(run_dir))
     try:
-        tasks = [(t.key, _task(t, settings, prepared.located, plugin_path)) for _, t in todo]
-        chunk_of = {t.key: i for i, t in todo}
+        tasks = [
+            (star[0].target_id, _task(star, settings, prepared.located, plugin_path))
+            for _, star in todo
+        ]
+        chunk_of = {star[0].target_id: i for i, star in todo}
+        rows_of = {star[0].target_id: star for _, star in todo}
         remaining = Counter(chunk_of.values())
         buffers: dict[int, list[dict[str, Any]]] = {}
-        target_of = {t.key: t for t in targets.targets}
         with _signals_to(sup):
             for outcome in sup.run(tasks):
                 computed += 1
                 progress.advance(outcome)
                 index = chunk_of[outcome.key]
-                buffers.setdefault(index, []).append(_row(outcome, target_of[outcome.key]))
+                buffers.setdefault(index, []).extend(
+                    _row(outcome, target) for target in rows_of[outcome.key]
+                )
                 remaining[index] -= 1
                 if remaining[index] == 0:
                     rows = buffers.pop(index)
@@ -375,30 +393,40 @@ def _policy(settings: Settings, workers: int) -> Policy:
 
 
 def _task(
-    target: Target,
+    star: list[Target],
     settings: Settings,
     located: Mapping[str, tuple[str, ...]],
     plugin_path: str | None,
 ) -> Task:
+    first = star[0]
     return Task(
-        key=target.key,
-        target_id=target.target_id,
-        mission=target.mission,
-        number=target.number,
+        key=first.target_id,
+        target_id=first.target_id,
+        mission=first.mission,
+        number=first.number,
         settings=settings,
-        paths=tuple(located.get(target.key, ())),
-        period=target.period,
-        t0=target.t0,
-        duration=target.duration,
-        row=dict(target.row),
+        candidates=tuple(
+            Candidate(
+                key=t.key,
+                period=t.period,
+                t0=t.t0,
+                duration=t.duration,
+                depth=t.depth,
+                row=dict(t.row),
+            )
+            for t in star
+        ),
+        paths=tuple(located.get(first.target_id, ())),
         plugin_path=plugin_path,
     )
 
 
 def _row(outcome: Outcome, target: Target) -> dict[str, Any]:
+    """One checkpoint row: a candidate (or star) with its star's outcome."""
     row: dict[str, Any] = {
-        "key": outcome.key,
+        "key": target.key,
         "target_id": target.target_id,
+        "candidate": target.candidate,
         "status": outcome.status,
         "error_type": outcome.error_type,
         "message": outcome.message,
@@ -406,23 +434,34 @@ def _row(outcome: Outcome, target: Target) -> dict[str, Any]:
         "seconds": outcome.seconds,
         "exit_code": outcome.exit_code,
     }
-    data = outcome.data or {}
-    row.update(data.get("features") or {})
+    rows = (outcome.data or {}).get("rows") or {}
+    row.update(rows.get(target.key) or {})
     return row
 
 
-def _plan(targets: Sequence[Target], size: int) -> list[list[Target]]:
-    return [list(targets[i : i + size]) for i in range(0, len(targets), size)]
+def _stars(targets: Sequence[Target]) -> list[list[Target]]:
+    """Rows grouped by star, in order of first appearance: one task, one read per star."""
+    groups: dict[str, list[Target]] = {}
+    for target in targets:
+        groups.setdefault(target.target_id, []).append(target)
+    return list(groups.values())
+
+
+def _plan(stars: Sequence[list[Target]], size: int) -> list[list[list[Target]]]:
+    return [list(stars[i : i + size]) for i in range(0, len(stars), size)]
 
 
 def _record_chunks(
-    manifest: dict[str, Any], chunks: list[list[Target]], done: set[str], store: CheckpointStore
+    manifest: dict[str, Any],
+    chunks: list[list[list[Target]]],
+    done: set[str],
+    store: CheckpointStore,
 ) -> None:
     manifest["chunks"] = [
         {
             "index": i,
-            "keys": [t.key for t in chunk],
-            "state": _chunk_state(chunk, done),
+            "keys": [t.key for star in chunk for t in star],
+            "state": _chunk_state([t for star in chunk for t in star], done),
         }
         for i, chunk in enumerate(chunks)
     ]
@@ -465,20 +504,18 @@ def _signals_to(sup: Supervisor) -> Iterator[None]:
 def _merge(
     run_dir: Path, frame: pd.DataFrame, targets: TargetList, settings: Settings, result: RunResult
 ) -> None:
-    """Write features.parquet and failures.parquet: each target exactly once."""
+    """Write features.parquet and failures.parquet: each row of the input exactly once."""
     order = {t.key: i for i, t in enumerate(targets.targets)}
     frame = frame.assign(_order=frame["key"].map(order)).sort_values("_order")
-    passthrough = _passthrough_frame(targets, frame["key"], result)
+    identity = _identity_frame(targets)
+    passthrough = _passthrough_frame(targets, result)
     feature_cols = features.feature_columns(settings)
-    extra = [
-        c
-        for c in frame.columns
-        if c not in set(feature_cols) | set(OUTCOME_COLUMNS) | {"_order", "n_files"}
-    ]
+    known = set(feature_cols) | set(OUTCOME_COLUMNS) | {"_order", "n_files"}
+    extra = [c for c in frame.columns if c not in known]
     ok = frame[frame["status"] == "ok"]
     table = pd.concat(
         [
-            ok[["target_id"]].reset_index(drop=True),
+            identity.loc[ok["key"]].reset_index(drop=True).drop(columns=["line"]),
             passthrough.loc[ok["key"]].reset_index(drop=True),
         ],
         axis=1,
@@ -495,32 +532,56 @@ def _merge(
         "run_id": result.run_id,
         "settings_fingerprint": result_fingerprint(settings),
     }
+    hint = f"free disk space, then resume {run_dir}"
     result.features_path = run_dir / "features.parquet"
-    write_parquet(result.features_path, table, f"free disk space, then resume {run_dir}", meta)
+    write_parquet(result.features_path, table, hint, meta)
 
     bad = frame[frame["status"] != "ok"]
-    fail_cols = ["target_id", "status", "error_type", "message", "attempts", "seconds", "exit_code"]
-    failures = bad.reindex(columns=fail_cols).reset_index(drop=True)
-    line_of = {t.key: t.line for t in targets.targets}
-    failures["line"] = [line_of.get(k, -1) for k in bad["key"]]
-    failures = pd.concat([failures, passthrough.loc[bad["key"]].reset_index(drop=True)], axis=1)
+    outcome_cols = ["status", "error_type", "message", "attempts", "seconds", "exit_code"]
+    failures = pd.concat(
+        [
+            identity.loc[bad["key"]].reset_index(drop=True),
+            bad.reindex(columns=outcome_cols).reset_index(drop=True),
+            passthrough.loc[bad["key"]].reset_index(drop=True),
+        ],
+        axis=1,
+    )
     failures["attempts"] = pd.to_numeric(failures["attempts"]).astype("Int64")
     failures["exit_code"] = pd.to_numeric(failures["exit_code"]).astype("Int64")
     result.failures_path = run_dir / "failures.parquet"
-    write_parquet(result.failures_path, failures, f"free disk space, then resume {run_dir}", meta)
+    write_parquet(result.failures_path, failures, hint, meta)
+    shown = ["target_id", "status", "error_type", "message", "attempts", "exit_code"]
     result.failures = [
         {str(k): (None if pd.isna(v) else v) for k, v in rec.items()}
-        for rec in failures[
-            ["target_id", "status", "error_type", "message", "attempts", "exit_code"]
-        ]
-        .head(50)
-        .to_dict("records")
+        for rec in failures[shown].head(50).to_dict("records")
     ]
+    if "known_reason" in table:
+        for key, reason in zip(ok["key"], table["known_reason"], strict=True):
+            target = targets.targets[order[key]]
+            if reason and (target.period is not None or target.t0 is not None):
+                result.warnings.append(
+                    f"line {target.line}: {key}: known ephemeris not measured ({reason})"
+                )
 
 
-def _passthrough_frame(targets: TargetList, keys: pd.Series, result: RunResult) -> pd.DataFrame:
+def _identity_frame(targets: TargetList) -> pd.DataFrame:
+    """target_id, then candidate and label when the input has them, and the line."""
+    data: dict[str, list[Any]] = {"target_id": [t.target_id for t in targets.targets]}
+    if targets.has_candidates:
+        data["candidate"] = [t.candidate for t in targets.targets]
+    if targets.has_labels:
+        data["label"] = [t.label for t in targets.targets]
+    data["line"] = [t.line for t in targets.targets]
+    return pd.DataFrame(data, index=[t.key for t in targets.targets])
+
+
+def _passthrough_frame(targets: TargetList, result: RunResult) -> pd.DataFrame:
     """The input's other columns, typed, indexed by key; renamed if they clash."""
-    reserved = reserved_columns() | {"target_id", "line"}
+    reserved = reserved_columns() - {"candidate", "label"} | {"target_id", "line"}
+    if targets.has_candidates:
+        reserved.add("candidate")
+    if targets.has_labels:
+        reserved.add("label")
     rename = {}
     for name in targets.columns:
         if name in reserved:
@@ -544,8 +605,6 @@ def _probe_plugins(
     settings: Settings, sample: Target, plugin_path: str | None, policy: Policy
 ) -> list[str]:
     """Run the plugins once, supervised, on a synthetic star to learn their columns."""
-    from dataclasses import replace
-
     from exoextract.worker import probe_plugins
 
     task = Task(
@@ -554,7 +613,7 @@ def _probe_plugins(
         mission="TESS",
         number=0,
         settings=settings,
-        row=dict(sample.row),
+        candidates=(Candidate(key="plugin-probe", row=dict(sample.row)),),
         plugin_path=plugin_path,
     )
     probe_policy = replace(policy, workers=1, retries=0, timeout=min(policy.timeout, 120.0))

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from exoextract import catalogs
 from exoextract.errors import InputError
 
 SOURCES = ("local", "synthetic", "mast")
@@ -63,6 +64,27 @@ class Settings:
         None, "source", "lightkurve download cache; None = lightkurve's own.", results=False
     )
 
+    # --- reading the target file (defaults: recognise the archive's tables) -------------
+    id_column: str | None = _f(None, "columns", "Column holding the star id.")
+    candidate_column: str | None = _f(
+        None, "columns", "Column naming each candidate (several rows per star allowed)."
+    )
+    period_column: str | None = _f(None, "columns", "Column with the known period.")
+    t0_column: str | None = _f(None, "columns", "Column with the known transit epoch.")
+    duration_column: str | None = _f(None, "columns", "Column with the known duration.")
+    depth_column: str | None = _f(None, "columns", "Column with the known transit depth.")
+    label_column: str | None = _f(None, "columns", "Column with the disposition (label).")
+    t0_system: str | None = _f(
+        None, "columns", "Epoch time system: BJD, BTJD, BKJD or mission; None = by column."
+    )
+    duration_unit: str | None = _f(None, "columns", "Duration unit: h or d; None = by column.")
+    depth_unit: str | None = _f(
+        None, "columns", "Depth unit: ppm, percent or fraction; None = by column."
+    )
+    skip_bad_rows: bool = _f(
+        False, "columns", "Skip (and list) rows whose id cannot be read instead of stopping."
+    )
+
     # --- cleaning -----------------------------------------------------------------------
     flatten_window_days: float = _f(
         1.0, "clean", "Savitzky-Golay flattening window in days (same for Kepler and TESS)."
@@ -78,6 +100,9 @@ class Settings:
     run_stats: bool = _f(True, "features", "Compute the statistics family.")
     run_bls: bool = _f(True, "features", "Run Box Least Squares (astropy).")
     run_tls: bool = _f(True, "features", "Run Transit Least Squares.")
+    run_known: bool = _f(
+        True, "features", "Measure each candidate at its catalog ephemeris (known_*)."
+    )
     period_min: float = _f(0.5, "features", "Shortest trial period in days (BLS and TLS).")
     period_max: float | None = _f(
         None, "features", "Longest trial period in days; None = half the baseline."
@@ -135,6 +160,20 @@ class Settings:
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
+    def column_mapping(self) -> catalogs.ColumnMapping:
+        return catalogs.ColumnMapping(
+            id=self.id_column,
+            candidate=self.candidate_column,
+            period=self.period_column,
+            t0=self.t0_column,
+            duration=self.duration_column,
+            depth=self.depth_column,
+            label=self.label_column,
+            t0_system=self.t0_system,
+            duration_unit=self.duration_unit,
+            depth_unit=self.depth_unit,
+        )
+
 
 def _jsonable(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
@@ -166,6 +205,14 @@ def _validate(s: Settings) -> None:
     for name in non_negative:
         if getattr(s, name) < 0:
             raise InputError(f"setting {name} must be >= 0 (got {getattr(s, name)!r})")
+    for name, allowed in (
+        ("t0_system", catalogs.T0_SYSTEMS),
+        ("duration_unit", catalogs.DURATION_UNITS),
+        ("depth_unit", catalogs.DEPTH_UNITS),
+    ):
+        value = getattr(s, name)
+        if value is not None and value not in allowed:
+            raise InputError(f"setting {name} = {value!r} — use one of: {', '.join(allowed)}")
     if s.quarantine_after < 1:
         raise InputError("setting quarantine_after must be >= 1")
     if s.period_max is not None and s.period_max <= s.period_min:

@@ -1,9 +1,15 @@
-"""Read a target CSV into validated :class:`Target` records.
+"""Read a target CSV into validated :class:`Target` records (one per output row).
 
-Accepts what users actually have: the NASA Exoplanet Archive's downloads (a ``#`` preamble),
-Excel exports (BOM, ``;`` or tab separators, decimal commas, ``sep=`` hints, Windows-1252),
-stray whitespace and quoted numbers. Anything that cannot be a target stops the run with one
-line naming the file, the line and the fix; duplicates are dropped with a warning.
+Accepts what users actually have: the NASA Exoplanet Archive's TOI, KOI and K2 tables as
+downloaded (a ``#`` preamble with units, several candidates per star), merged training sets
+mixing TIC and KIC rows, Excel exports (BOM, ``;`` or tab separators, decimal commas,
+``sep=`` hints, Windows-1252), stray whitespace and quoted numbers. Column meanings and
+units are decided in :mod:`exoextract.catalogs`.
+
+A row whose id cannot be read stops the run with one line naming the file, the line and the
+fix (or is skipped and listed, with ``skip_bad_rows``). A row whose ephemeris is unusable is
+kept: its known-ephemeris features will be NaN, and the problem is listed with its line.
+Repeated rows keep the first occurrence and are listed too.
 """
 
 from __future__ import annotations
@@ -18,23 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from exoextract import catalogs
+from exoextract.catalogs import ColumnMapping, Layout
 from exoextract.errors import InputError
 
-# Recognised id columns, in priority order, with the mission they imply (None: read the name).
-ID_COLUMNS: dict[str, str | None] = {
-    "target": None,
-    "target_id": None,
-    "name": None,
-    "kic": "Kepler",
-    "kepid": "Kepler",
-    "kic_id": "Kepler",
-    "tic": "TESS",
-    "tic_id": "TESS",
-    "ticid": "TESS",
-    "epic": "K2",
-    "epic_id": "K2",
-}
-RECOGNISED = ("mission", "path", "period", "t0", "duration")
+ID_COLUMNS = catalogs.ID_COLUMNS
+GENERIC_ID_COLUMNS = ("target", "target_id", "name")
 MISSION_WORDS = {
     "kepler": "Kepler",
     "kic": "Kepler",
@@ -57,7 +52,11 @@ _NAME_PATTERNS = [
 
 @dataclass(frozen=True)
 class Target:
-    """One light curve to process and the CSV row it came from."""
+    """One output row: a star, or one candidate on a star, and the CSV row it came from.
+
+    ``period``, ``t0``, ``duration`` and ``depth`` are the known ephemeris normalised to days,
+    the mission's time system and a fraction (None when absent or unusable).
+    """
 
     key: str
     target_id: str
@@ -65,15 +64,18 @@ class Target:
     number: int
     line: int
     path: str | None = None
+    candidate: str | None = None
     period: float | None = None
     t0: float | None = None
     duration: float | None = None
+    depth: float | None = None
+    label: str | None = None
     row: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class TargetList:
-    """Parsed targets, the pass-through columns in file order, and what was dropped."""
+    """Parsed targets, the pass-through columns in file order, and what was noticed."""
 
     path: Path
     sha256: str
@@ -81,6 +83,8 @@ class TargetList:
     targets: tuple[Target, ...]
     columns: tuple[str, ...]
     warnings: tuple[str, ...] = ()
+    has_candidates: bool = False
+    has_labels: bool = False
 
     def __len__(self) -> int:
         return len(self.targets)
@@ -146,11 +150,11 @@ def _decode(raw: bytes) -> str:
         return raw.decode("cp1252", errors="replace")
 
 
-def _split_preamble(lines: list[str]) -> tuple[int, list[str]]:
-    """Skip the archive's '#' preamble, blank lines and Excel's 'sep=' hint."""
+def _split_preamble(lines: list[str]) -> int:
+    """Index of the header: skip the '#' preamble, blank lines and Excel's 'sep=' hint."""
     start = 0
     while start < len(lines):
-        stripped = lines[start].strip()
+        stripped = lines[start].strip().lstrip("\ufeff")
         if (
             stripped.startswith("#")
             or not stripped.strip(",;\t")
@@ -159,18 +163,21 @@ def _split_preamble(lines: list[str]) -> tuple[int, list[str]]:
             start += 1
         else:
             break
-    return start, lines[start:]
+    return start
 
 
-def _sniff_delimiter(header: str, first_lines: list[str]) -> str:
+def _sniff_delimiter(header: str) -> str:
     counts = {d: header.count(d) for d in (",", ";", "\t", "|")}
     best = max(counts, key=lambda d: counts[d])
-    if counts[best] == 0:
-        return ","  # a single-column file
-    return best
+    return best if counts[best] else ","
 
 
-def read_targets(path: str | Path, default_mission: str | None = None) -> TargetList:
+def read_targets(
+    path: str | Path,
+    default_mission: str | None = None,
+    mapping: ColumnMapping | None = None,
+    skip_bad_rows: bool = False,
+) -> TargetList:
     """Parse a target CSV; raises :class:`InputError` with a one-line fix on bad input."""
     path = Path(path)
     where = str(path)
@@ -179,35 +186,36 @@ def read_targets(path: str | Path, default_mission: str | None = None) -> Target
     if path.is_dir():
         raise InputError(f"{where}: is a folder — give the target CSV file")
     raw = path.read_bytes()
-    sha = hashlib.sha256(raw).hexdigest()
     text = _decode(raw)
     lines = text.splitlines()
-    offset, body = _split_preamble(lines)
+    offset = _split_preamble(lines)
+    body = lines[offset:]
     if not body:
         raise InputError(f"{where}: file is empty — add a header line and one row per target")
-    delimiter = _sniff_delimiter(body[0], body[1:5])
+    delimiter = _sniff_delimiter(body[0])
     decimal_comma = delimiter == ";"
     reader = csv.reader(io.StringIO("\n".join(body)), delimiter=delimiter, skipinitialspace=True)
-    try:
-        header = next(reader)
-    except StopIteration:  # pragma: no cover - body is non-empty
-        raise InputError(f"{where}: file is empty — add a header line") from None
-    names = [_unquote(h) for h in header]
+    names = [_unquote(h) for h in next(reader)]
     while names and names[-1] == "":  # Excel's trailing separators
         names.pop()
     lowered = [n.lower() for n in names]
     if len(set(lowered)) != len(lowered):
         dup = sorted({n for n in lowered if lowered.count(n) > 1})
         raise InputError(f"{where}: header repeats column(s) {', '.join(dup)} — rename them")
-    id_column = next((c for c in ID_COLUMNS if c in lowered), None)
-    if id_column is None:
+    try:
+        layout = catalogs.detect_layout(
+            lowered, catalogs.preamble_units(lines[:offset]), mapping or ColumnMapping()
+        )
+    except KeyError as missing:
+        raise InputError(
+            f"{where}: mapped column {missing.args[0]!r} is not in the header "
+            f"(found: {', '.join(names)}) — fix the column mapping"
+        ) from None
+    except LookupError:
         raise InputError(
             f"{where}: no id column — name one of: {', '.join(ID_COLUMNS)} "
-            f"(found: {', '.join(names) or 'nothing'})"
-        )
-    id_index = lowered.index(id_column)
-    known = {c: lowered.index(c) for c in RECOGNISED if c in lowered}
-    passthrough = [i for i, n in enumerate(lowered) if i != id_index and n not in known]
+            f"(found: {', '.join(names) or 'nothing'}), or set --id-column"
+        ) from None
 
     records: list[tuple[int, list[str]]] = []
     for cells in reader:
@@ -223,108 +231,203 @@ def read_targets(path: str | Path, default_mission: str | None = None) -> Target
     if not records:
         raise InputError(f"{where}: has a header but no rows — add one row per target")
 
+    index = {name: i for i, name in enumerate(lowered)}
+    dropped = {c for c, _ in layout.id_columns if c in GENERIC_ID_COLUMNS}
+    dropped |= {c for c in (layout.mission, layout.path) if c}
+    passthrough = [i for i, n in enumerate(lowered) if n not in dropped]
     columns = _passthrough_columns(names, passthrough, records, decimal_comma)
+    builder = _RowReader(where, layout, index, default_mission, decimal_comma)
     targets: list[Target] = []
     seen: dict[str, int] = {}
     warnings: list[str] = []
     for row_number, (line, cells) in enumerate(records):
-        mission, number = _row_id(cells[id_index], id_column, line, where)
-        row_mission = _row_mission(cells, known, line, where)
-        if mission and row_mission and mission != row_mission:
-            raise InputError(
-                f"{where}: line {line}: id {cells[id_index].strip()!r} is a {mission} id "
-                f"but mission says {row_mission} — fix one of them"
-            )
-        mission = mission or row_mission or default_mission
-        ephemeris: dict[str, float | None] = {}
-        for name in ("period", "t0", "duration"):
-            if name in known:
-                ephemeris[name] = _row_float(cells, known[name], name, line, where, decimal_comma)
-        for name in ("period", "duration"):
-            value = ephemeris.get(name)
-            if value is not None and value <= 0:
-                raise InputError(
-                    f"{where}: line {line}: {name} {value} must be positive — fix or leave empty"
-                )
-        target_id = canonical_id(mission, number)
-        if target_id in seen:
+        try:
+            target = builder.target(line, cells, {n: v[row_number] for n, v in columns.items()})
+        except InputError as error:
+            if not skip_bad_rows:
+                raise
+            warnings.append(f"{error.args[0].removeprefix(where + ': ')} (row skipped)")
+            continue
+        if target.key in seen:
             warnings.append(
-                f"line {line}: {target_id} repeats line {seen[target_id]}; kept the first"
+                f"line {line}: {target.key} repeats line {seen[target.key]}; kept the first"
             )
             continue
-        seen[target_id] = line
-        path_value = cells[known["path"]].strip() if "path" in known else ""
-        targets.append(
-            Target(
-                key=target_id,
-                target_id=target_id,
-                mission=mission,
-                number=number,
-                line=line,
-                path=path_value or None,
-                row={name: values[row_number] for name, values in columns.items()},
-                **ephemeris,
-            )
-        )
+        seen[target.key] = line
+        targets.append(target)
+    if not targets:
+        raise InputError(f"{where}: no usable rows (every id was unreadable) — fix the ids")
+    warnings = builder.notes + warnings
     return TargetList(
         path=path,
-        sha256=sha,
-        id_column=names[id_index],
+        sha256=hashlib.sha256(raw).hexdigest(),
+        id_column=names[index[layout.id_columns[0][0]]],
         targets=tuple(targets),
         columns=tuple(columns),
         warnings=tuple(warnings),
+        has_candidates=layout.candidate is not None,
+        has_labels=layout.label is not None,
     )
 
 
-def _row_id(cell: str, column: str, line: int, where: str) -> tuple[str | None, int]:
-    value = _unquote(cell)
-    if not value:
-        raise InputError(f"{where}: line {line}: empty {column} — give every row an id")
-    implied = ID_COLUMNS[column]
-    try:
-        mission, number = parse_name(value)
-    except ValueError:
-        example = "11442793" if implied else "KIC 11442793"
-        raise InputError(
-            f"{where}: line {line}: cannot read {column} {value!r} — use an archive id "
-            f"such as {example} (planet names like Kepler-90 need their KIC/TIC/EPIC id)"
-        ) from None
-    if number < 0:
-        raise InputError(f"{where}: line {line}: {column} {value} is negative — ids are >= 0")
-    if implied and mission and mission != implied:
-        raise InputError(
-            f"{where}: line {line}: {column} holds {value!r}, which is not a {implied} id "
-            f"— move it to a matching column"
+class _RowReader:
+    """Turns one CSV row into a Target, collecting what it had to leave out."""
+
+    def __init__(
+        self,
+        where: str,
+        layout: Layout,
+        index: Mapping[str, int],
+        default_mission: str | None,
+        decimal_comma: bool,
+    ) -> None:
+        self.where = where
+        self.layout = layout
+        self.index = index
+        self.default_mission = default_mission
+        self.decimal_comma = decimal_comma
+        self.notes: list[str] = []
+        self._bjd_noted = False
+
+    def cell(self, cells: Sequence[str], column: str | None) -> str:
+        return _unquote(cells[self.index[column]]) if column else ""
+
+    def target(self, line: int, cells: Sequence[str], row: dict[str, Any]) -> Target:
+        column, value = next(
+            ((c, self.cell(cells, c)) for c, _ in self.layout.id_columns if self.cell(cells, c)),
+            (self.layout.id_columns[0][0], ""),
         )
-    return mission or implied, number
-
-
-def _row_mission(
-    cells: Sequence[str], known: Mapping[str, int], line: int, where: str
-) -> str | None:
-    if "mission" not in known:
-        return None
-    value = _unquote(cells[known["mission"]])
-    if not value:
-        return None
-    mission = MISSION_WORDS.get(value.lower())
-    if mission is None:
-        raise InputError(
-            f"{where}: line {line}: mission {value!r} is not Kepler, K2 or TESS — fix it"
+        mission, number = self._id(value, column, line)
+        row_mission = self._mission(cells, line)
+        if mission and row_mission and mission != row_mission:
+            raise InputError(
+                f"{self.where}: line {line}: id {value!r} is a {mission} id but "
+                f"mission says {row_mission} — fix one of them"
+            )
+        mission = mission or row_mission or self.default_mission
+        target_id = canonical_id(mission, number)
+        candidate = None
+        if self.layout.candidate:
+            raw = self.cell(cells, self.layout.candidate)
+            candidate = catalogs.candidate_id(self.layout.candidate, raw) if raw else None
+        ephemeris = self._ephemeris(cells, line, mission, candidate or target_id)
+        label = None
+        if self.layout.label:
+            raw_label = self.cell(cells, self.layout.label)
+            label, known = catalogs.normalise_label(raw_label)
+            if not known:
+                self.notes.append(
+                    f"line {line}: {self.layout.label} {raw_label!r} is not a "
+                    "disposition exoextract knows; label left empty"
+                )
+        return Target(
+            key=candidate or target_id,
+            target_id=target_id,
+            mission=mission,
+            number=number,
+            line=line,
+            path=self.cell(cells, self.layout.path) or None,
+            candidate=candidate,
+            label=label,
+            row=row,
+            **ephemeris,
         )
-    return mission
 
+    def _id(self, value: str, column: str, line: int) -> tuple[str | None, int]:
+        if not value:
+            raise InputError(f"{self.where}: line {line}: empty {column} — give every row an id")
+        implied = ID_COLUMNS.get(column)
+        try:
+            mission, number = parse_name(value)
+        except ValueError:
+            example = "11442793" if implied else "KIC 11442793"
+            raise InputError(
+                f"{self.where}: line {line}: cannot read {column} {value!r} — use an archive id "
+                f"such as {example} (planet names like Kepler-90 need their KIC/TIC/EPIC id)"
+            ) from None
+        if number < 0:
+            raise InputError(
+                f"{self.where}: line {line}: {column} {value} is negative — ids are >= 0"
+            )
+        if implied and mission and mission != implied:
+            raise InputError(
+                f"{self.where}: line {line}: {column} holds {value!r}, which is not "
+                f"a {implied} id — move it to a matching column"
+            )
+        return mission or implied, number
 
-def _row_float(
-    cells: Sequence[str], index: int, name: str, line: int, where: str, decimal_comma: bool
-) -> float | None:
-    try:
-        return _parse_float(cells[index], decimal_comma)
-    except ValueError:
-        raise InputError(
-            f"{where}: line {line}: {name} {cells[index].strip()!r} is not a number "
-            f"— fix it or leave it empty"
-        ) from None
+    def _mission(self, cells: Sequence[str], line: int) -> str | None:
+        value = self.cell(cells, self.layout.mission)
+        if not value:
+            return None
+        mission = MISSION_WORDS.get(value.lower())
+        if mission is None:
+            raise InputError(
+                f"{self.where}: line {line}: mission {value!r} is not Kepler, K2 or TESS — fix it"
+            )
+        return mission
+
+    def _number(self, cells: Sequence[str], column: str, line: int) -> float | None:
+        try:
+            return _parse_float(cells[self.index[column]], self.decimal_comma)
+        except ValueError:
+            self.notes.append(
+                f"line {line}: {column} {self.cell(cells, column)!r} is not a "
+                "number; known-ephemeris features left NaN"
+            )
+            return None
+
+    def _ephemeris(
+        self, cells: Sequence[str], line: int, mission: str | None, key: str
+    ) -> dict[str, float | None]:
+        layout = self.layout
+        out: dict[str, float | None] = {"period": None, "t0": None, "duration": None, "depth": None}
+        if layout.period:
+            out["period"] = self._number(cells, layout.period.column, line)
+        if layout.duration:
+            value = self._number(cells, layout.duration.column, line)
+            out["duration"] = (
+                None if value is None else catalogs.to_days(value, layout.duration.unit)
+            )
+        if layout.depth:
+            value = self._number(cells, layout.depth.column, line)
+            out["depth"] = None if value is None else catalogs.to_fraction(value, layout.depth.unit)
+        if layout.t0:
+            value = self._number(cells, layout.t0.column, line)
+            if value is not None:
+                if (
+                    layout.t0.unit == "mission"
+                    and value > catalogs.BJD_THRESHOLD
+                    and not self._bjd_noted
+                ):
+                    self._bjd_noted = True
+                    self.notes.append(
+                        f"{layout.t0.column} values above 2,400,000 are read as "
+                        "BJD and converted to BTJD/BKJD"
+                    )
+                try:
+                    out["t0"] = catalogs.to_mission_time(value, layout.t0.unit, mission)
+                except ValueError as why:
+                    self.notes.append(f"line {line}: {why}; add a mission column")
+        return self._checked(out, line, key)
+
+    def _checked(
+        self, eph: dict[str, float | None], line: int, key: str
+    ) -> dict[str, float | None]:
+        period, duration, depth = eph["period"], eph["duration"], eph["depth"]
+        problem = None
+        if period is not None and period <= 0:
+            problem = f"period {period:g} d is not positive"
+        elif duration is not None and duration <= 0:
+            problem = f"duration {duration * 24:g} h is not positive"
+        elif period is not None and duration is not None and duration >= period:
+            problem = f"duration {duration * 24:g} h is not shorter than the period {period:g} d"
+        elif depth is not None and depth < 0:
+            problem = f"depth {depth:g} is negative"
+        if problem is None:
+            return eph
+        self.notes.append(f"line {line}: {key}: {problem}; known-ephemeris features left NaN")
+        return {"period": None, "t0": None, "duration": None, "depth": None}
 
 
 def _passthrough_columns(

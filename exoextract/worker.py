@@ -22,7 +22,7 @@ def run_task(task: Task) -> dict[str, Any]:
 
     start = time.perf_counter()
     try:
-        row = extract(task)
+        rows = extract(task)
     except TargetError as error:
         return _failure(error, error.status, error.transient)
     except MemoryError as error:
@@ -31,7 +31,7 @@ def run_task(task: Task) -> dict[str, Any]:
         return _failure(error, "failed", False, with_location=True)
     return {
         "status": "ok",
-        "data": {"features": row, "seconds": round(time.perf_counter() - start, 3)},
+        "data": {"rows": rows, "seconds": round(time.perf_counter() - start, 3)},
     }
 
 

@@ -43,8 +43,9 @@ def test_bad_csv_exits_2_with_one_line(tmp_path: Path) -> None:
     result = runner.invoke(app, ["run", str(targets), "--out", str(tmp_path / "r"), *FAST])
     assert result.exit_code == 2
     assert result.stderr == (
-        f"Error: {targets}: no id column — name one of: target, target_id, name, kic, kepid, "
-        "kic_id, tic, tic_id, ticid, epic, epic_id (found: star)\n"
+        f"Error: {targets}: no id column — name one of: target, target_id, name, tid, tic, "
+        "tic_id, ticid, kepid, kic, kic_id, epic, epic_id, epic_hostname (found: star), or set "
+        "--id-column\n"
     )
     assert not (tmp_path / "r").exists()
 

@@ -14,7 +14,7 @@ from exoextract.sources import get_source
 from exoextract.sources.local import index_folder, locate
 from exoextract.synthetic import StarSpec, write_fits
 from exoextract.targets import Target
-from exoextract.task import Task
+from exoextract.task import Candidate, Task
 
 from conftest import KEPLER90_DIR, WASP18
 
@@ -33,6 +33,7 @@ def task_for(t: Target, paths: tuple[str, ...], **settings: object) -> Task:
         number=t.number,
         settings=load_settings(None, settings),
         paths=paths,
+        candidates=(Candidate(key=t.key),),
     )
 
 

@@ -93,7 +93,7 @@ def test_bom_whitespace_quotes_and_crlf(tmp_path: Path) -> None:
     target = result.targets[0]
     assert target.target_id == "KIC 11442793"
     assert target.period == pytest.approx(331.6)
-    assert target.row == {"label": "h"}
+    assert target.row == {"period": 331.6, "label": "h"}  # the original column is kept too
 
 
 def test_excel_semicolons_decimal_commas_and_sep_hint(tmp_path: Path) -> None:
@@ -148,8 +148,9 @@ def test_duplicates_keep_the_first_and_say_so(tmp_path: Path) -> None:
         ("target\n", "{p}: has a header but no rows — add one row per target"),
         (
             "star,ra\nfoo,1\n",
-            "{p}: no id column — name one of: target, target_id, name, kic, "
-            "kepid, kic_id, tic, tic_id, ticid, epic, epic_id (found: star, ra)",
+            "{p}: no id column — name one of: target, target_id, name, tid, tic, tic_id, ticid, "
+            "kepid, kic, kic_id, epic, epic_id, epic_hostname (found: star, ra), or set "
+            "--id-column",
         ),
         (
             "kepid\n12\nabc\n",
@@ -177,11 +178,6 @@ def test_duplicates_keep_the_first_and_say_so(tmp_path: Path) -> None:
             "target,mission\n5,Hubble\n",
             "{p}: line 2: mission 'Hubble' is not Kepler, K2 or TESS — fix it",
         ),
-        ("tic,period\n5,-1\n", "{p}: line 2: period -1.0 must be positive — fix or leave empty"),
-        (
-            "tic,period\n5,soon\n",
-            "{p}: line 2: period 'soon' is not a number — fix it or leave it empty",
-        ),
         (
             "tic,x\n5,1,2\n",
             "{p}: line 2 has 3 fields but the header has 2 — quote values that contain ','",
@@ -196,6 +192,47 @@ def test_bad_input_gets_one_line(tmp_path: Path, text: str, message: str) -> Non
     assert str(caught.value) == message.format(p=path)
     assert caught.value.exit_code == 2
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "warning"),
+    [
+        (
+            "tic,period\n5,-1\n",
+            "line 2: TIC 5: period -1 d is not positive; known-ephemeris features left NaN",
+        ),
+        (
+            "tic,period\n5,soon\n",
+            "line 2: period 'soon' is not a number; known-ephemeris features left NaN",
+        ),
+        (
+            "tic,period,duration\n5,0.5,0.6\n",
+            "line 2: TIC 5: duration 14.4 h is not shorter "
+            "than the period 0.5 d; known-ephemeris features "
+            "left NaN",
+        ),
+        (
+            "tic,depth\n5,-0.1\n",
+            "line 2: TIC 5: depth -0.1 is negative; known-ephemeris features left NaN",
+        ),
+    ],
+)
+def test_bad_ephemeris_keeps_the_row_and_says_why(tmp_path: Path, text: str, warning: str) -> None:
+    result = read_targets(write(tmp_path, text))
+    target = result.targets[0]
+    assert target.target_id == "TIC 5"
+    assert (target.period, target.t0, target.duration, target.depth) == (None, None, None, None)
+    assert result.warnings == (warning,)
+
+
+def test_skip_bad_rows_lists_them(tmp_path: Path) -> None:
+    result = read_targets(write(tmp_path, "tic\n5\nabc\n6\n"), skip_bad_rows=True)
+    assert [t.number for t in result.targets] == [5, 6]
+    assert result.warnings == (
+        "line 3: cannot read tic 'abc' — use an archive id such as "
+        "11442793 (planet names like Kepler-90 need their KIC/TIC/EPIC "
+        "id) (row skipped)",
+    )
 
 
 def test_missing_file_and_folder(tmp_path: Path) -> None:

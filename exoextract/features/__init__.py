@@ -44,6 +44,11 @@ class Family:
         return importlib.import_module(self.module)
 
     @property
+    def per_candidate(self) -> bool:
+        """Computed once per candidate row (at its ephemeris), not once per star."""
+        return bool(getattr(self.load(), "PER_CANDIDATE", False))
+
+    @property
     def columns(self) -> tuple[Column, ...]:
         return tuple(self.load().COLUMNS)
 
@@ -56,6 +61,7 @@ FAMILIES = (
     Family("stats", "exoextract.features.stats", "run_stats"),
     Family("bls", "exoextract.features.bls", "run_bls"),
     Family("tls", "exoextract.features.tls", "run_tls"),
+    Family("known", "exoextract.features.known", "run_known"),
 )
 
 
@@ -69,6 +75,7 @@ class FeatureContext:
     cleaned: Any  # exoextract.clean.Cleaned
     settings: Settings
     row: Mapping[str, Any]
+    candidate: Any = None  # exoextract.task.Candidate, for per-candidate families
 
 
 def enabled(settings: Settings) -> list[Family]:
@@ -108,7 +115,7 @@ def compute(ctx: FeatureContext, families: list[Family]) -> dict[str, Any]:
                 warnings.simplefilter("ignore")
                 values = module.compute(ctx)
         except NotComputable as why:
-            values, reason = {}, str(why)
+            values, reason = why.partial, why.reason
         except (ValueError, ArithmeticError, IndexError, np.linalg.LinAlgError) as error:
             values, reason = {}, f"{type(error).__name__}: {error}"
         for column in module.COLUMNS:
@@ -119,7 +126,15 @@ def compute(ctx: FeatureContext, families: list[Family]) -> dict[str, Any]:
 
 
 class NotComputable(Exception):
-    """A family cannot say anything about this light curve (the message says why)."""
+    """A family cannot say anything about this light curve (the message says why).
+
+    ``partial`` holds values it could still give (e.g. the catalog ephemeris it echoes).
+    """
+
+    def __init__(self, reason: str, partial: Mapping[str, Any] | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.partial: Mapping[str, Any] = partial or {}
 
 
 def _as_float(value: Any) -> float:
