@@ -50,8 +50,9 @@ def bench_overhead(n: int) -> None:
         futures = [pool.schedule(noop, args=(i,)) for i in range(n)]
         for f in futures:
             f.result()
-        rows.append(("bare pebble ProcessPool(2), all submitted at once",
-                     time.perf_counter() - start))
+        rows.append(
+            ("bare pebble ProcessPool(2), all submitted at once", time.perf_counter() - start)
+        )
     with cf.ProcessPoolExecutor(2, mp_context=ctx) as executor:
         executor.submit(noop, 0).result()
         start = time.perf_counter()
@@ -69,7 +70,9 @@ def bench_overhead(n: int) -> None:
     with Supervisor(noop, policy) as sup:
         start = time.perf_counter()
         list(sup.run([(str(i), i) for i in range(n)]))
-        rows.append(("exoextract Supervisor, workers recycled every 25", time.perf_counter() - start))
+        rows.append(
+            ("exoextract Supervisor, workers recycled every 25", time.perf_counter() - start)
+        )
 
     table = Table(title=f"1. Supervisor overhead: {n} no-op targets, 2 workers (goal < 5 ms)")
     table.add_column("pool")
@@ -81,8 +84,18 @@ def bench_overhead(n: int) -> None:
 
 
 # ---------------------------------------------------------------- 2. hostile batch
-HOSTILE = ["hang", "segfault", "exit", "sigkill", "raise", "memory", "hang_ignore_term",
-           "child_hang", "unpicklable_exception", "hang"]
+HOSTILE = [
+    "hang",
+    "segfault",
+    "exit",
+    "sigkill",
+    "raise",
+    "memory",
+    "hang_ignore_term",
+    "child_hang",
+    "unpicklable_exception",
+    "hang",
+]
 
 
 def _batch_csv(folder: Path, n: int, hostile: bool) -> Path:
@@ -98,11 +111,21 @@ def _batch_csv(folder: Path, n: int, hostile: bool) -> Path:
 def _settings() -> Any:
     from exoextract.settings import load_settings
 
-    return load_settings(None, {
-        "source": "synthetic", "run_tls": False, "workers": 2, "timeout": 8.0, "retries": 1,
-        "backoff_base": 0.2, "kill_grace": 1.0, "max_memory_per_worker": "1GB",
-        "extra_features": ("exo_hostile:fault",), "chunk_size": 25,
-    })
+    return load_settings(
+        None,
+        {
+            "source": "synthetic",
+            "run_tls": False,
+            "workers": 2,
+            "timeout": 8.0,
+            "retries": 1,
+            "backoff_base": 0.2,
+            "kill_grace": 1.0,
+            "max_memory_per_worker": "1GB",
+            "extra_features": ("exo_hostile:fault",),
+            "chunk_size": 25,
+        },
+    )
 
 
 def naive_target(payload: tuple[int, str]) -> str:
@@ -124,8 +147,14 @@ def bench_hostile(n: int) -> None:
             start = time.perf_counter()
             result = start_run(csv, _settings(), out_dir=folder / f"run-{hostile}")
             elapsed = time.perf_counter() - start
-            rows.append((f"exoextract, {'10 % hostile' if hostile else 'no hostile targets'}",
-                         elapsed, dict(sorted(result.counts.items())), n - sum(result.counts.values())))
+            rows.append(
+                (
+                    f"exoextract, {'10 % hostile' if hostile else 'no hostile targets'}",
+                    elapsed,
+                    dict(sorted(result.counts.items())),
+                    n - sum(result.counts.values()),
+                )
+            )
         # baseline: the hostile batch through a plain ProcessPoolExecutor
         csv = _batch_csv(folder, n, True)
         targets = read_targets(csv)
@@ -148,8 +177,14 @@ def bench_hostile(n: int) -> None:
         for proc in list(getattr(executor, "_processes", {}).values()):
             proc.kill()
         executor.shutdown(wait=False, cancel_futures=True)
-        rows.append(("plain ProcessPoolExecutor(2), 10 % hostile", elapsed, dict(counts),
-                     counts["lost: BrokenProcessPool"]))
+        rows.append(
+            (
+                "plain ProcessPoolExecutor(2), 10 % hostile",
+                elapsed,
+                dict(counts),
+                counts["lost: BrokenProcessPool"],
+            )
+        )
 
     table = Table(title=f"2. {n} targets (statistics + plugin), 2 workers, timeout 8 s")
     table.add_column("run")
@@ -157,8 +192,9 @@ def bench_hostile(n: int) -> None:
     table.add_column("outcomes")
     table.add_column("targets without an outcome", justify="right")
     for name, seconds, outcome, lost in rows:
-        table.add_row(name, f"{seconds:.1f}", ", ".join(f"{k}: {v}" for k, v in outcome.items()),
-                      str(lost))
+        table.add_row(
+            name, f"{seconds:.1f}", ", ".join(f"{k}: {v}" for k, v in outcome.items()), str(lost)
+        )
     console.print(table)
 
 
@@ -193,15 +229,17 @@ def bench_bls() -> None:
         durations = durations[durations < settings.period_min]
         model = BoxLeastSquares(t, y, dy)
         baseline = float(t.max() - t.min())
-        grid = period_grid(baseline, settings.period_min, baseline / 2, durations[0],
-                           settings.bls_oversample)
+        grid = period_grid(
+            baseline, settings.period_min, baseline / 2, durations[0], settings.bls_oversample
+        )
         start = time.perf_counter()
         result = model.power(grid, durations, objective="likelihood")
         bounded = time.perf_counter() - start
         best = float(result.period[np.argmax(result.power)])
         table.add_row(label, "bounded", str(grid.size), f"{bounded:.1f}", f"{best:.5f}")
-        auto_grid = model.autoperiod(durations, minimum_period=settings.period_min,
-                                     maximum_period=baseline / 2)
+        auto_grid = model.autoperiod(
+            durations, minimum_period=settings.period_min, maximum_period=baseline / 2
+        )
         if auto_grid.size > 400_000:
             table.add_row(label, "autopower", str(auto_grid.size), "skipped (too long)", "-")
             continue
@@ -209,9 +247,13 @@ def bench_bls() -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             auto = model.power(auto_grid, durations, objective="likelihood")
-        table.add_row(label, "autopower", str(auto_grid.size),
-                      f"{time.perf_counter() - start:.1f}",
-                      f"{float(auto.period[np.argmax(auto.power)]):.5f}")
+        table.add_row(
+            label,
+            "autopower",
+            str(auto_grid.size),
+            f"{time.perf_counter() - start:.1f}",
+            f"{float(auto.period[np.argmax(auto.power)]):.5f}",
+        )
     console.print(table)
 
 

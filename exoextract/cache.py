@@ -127,8 +127,10 @@ def scan(dirs: Iterable[Path]) -> list[FileCheck]:
         if not root.is_dir():
             continue
         for path in sorted(iter_cached_files(root)):
-            if path.name.startswith(".") and ".part" in path.name:
+            if path.name.startswith(".") and path.name.endswith(".part"):
                 checks.append(FileCheck(path, _size(path), "unfinished download"))
+            elif path.name.startswith(".") and ".corrupt-" in path.name:
+                checks.append(FileCheck(path, _size(path), "corrupt file set aside by exoextract"))
             elif path.name.lower().endswith(FITS_SUFFIXES):
                 checks.append(check_fits(path))
             elif _size(path) == 0:

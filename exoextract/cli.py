@@ -71,6 +71,19 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable 
 StrictOpt = Annotated[bool, typer.Option(help="Exit 1 if any target did not succeed.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
 DataDirOpt = Annotated[Path | None, typer.Option(help="Folder with archive-named FITS files.")]
+MastUrlOpt = Annotated[
+    str | None,
+    typer.Option(help="MAST mirror, e.g. http://127.0.0.1:8080 (or EXOEXTRACT_MAST_URL)."),
+]
+DownloadsOpt = Annotated[
+    int | None,
+    typer.Option(help="Concurrent archive connections (default 3), whatever --workers is."),
+]
+OfflineOpt = Annotated[
+    bool | None,
+    typer.Option("--offline", help="Use only the lightkurve cache and --data-dir; no network."),
+]
+CacheDirOpt = Annotated[Path | None, typer.Option(help="lightkurve cache folder.")]
 
 
 def _execution(
@@ -107,6 +120,16 @@ def run(
     source: Annotated[str | None, typer.Option(help="local, synthetic or mast.")] = None,
     data_dir: DataDirOpt = None,
     mission: Annotated[str | None, typer.Option(help="Mission of bare ids.")] = None,
+    author: Annotated[
+        str | None, typer.Option(help="MAST pipeline: Kepler, K2, SPOC, QLP...")
+    ] = None,
+    exptime: Annotated[
+        str | None, typer.Option(help="MAST exposure: long, short, fast or seconds.")
+    ] = None,
+    mast_url: MastUrlOpt = None,
+    max_downloads: DownloadsOpt = None,
+    offline: OfflineOpt = None,
+    cache_dir: CacheDirOpt = None,
     workers: WorkersOpt = None,
     timeout: TimeoutOpt = None,
     retries: RetriesOpt = None,
@@ -148,6 +171,12 @@ def run(
         "source": source,
         "data_dir": str(data_dir) if data_dir else None,
         "mission": mission,
+        "mast_author": author,
+        "mast_exptime": exptime,
+        "mast_url": mast_url,
+        "max_downloads": max_downloads,
+        "offline": offline,
+        "cache_dir": str(cache_dir) if cache_dir else None,
         "run_stats": stats,
         "run_bls": bls,
         "run_tls": tls,
@@ -191,6 +220,9 @@ def resume(
     max_tasks_per_worker: TasksOpt = None,
     chunk_size: ChunkOpt = None,
     data_dir: DataDirOpt = None,
+    mast_url: MastUrlOpt = None,
+    max_downloads: DownloadsOpt = None,
+    offline: OfflineOpt = None,
     retry_failed: Annotated[
         bool, typer.Option(help="Also run again targets that failed, timed out or crashed.")
     ] = False,
@@ -207,7 +239,12 @@ def resume(
     overrides = _execution(
         workers, timeout, retries, max_memory_per_worker, max_tasks_per_worker, chunk_size
     )
-    overrides["data_dir"] = str(data_dir) if data_dir else None
+    overrides.update(
+        data_dir=str(data_dir) if data_dir else None,
+        mast_url=mast_url,
+        max_downloads=max_downloads,
+        offline=offline,
+    )
     result = resume_run(
         run_dir,
         overrides,

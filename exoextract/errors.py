@@ -68,6 +68,10 @@ class TransientError(TargetError):
     transient = True
 
 
+class RefetchError(TransientError):
+    """A downloaded file went bad before it was read; it is downloaded again."""
+
+
 class CorruptFileError(TargetError):
     """A light-curve file exists but is not a fully readable FITS file."""
 

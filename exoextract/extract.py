@@ -34,8 +34,8 @@ def reserved_columns() -> set[str]:
     return set(features.all_columns()) | set(OUTCOME_COLUMNS) | {"n_files"}
 
 
-def extract(task: Task) -> dict[str, dict[str, Any]]:
-    """{candidate key: feature row} for one star (raises TargetError on target problems)."""
+def extract(task: Task) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """({candidate key: feature row}, notes) for one star; TargetError on target problems."""
     settings = task.settings
     fetched = get_source(settings.source).fetch(task)
     cleaned = clean_lightcurve(fetched.lc, settings)
@@ -63,4 +63,4 @@ def extract(task: Task) -> dict[str, dict[str, Any]]:
                 )
             )
         rows[candidate.key] = row
-    return rows
+    return rows, list(fetched.notes)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import select
 import signal
 import threading
 import time
@@ -37,6 +38,7 @@ class WorkerConfig:
     marker_dir: str
     max_memory: int | None = None
     poll_seconds: float = 0.02
+    supervisor_pid: int = 0
 
 
 def limit_threads_env() -> None:
@@ -68,7 +70,10 @@ def worker_init(config: WorkerConfig) -> None:
     # numba reads NUMBA_NUM_THREADS at import (preload sets it first); calling
     # numba.set_num_threads here would start its threading layer and leak a semaphore.
     monitor = threading.Thread(
-        target=_monitor, args=(config, os.getppid()), name="exoextract-monitor", daemon=True
+        target=_monitor,
+        args=(config, os.getppid(), _watch(config.supervisor_pid)),
+        name="exoextract-monitor",
+        daemon=True,
     )
     monitor.start()
 
@@ -88,14 +93,44 @@ def _set_parent_death_signal(signum: int) -> None:
         pass
 
 
-def _monitor(config: WorkerConfig, parent: int) -> None:
-    """Kill this worker's group if the parent is gone or resident memory passes the cap."""
+def _watch(pid: int) -> int | None:
+    """A pidfd for the supervisor: readable once it has exited, immune to pid reuse.
+
+    The worker's parent is the forkserver, which only exits when every process holding its
+    'alive' pipe is gone — workers included — so the parent alone cannot tell us that the
+    supervisor died (SIGKILL, a dead notebook); the supervisor itself must be watched.
+    """
+    if pid <= 0 or not hasattr(os, "pidfd_open"):
+        return None
+    try:
+        return os.pidfd_open(pid)
+    except OSError:
+        return None
+
+
+def _gone(pidfd: int | None, pid: int) -> bool:
+    if pidfd is not None:
+        readable, _, _ = select.select([pidfd], [], [], 0)
+        return bool(readable)
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _monitor(config: WorkerConfig, parent: int, supervisor: int | None) -> None:
+    """Kill this worker's group if the supervisor or parent is gone, or memory passes the cap."""
     pid = os.getpid()
     tick = 0
     while True:
         time.sleep(config.poll_seconds)
         tick += 1
-        if os.getppid() != parent:
+        if os.getppid() != parent or _gone(supervisor, config.supervisor_pid):
             os.killpg(os.getpgrp(), signal.SIGKILL)
         if config.max_memory is None:
             continue

@@ -40,7 +40,7 @@ from exoextract.settings import (
     settings_from_dict,
 )
 from exoextract.sources import get_source
-from exoextract.supervisor import Outcome, Policy, Supervisor
+from exoextract.supervisor import Outcome, Policy, Prefetch, Supervisor
 from exoextract.targets import Target, TargetList, read_targets
 from exoextract.task import Candidate, Task
 
@@ -285,7 +285,13 @@ def _execute(
     computed = 0
     warnings = list(prepared.warnings)
     events: list[str] = []
-    sup = Supervisor(_task_function(), policy, log=progress.log, attempt_hook=_with_attempt)
+    sup = Supervisor(
+        _task_function(),
+        policy,
+        log=progress.log,
+        attempt_hook=_with_attempt,
+        prefetch=_prefetch_stage(settings, workers),
+    )
     stars_done = sum(1 for chunk in chunks for star in chunk if all(t.key in done for t in star))
     progress.start(sum(len(c) for c in chunks), stars_done, workers, str(run_dir))
     try:
@@ -301,6 +307,8 @@ def _execute(
             for outcome in sup.run(tasks):
                 computed += 1
                 progress.advance(outcome)
+                for note in (outcome.data or {}).get("notes") or ():
+                    warnings.append(f"{outcome.key}: {note}")
                 index = chunk_of[outcome.key]
                 buffers.setdefault(index, []).extend(
                     _row(outcome, target) for target in rows_of[outcome.key]
@@ -368,9 +376,30 @@ def _task_function() -> Any:
 
 
 def _with_attempt(task: Task, attempt: int) -> Task:
-    from dataclasses import replace
-
     return replace(task, attempt=attempt)
+
+
+def _prefetch_stage(settings: Settings, workers: int) -> Prefetch | None:
+    """Downloads in their own pool, ahead of the CPU workers (sources that download)."""
+    if settings.offline or not hasattr(get_source(settings.source), "prefetch"):
+        return None
+    from exoextract.worker import run_prefetch
+
+    return Prefetch(
+        function=run_prefetch,
+        attach=_attach_downloads,
+        workers=settings.max_downloads,
+        timeout=settings.download_timeout,
+        ahead=2 * workers + settings.max_downloads,
+    )
+
+
+def _attach_downloads(task: Task, data: Mapping[str, Any]) -> Task:
+    return replace(
+        task,
+        paths=tuple(data.get("paths") or ()),
+        notes=task.notes + tuple(data.get("notes") or ()),
+    )
 
 
 def _policy(settings: Settings, workers: int) -> Policy:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -62,6 +63,24 @@ class Settings:
     )
     cache_dir: str | None = _f(
         None, "source", "lightkurve download cache; None = lightkurve's own.", results=False
+    )
+    mast_url: str | None = _f(
+        None,
+        "source",
+        "MAST mirror base URL (env EXOEXTRACT_MAST_URL); None = mast.stsci.edu.",
+        results=False,
+    )
+    max_downloads: int = _f(
+        3, "source", "Concurrent archive connections, however many CPU workers run.", False
+    )
+    download_timeout: float = _f(
+        300.0, "source", "Seconds for one target's search and downloads before a kill.", False
+    )
+    http_timeout: float = _f(
+        60.0, "source", "Seconds one HTTP request may wait for data before it fails.", False
+    )
+    offline: bool = _f(
+        False, "source", "Use only the cache and data_dir; never contact the archive.", False
     )
 
     # --- reading the target file (defaults: recognise the archive's tables) -------------
@@ -188,7 +207,16 @@ def _validate(s: Settings) -> None:
         raise InputError(
             f"unknown TLS backend {s.tls_backend!r} — use one of: {', '.join(TLS_BACKENDS)}"
         )
-    positive = ("chunk_size", "timeout", "flatten_window_days", "period_min", "bls_oversample")
+    positive = (
+        "chunk_size",
+        "timeout",
+        "flatten_window_days",
+        "period_min",
+        "bls_oversample",
+        "max_downloads",
+        "download_timeout",
+        "http_timeout",
+    )
     for name in positive:
         if not getattr(s, name) > 0:
             raise InputError(f"setting {name} must be > 0 (got {getattr(s, name)!r})")
@@ -213,6 +241,10 @@ def _validate(s: Settings) -> None:
         value = getattr(s, name)
         if value is not None and value not in allowed:
             raise InputError(f"setting {name} = {value!r} — use one of: {', '.join(allowed)}")
+    if s.mast_url is not None and not re.match(r"^https?://[^/\s]+", s.mast_url):
+        raise InputError(
+            f"mast_url {s.mast_url!r} is not an http(s) URL — e.g. http://127.0.0.1:8080"
+        )
     if s.quarantine_after < 1:
         raise InputError("setting quarantine_after must be >= 1")
     if s.period_max is not None and s.period_max <= s.period_min:
@@ -309,6 +341,8 @@ def load_settings(
     values: dict[str, Any] = {}
     if config is not None:
         values.update(read_config(config))
+    if os.environ.get("EXOEXTRACT_MAST_URL"):  # the environment beats the file, flags beat both
+        values["mast_url"] = os.environ["EXOEXTRACT_MAST_URL"]
     for key, value in (overrides or {}).items():
         if value is not None:
             values[key] = value

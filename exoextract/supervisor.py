@@ -91,15 +91,67 @@ class Outcome:
         return self.status == "ok"
 
 
+@dataclass(frozen=True)
+class Prefetch:
+    """An optional first stage (downloads) with its own small pool, running ahead.
+
+    ``function(payload)`` returns an outcome mapping like the task function; on ``ok``,
+    ``attach(payload, data)`` builds the payload of the compute stage. At most ``workers``
+    prefetches run at once (the archive's connection budget), and at most ``ahead`` targets
+    wait prefetched, so downloads stay ahead of the CPUs without filling the disk.
+    """
+
+    function: Callable[[Any], Mapping[str, Any]]
+    attach: Callable[[Any, Mapping[str, Any]], Any]
+    workers: int = 2
+    timeout: float = 300.0
+    ahead: int = 8
+
+
 @dataclass
 class _Job:
     key: str
     payload: Any
-    attempts: int = 0
+    stage: str = "compute"
+    attempts: int = 1
     kills: int = 0
     seconds: float = 0.0
     not_before: float = 0.0
     started: float = 0.0
+
+
+class _Stage:
+    """A pool and the jobs in flight in it, with the time of its last finished job."""
+
+    def __init__(self, pool: ProcessPool) -> None:
+        self.pool = pool
+        self.inflight: dict[Future[Any], _Job] = {}
+        self.last_progress = time.monotonic()
+
+    def submit(self, job: _Job, future: Future[Any]) -> None:
+        if not self.inflight:
+            self.last_progress = time.monotonic()
+        self.inflight[future] = job
+
+    def finish(self, future: Future[Any]) -> _Job:
+        self.last_progress = time.monotonic()
+        return self.inflight.pop(future)
+
+    def stalled_for(self) -> float:
+        return time.monotonic() - self.last_progress
+
+    def stalled(self, limit: float) -> bool:
+        return bool(self.inflight) and self.stalled_for() > limit
+
+    def drain(self) -> list[_Job]:
+        """Take back every job in flight (the pool failed, not the jobs)."""
+        jobs = list(self.inflight.values())
+        self.inflight.clear()
+        return jobs
+
+    def restart(self, pool: ProcessPool) -> None:
+        self.pool = pool
+        self.last_progress = time.monotonic()
 
 
 @dataclass
@@ -122,9 +174,11 @@ class Supervisor:
         policy: Policy,
         log: Callable[[str], None] | None = None,
         attempt_hook: Callable[[Any, int], Any] | None = None,
+        prefetch: Prefetch | None = None,
     ) -> None:
         self.function = function
         self.policy = policy
+        self.prefetch = prefetch
         self.stats = SupervisorStats()
         self._log_sink = log
         self._attempt_hook = attempt_hook
@@ -153,60 +207,93 @@ class Supervisor:
 
     def run(self, tasks: Iterable[tuple[str, Any]]) -> Iterator[Outcome]:
         """Yield an outcome per finished task; tasks left when stopped are not yielded."""
-        pending: deque[_Job] = deque(_Job(key, payload) for key, payload in tasks)
+        prefetch = self.prefetch
+        first_stage = "prefetch" if prefetch else "compute"
+        fetch_queue: deque[_Job] = deque()
+        pending: deque[_Job] = deque()
+        for key, payload in tasks:
+            (fetch_queue if prefetch else pending).append(_Job(key, payload, stage=first_stage))
         delayed: list[tuple[float, int, _Job]] = []
         counter = itertools.count()
-        inflight: dict[Future[Any], _Job] = {}
-        sequential = self.stats.sequential_fallback
-        pool = self._new_pool(sequential)
-        last_progress = time.monotonic()
+        compute = _Stage(self._new_pool(self.stats.sequential_fallback))
+        fetch = _Stage(self._new_prefetch_pool()) if prefetch else None
         try:
-            while pending or delayed or inflight:
+            while (
+                fetch_queue or pending or delayed or compute.inflight or (fetch and fetch.inflight)
+            ):
                 now = time.monotonic()
-                if self._stop_signum is not None and (not inflight or now >= self._stop_deadline):
+                busy = compute.inflight or (fetch and fetch.inflight)
+                if self._stop_signum is not None and (not busy or now >= self._stop_deadline):
                     break
                 while delayed and delayed[0][0] <= now:
-                    pending.appendleft(heapq.heappop(delayed)[2])
-                capacity = 1 if sequential else self.policy.workers + 1
-                while pending and len(inflight) < capacity and self._stop_signum is None:
-                    job = pending.popleft()
-                    if not inflight:
-                        last_progress = now
-                    inflight[self._submit(pool, job)] = job
-                if not inflight:
+                    job = heapq.heappop(delayed)[2]
+                    (fetch_queue if job.stage == "prefetch" else pending).appendleft(job)
+                if self._stop_signum is None:
+                    if fetch is not None and prefetch is not None:
+                        while (
+                            fetch_queue
+                            and len(fetch.inflight) < prefetch.workers
+                            and len(pending) + len(fetch.inflight) < prefetch.ahead
+                        ):
+                            job = fetch_queue.popleft()
+                            fetch.submit(
+                                job,
+                                self._schedule(
+                                    fetch.pool, prefetch.function, job, prefetch.timeout
+                                ),
+                            )
+                    sequential = self.stats.sequential_fallback
+                    capacity = 1 if sequential else self.policy.workers + 1
+                    while pending and len(compute.inflight) < capacity:
+                        job = pending.popleft()
+                        compute.submit(
+                            job,
+                            self._schedule(compute.pool, self.function, job, self.policy.timeout),
+                        )
+                futures = list(compute.inflight) + (list(fetch.inflight) if fetch else [])
+                if not futures:
                     wake = delayed[0][0] - now if delayed else self.policy.tick
                     time.sleep(min(max(wake, 0.0), self.policy.tick))
                     continue
-                done, _ = wait(
-                    list(inflight), timeout=self.policy.tick, return_when="FIRST_COMPLETED"
-                )
+                done, _ = wait(futures, timeout=self.policy.tick, return_when="FIRST_COMPLETED")
+                computed = False
                 for future in done:
-                    job = inflight.pop(future)
-                    last_progress = time.monotonic()
+                    from_fetch = fetch is not None and future in fetch.inflight
+                    stage = fetch if from_fetch and fetch is not None else compute
+                    computed = computed or stage is compute
+                    job = stage.finish(future)
                     outcome = self._settle(future, job)
                     if outcome is not None:
                         yield outcome
-                        continue
-                    if job.not_before > time.monotonic():
+                    elif job.not_before > time.monotonic():
                         heapq.heappush(delayed, (job.not_before, next(counter), job))
                     else:
-                        pending.append(job)
-                if sequential and done:
-                    self._discard_pool(pool)
-                    pool = self._new_pool(sequential)
-                self._reap_vanished_workers(pool)
-                stalled_for = time.monotonic() - last_progress
-                if inflight and stalled_for > self._stall_limit():
-                    for job in inflight.values():
-                        job.attempts -= 1  # the pool failed, not the task
-                    pending.extendleft(reversed(list(inflight.values())))
-                    inflight.clear()
-                    self._discard_pool(pool)
-                    sequential = self._after_stall(stalled_for)
-                    pool = self._new_pool(sequential)
-                    last_progress = time.monotonic()
+                        (fetch_queue if job.stage == "prefetch" else pending).append(job)
+                if self.stats.sequential_fallback and computed:  # one fresh process per task
+                    self._discard_pool(compute.pool)
+                    compute.pool = self._new_pool(True)
+                self._reap_vanished_workers([compute.pool] + ([fetch.pool] if fetch else []))
+                if compute.stalled(self._stall_limit(self.policy.timeout)):
+                    pending.extendleft(reversed(compute.drain()))
+                    self._discard_pool(compute.pool)
+                    sequential = self._after_stall(compute.stalled_for())
+                    compute.restart(self._new_pool(sequential))
+                if (
+                    fetch is not None
+                    and prefetch is not None
+                    and fetch.stalled(self._stall_limit(prefetch.timeout))
+                ):
+                    fetch_queue.extendleft(reversed(fetch.drain()))
+                    self._discard_pool(fetch.pool)
+                    self._log(
+                        f"download pool made no progress for {fetch.stalled_for():.0f} s; "
+                        "rebuilt it"
+                    )
+                    fetch.restart(self._new_prefetch_pool())
         finally:
-            self._discard_pool(pool)
+            self._discard_pool(compute.pool)
+            if fetch is not None:
+                self._discard_pool(fetch.pool)
 
     def close(self) -> None:
         shutil.rmtree(self._marker_dir, ignore_errors=True)
@@ -222,7 +309,11 @@ class Supervisor:
         context = multiprocessing.get_context(self.policy.start_method)
         if self.policy.start_method == "forkserver" and self.policy.preload:
             context.set_forkserver_preload(list(self.policy.preload))
-        config = WorkerConfig(marker_dir=self._marker_dir, max_memory=self.policy.max_memory)
+        config = WorkerConfig(
+            marker_dir=self._marker_dir,
+            max_memory=self.policy.max_memory,
+            supervisor_pid=os.getpid(),
+        )
         return ProcessPool(
             max_workers=1 if sequential else self.policy.workers,
             max_tasks=1 if sequential else self.policy.max_tasks_per_worker,
@@ -231,13 +322,30 @@ class Supervisor:
             context=context,
         )
 
-    def _submit(self, pool: ProcessPool, job: _Job) -> Future[Any]:
-        job.attempts += 1
+    def _new_prefetch_pool(self) -> ProcessPool:
+        assert self.prefetch is not None
+        context = multiprocessing.get_context(self.policy.start_method)
+        config = WorkerConfig(
+            marker_dir=self._marker_dir,
+            max_memory=self.policy.max_memory,
+            supervisor_pid=os.getpid(),
+        )
+        return ProcessPool(
+            max_workers=self.prefetch.workers,
+            max_tasks=0,
+            initializer=worker_init,
+            initargs=(config,),
+            context=context,
+        )
+
+    def _schedule(
+        self, pool: ProcessPool, function: Callable[[Any], Any], job: _Job, timeout: float
+    ) -> Future[Any]:
         job.started = time.monotonic()
         payload = job.payload
         if self._attempt_hook is not None:
             payload = self._attempt_hook(payload, job.attempts)
-        return pool.schedule(self.function, args=(payload,), timeout=self.policy.timeout)
+        return pool.schedule(function, args=(payload,), timeout=timeout)
 
     def _discard_pool(self, pool: ProcessPool) -> None:
         """Stop a pool without trusting it: kill its workers' groups, then let pebble tidy."""
@@ -263,16 +371,18 @@ class Supervisor:
             return set()
         return {pid for pid in pids if _pid_alive(pid)}
 
-    def _reap_vanished_workers(self, pool: ProcessPool) -> None:
+    def _reap_vanished_workers(self, pools: list[ProcessPool]) -> None:
         """Kill what is left of the process group of every worker that has gone."""
-        alive = self._worker_pids(pool)
+        alive: set[int] = set()
+        for pool in pools:
+            alive |= self._worker_pids(pool)
         for pid in self._known_workers - alive:
             if kill_group(pid):
                 self.stats.reaped_groups += 1
         self._known_workers = alive
 
-    def _stall_limit(self) -> float:
-        return self.policy.timeout + self.policy.kill_grace + self.policy.stall_margin
+    def _stall_limit(self, timeout: float) -> float:
+        return timeout + self.policy.kill_grace + self.policy.stall_margin
 
     def _after_stall(self, stalled_for: float) -> bool:
         self.stats.rebuilds += 1
@@ -292,19 +402,22 @@ class Supervisor:
 
     # ------------------------------------------------------------------ outcomes
     def _settle(self, future: Future[Any], job: _Job) -> Outcome | None:
-        """Turn a finished future into a final outcome, or schedule a retry (None)."""
+        """Turn a finished future into a final outcome, or requeue the job (None)."""
         job.seconds += time.monotonic() - job.started
+        timeout = self.policy.timeout
+        if job.stage == "prefetch" and self.prefetch is not None:
+            timeout = self.prefetch.timeout
         try:
             result = future.result()
         except CancelledError:
-            job.attempts -= 1
             return None
         except FutureTimeout:
             return self._retry_or_end(
                 job,
                 "timed_out",
                 "Timeout",
-                f"no result after {self.policy.timeout:g} s; worker killed",
+                f"no result after {timeout:g} s{' (download)' if job.stage == 'prefetch' else ''}"
+                "; worker killed",
                 None,
                 True,
             )
@@ -322,8 +435,14 @@ class Supervisor:
                 f"task returned {type(result).__name__}, not an outcome mapping",
             )
         status = result["status"]
+        if status == "ok" and job.stage == "prefetch" and self.prefetch is not None:
+            job.payload = self.prefetch.attach(job.payload, result.get("data") or {})
+            job.stage, job.not_before = "compute", 0.0
+            return None
         if status == "ok":
             return self._end(job, "ok", None, None, data=result.get("data"))
+        if result.get("refetch") and self.prefetch is not None:
+            job.stage = "prefetch"  # the cached files went bad: download them again
         return self._retry_or_end(
             job,
             status,
@@ -378,6 +497,7 @@ class Supervisor:
                 f"{job.key}: {status} ({_one_line(message or '')}); retry "
                 f"{job.attempts}/{self.policy.retries} in {delay:.1f} s"
             )
+            job.attempts += 1
             return None
         return self._end(job, status, error_type, message, exit_code, data)
 

@@ -33,6 +33,7 @@ class Task:
     settings: Settings
     candidates: tuple[Candidate, ...]
     paths: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
     plugin_path: str | None = None
     attempt: int = 1
 

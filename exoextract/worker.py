@@ -12,7 +12,7 @@ import time
 import traceback
 from typing import Any
 
-from exoextract.errors import TargetError
+from exoextract.errors import RefetchError, TargetError
 from exoextract.task import Task
 
 
@@ -22,7 +22,9 @@ def run_task(task: Task) -> dict[str, Any]:
 
     start = time.perf_counter()
     try:
-        rows = extract(task)
+        rows, notes = extract(task)
+    except RefetchError as error:
+        return {**_failure(error, "failed", True), "refetch": True}
     except TargetError as error:
         return _failure(error, error.status, error.transient)
     except MemoryError as error:
@@ -31,8 +33,24 @@ def run_task(task: Task) -> dict[str, Any]:
         return _failure(error, "failed", False, with_location=True)
     return {
         "status": "ok",
-        "data": {"rows": rows, "seconds": round(time.perf_counter() - start, 3)},
+        "data": {"rows": rows, "notes": notes, "seconds": round(time.perf_counter() - start, 3)},
     }
+
+
+def run_prefetch(task: Task) -> dict[str, Any]:
+    """Search and download one target in a download worker; always an outcome mapping."""
+    from exoextract.sources import get_source
+
+    source = get_source(task.settings.source)
+    try:
+        data = source.prefetch(task)
+    except TargetError as error:
+        return _failure(error, error.status, error.transient)
+    except MemoryError as error:
+        return _failure(error, "memory_exceeded", False)
+    except Exception as error:
+        return _failure(error, "failed", False, with_location=True)
+    return {"status": "ok", "data": data}
 
 
 def probe_plugins(task: Task) -> dict[str, Any]:

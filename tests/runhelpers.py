@@ -73,6 +73,18 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
+def describe(pids: set[int]) -> list[str]:
+    """Command lines of the given processes (for failure messages)."""
+    out = []
+    for pid in sorted(pids):
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        out.append(f"{pid}: {cmd[:120]}")
+    return out
+
+
 def alive(pids: set[int]) -> set[int]:
     out = set()
     for pid in pids:

@@ -24,4 +24,4 @@ def fetch(task: Task) -> Fetched:
     segments = task.row.get("segments") if task.row else None
     if isinstance(segments, int) and segments > 0:
         spec = replace(spec, segments=segments)
-    return Fetched(lc=make_lightcurve(spec), notes=(f"synthetic {spec.kind}",))
+    return Fetched(lc=make_lightcurve(spec))
