@@ -40,8 +40,16 @@ def extract(task: Task) -> tuple[dict[str, dict[str, Any]], list[str]]:
     fetched = get_source(settings.source).fetch(task)
     cleaned = clean_lightcurve(fetched.lc, settings)
     time, flux, err = arrays(cleaned.flat)
+    raw_time, raw_flux, _ = arrays(cleaned.normalized)
     ctx = FeatureContext(
-        time=time, flux=flux, flux_err=err, cleaned=cleaned, settings=settings, row=task.row
+        time=time,
+        flux=flux,
+        flux_err=err,
+        cleaned=cleaned,
+        settings=settings,
+        row=task.row,
+        raw_time=raw_time,
+        raw_flux=raw_flux,
     )
     families = features.enabled(settings)
     star = features.compute(ctx, [f for f in families if not f.per_candidate])
@@ -51,6 +59,7 @@ def extract(task: Task) -> tuple[dict[str, dict[str, Any]], list[str]]:
     for candidate in task.candidates:
         row = dict(star)
         ctx.candidate, ctx.row = candidate, candidate.row
+        ctx.results = dict(star)
         row.update(features.compute(ctx, per_candidate))
         if settings.extra_features:
             row.update(

@@ -538,7 +538,8 @@ def _merge(
     frame = frame.assign(_order=frame["key"].map(order)).sort_values("_order")
     identity = _identity_frame(targets)
     passthrough = _passthrough_frame(targets, result)
-    feature_cols = features.feature_columns(settings)
+    kinds = {c.name: c.kind for c in features.column_specs(settings)}
+    feature_cols = list(kinds)
     known = set(feature_cols) | set(OUTCOME_COLUMNS) | {"_order", "n_files"}
     extra = [c for c in frame.columns if c not in known]
     ok = frame[frame["status"] == "ok"]
@@ -549,13 +550,26 @@ def _merge(
         ],
         axis=1,
     )
+    columns: dict[str, Any] = {}
     for column in [*feature_cols, *extra, "n_files"]:
         values = ok[column] if column in ok else pd.Series([None] * len(ok))
-        table[column] = pd.Series(values).reset_index(drop=True)
-        if column.endswith("_reason"):
-            table[column] = table[column].fillna("").astype(str)
+        series = pd.Series(values).reset_index(drop=True)
+        kind = kinds.get(column, "float")
+        if kind == "text":
+            columns[column] = series.fillna("").astype(str)
+        elif kind == "list":
+            columns[column] = pd.Series(
+                [
+                    None
+                    if v is None or (isinstance(v, float) and pd.isna(v))
+                    else [float(x) for x in v]
+                    for v in series
+                ],
+                dtype=object,
+            )
         else:
-            table[column] = pd.to_numeric(table[column], errors="coerce").astype("float64")
+            columns[column] = pd.to_numeric(series, errors="coerce").astype("float64")
+    table = pd.concat([table, pd.DataFrame(columns)], axis=1)
     meta = {
         "schema_version": features.SCHEMA_VERSION,
         "run_id": result.run_id,

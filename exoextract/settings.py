@@ -116,9 +116,19 @@ class Settings:
     min_points: int = _f(100, "clean", "Fewer cleaned points than this: features are NaN.")
 
     # --- features -----------------------------------------------------------------------
-    run_stats: bool = _f(True, "features", "Compute the statistics family.")
+    run_stats: bool = _f(True, "features", "Noise and flux statistics (CDPP, scatter, ...).")
+    run_variability: bool = _f(
+        True, "features", "Stellar variability: Lomb-Scargle and autocorrelation."
+    )
     run_bls: bool = _f(True, "features", "Run Box Least Squares (astropy).")
     run_tls: bool = _f(True, "features", "Run Transit Least Squares.")
+    run_vet: bool = _f(True, "features", "Vetting metrics at the best blind-search period.")
+    run_lightcurve_package: bool = _f(
+        False, "features", "The light-curve package's general features (optional extra)."
+    )
+    run_views: bool = _f(
+        False, "features", "AstroNet-style global (2001) and local (201) folded views."
+    )
     run_known: bool = _f(
         True, "features", "Measure each candidate at its catalog ephemeris (known_*)."
     )

@@ -279,8 +279,9 @@ def test_prefetch_keeps_the_cpus_busy(archive: Path, tmp_path: Path, capsys: Any
             f"latency per file and prefetch {cold.elapsed:.1f} s (downloading inside the "
             f"workers would be about {serial:.1f} s)"
         )
-    # prefetch pays one file's latency to fill the pipeline, not one per target
-    assert cold.elapsed < compute.elapsed + 3.0
+    # prefetch pays about one file's latency to fill the pipeline, not one per target:
+    # most of the download time must be hidden behind compute
+    assert cold.elapsed < compute.elapsed + 0.6 * (serial - compute.elapsed)
 
 
 def test_run_killed_during_a_download_resumes_with_a_clean_cache(

@@ -1,10 +1,14 @@
 """Feature families: each a module with ``COLUMNS`` and ``compute(ctx) -> {name: value}``.
 
 Families are listed in :data:`FAMILIES` with the setting that switches them on; their
-columns appear in the output in this order, so the table's layout is stable. A family that
-cannot run for a target (too few points, a numerical failure) leaves its columns NaN and
-says why in ``<family>_reason``; it never fails the target. Adding a family means one new
-module and one line here.
+columns appear in the output in this order, so the table's layout is stable (the schema
+version is written into the Parquet metadata and bumped when a column changes). A family
+that cannot run for a target (too few points, a baseline too short) leaves its columns NaN
+and says why in ``<family>_reason``; it never fails the target. Families run in order and
+later ones may read earlier results (``ctx.results``): the vetting family measures the
+blind search's best period. A module with ``PER_CANDIDATE = True`` runs once per catalog
+row (candidate) rather than once per star. Adding a family means one new module and one
+line here; ``docs/FEATURES.md`` is generated from these declarations.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import importlib
 import math
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
@@ -21,17 +25,18 @@ import numpy as np
 
 from exoextract.settings import Settings
 
-SCHEMA_VERSION = 1  # bump when a column changes name, unit or meaning
+SCHEMA_VERSION = 2  # bump when a column changes name, unit or meaning
 
 
 @dataclass(frozen=True)
 class Column:
     """One output column: its name, unit and meaning (the feature reference is built
-    from these)."""
+    from these). ``kind`` is ``float`` or ``list`` (a fixed-length list of floats)."""
 
     name: str
     unit: str
     doc: str
+    kind: str = "float"
 
 
 @dataclass(frozen=True)
@@ -59,15 +64,21 @@ class Family:
 
 FAMILIES = (
     Family("stats", "exoextract.features.stats", "run_stats"),
+    Family("variability", "exoextract.features.variability", "run_variability"),
     Family("bls", "exoextract.features.bls", "run_bls"),
     Family("tls", "exoextract.features.tls", "run_tls"),
+    Family("vet", "exoextract.features.vet", "run_vet"),
+    Family("lcpkg", "exoextract.features.lcpkg", "run_lightcurve_package"),
     Family("known", "exoextract.features.known", "run_known"),
+    Family("views", "exoextract.features.views", "run_views"),
 )
 
 
 @dataclass
 class FeatureContext:
-    """What a family sees: the cleaned light curve as arrays and as lightkurve objects."""
+    """What a family sees: the cleaned light curve as arrays, the unflattened (normalised)
+    one, the cleaning record, the results of the families before it, and, for
+    per-candidate families, the candidate."""
 
     time: np.ndarray
     flux: np.ndarray
@@ -76,6 +87,9 @@ class FeatureContext:
     settings: Settings
     row: Mapping[str, Any]
     candidate: Any = None  # exoextract.task.Candidate, for per-candidate families
+    raw_time: np.ndarray | None = None
+    raw_flux: np.ndarray | None = None
+    results: dict[str, Any] = field(default_factory=dict)
 
 
 def enabled(settings: Settings) -> list[Family]:
@@ -84,11 +98,24 @@ def enabled(settings: Settings) -> list[Family]:
 
 def feature_columns(settings: Settings) -> list[str]:
     """Every built-in output column of the enabled families, in output order."""
-    names: list[str] = []
+    return [c.name for c in column_specs(settings)]
+
+
+def column_specs(settings: Settings) -> list[Column]:
+    specs: list[Column] = []
     for family in enabled(settings):
-        names.extend(c.name for c in family.columns)
-        names.append(family.reason_column)
-    return names
+        specs.extend(family.columns)
+        specs.append(reason_spec(family))
+    return specs
+
+
+def reason_spec(family: Family) -> Column:
+    return Column(
+        family.reason_column,
+        "text",
+        f"Why the {family.name} columns are NaN for this row (empty if they ran).",
+        kind="text",
+    )
 
 
 def all_columns() -> dict[str, Column]:
@@ -97,21 +124,19 @@ def all_columns() -> dict[str, Column]:
     for family in FAMILIES:
         for column in family.columns:
             out[column.name] = column
-        out[family.reason_column] = Column(
-            family.reason_column, "", f"Why the {family.name} family is NaN (empty if it ran)."
-        )
+        out[family.reason_column] = reason_spec(family)
     return out
 
 
 def compute(ctx: FeatureContext, families: list[Family]) -> dict[str, Any]:
-    """Run each family; a family that raises leaves NaNs and its reason, not a crash."""
+    """Run each family; one that cannot compute leaves NaNs and its reason, not a crash."""
     row: dict[str, Any] = {}
     for family in families:
         module = family.load()
         values: Mapping[str, Any]
         reason = ""
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
                 values = module.compute(ctx)
         except NotComputable as why:
@@ -119,9 +144,10 @@ def compute(ctx: FeatureContext, families: list[Family]) -> dict[str, Any]:
         except (ValueError, ArithmeticError, IndexError, np.linalg.LinAlgError) as error:
             values, reason = {}, f"{type(error).__name__}: {error}"
         for column in module.COLUMNS:
-            value = values.get(column.name, math.nan)
-            row[column.name] = _as_float(value)
+            value = values.get(column.name)
+            row[column.name] = _as_list(value) if column.kind == "list" else _as_float(value)
         row[family.reason_column] = reason[:300]
+        ctx.results.update(row)
     return row
 
 
@@ -143,3 +169,9 @@ def _as_float(value: Any) -> float:
     except (TypeError, ValueError):
         return math.nan
     return number
+
+
+def _as_list(value: Any) -> list[float] | None:
+    if value is None:
+        return None
+    return [float(v) for v in np.asarray(value, dtype=float).ravel()]

@@ -22,8 +22,20 @@ COLUMNS = (
     Column("bls_depth", "relative flux", "Box depth (fractional flux decrement)."),
     Column("bls_depth_err", "relative flux", "Uncertainty of the box depth."),
     Column("bls_snr", "", "Depth divided by its uncertainty."),
-    Column("bls_log_likelihood", "", "Log-likelihood of the best box model (BLS power)."),
+    Column(
+        "bls_log_likelihood", "", "BLS power: log-likelihood of the best box model over a constant."
+    ),
     Column("bls_sde", "", "Signal detection efficiency: (peak - mean) / std of the spectrum."),
+    Column("bls_depth_odd", "relative flux", "Box depth of odd-numbered transits."),
+    Column("bls_depth_even", "relative flux", "Box depth of even-numbered transits."),
+    Column("bls_odd_even_sigma", "sigma", "Odd/even depth difference over its uncertainty."),
+    Column(
+        "bls_harmonic_delta_log_likelihood",
+        "",
+        "Log-likelihood of the box over that of a sinusoid at the same period (small or "
+        "negative: a variable star, not a transit).",
+    ),
+    Column("bls_n_transits", "count", "Transits at this ephemeris with data in them."),
     Column("bls_n_periods", "count", "Trial periods searched."),
 )
 
@@ -89,7 +101,18 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
     spread = float(np.nanstd(power))
     depth = float(result.depth[best])
     depth_err = float(result.depth_err[best])
+    period, duration = float(result.period[best]), float(result.duration[best])
+    t0 = float(result.transit_time[best])
+    stats = model.compute_stats(period, duration, t0)
+    odd, odd_err = (float(v) for v in stats["depth_odd"])
+    even, even_err = (float(v) for v in stats["depth_even"])
+    odd_even_err = float(np.hypot(odd_err, even_err))
     return {
+        "bls_depth_odd": odd,
+        "bls_depth_even": even,
+        "bls_odd_even_sigma": abs(odd - even) / odd_even_err if odd_even_err > 0 else np.nan,
+        "bls_harmonic_delta_log_likelihood": float(stats["harmonic_delta_log_likelihood"]),
+        "bls_n_transits": int(np.sum(np.asarray(stats["per_transit_count"]) > 0)),
         "bls_period": float(result.period[best]),
         "bls_t0": float(result.transit_time[best]),
         "bls_duration": float(result.duration[best]),

@@ -1,7 +1,9 @@
-"""Measurements at the catalog's own ephemeris (the TOI/KOI/K2 period, epoch, duration).
+"""The catalog's own ephemeris (TOI, KOI or K2 period, epoch, duration), measured.
 
-Computed per candidate, after the star's blind search; columns are prefixed ``known_``.
-Needs a period, an epoch and a duration; otherwise NaN with the reason.
+Computed per candidate, after the star's blind search, with the same vetting metrics as
+the ``vet_`` family (:mod:`exoextract.features.vetting`); columns are prefixed ``known_``.
+Needs a period, an epoch and a duration; otherwise NaN, with the reason. An epoch more
+than 20 years from the data is taken to be in the wrong time system.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from exoextract.features import Column, FeatureContext, NotComputable
-from exoextract.features.vetting import FAR_EPOCH_DAYS, at_ephemeris
+from exoextract.features.vetting import FAR_EPOCH_DAYS, at_ephemeris, metric_columns
 
 PER_CANDIDATE = True
 
@@ -20,20 +22,7 @@ COLUMNS = (
     Column("known_t0", "d (mission time: BTJD or BKJD)", "Catalog epoch in the data's system."),
     Column("known_duration", "d", "Catalog transit duration in days."),
     Column("known_depth_catalog", "relative flux", "Catalog depth as a fraction."),
-    Column(
-        "known_depth",
-        "relative flux",
-        "Measured depth: out-of-transit mean minus mean of the central half of transits.",
-    ),
-    Column("known_depth_err", "relative flux", "Uncertainty of the measured depth."),
-    Column("known_depth_snr", "", "Measured depth over its uncertainty."),
-    Column("known_n_transits", "count", "Transits with at least one point in them."),
-    Column("known_odd_depth", "relative flux", "Depth of odd-numbered transits."),
-    Column("known_even_depth", "relative flux", "Depth of even-numbered transits."),
-    Column("known_odd_even_sigma", "sigma", "Odd/even depth difference over its error."),
-    Column("known_secondary_depth", "relative flux", "Depth at phase 0.5 (secondary eclipse)."),
-    Column("known_secondary_snr", "", "Secondary depth over its uncertainty."),
-    Column("known_phase_coverage", "fraction", "Fraction of 100 orbital phase bins with data."),
+    *metric_columns("known_", "at the catalog ephemeris"),
 )
 
 
@@ -61,7 +50,6 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
     time, flux = ctx.time, ctx.flux
     if time.size < ctx.settings.min_points:
         raise NotComputable(f"only {time.size} cleaned points", out)
-    assert candidate.period and candidate.t0 is not None and candidate.duration
     middle = float(np.median(time))
     if abs(candidate.t0 - middle) > FAR_EPOCH_DAYS:
         raise NotComputable(
@@ -69,7 +57,9 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
             f"(around {middle:.1f}): check its time system",
             out,
         )
-    values = at_ephemeris(time, flux, candidate.period, candidate.t0, candidate.duration)
+    values = at_ephemeris(
+        time, flux, candidate.period, candidate.t0, candidate.duration, ctx.raw_time, ctx.raw_flux
+    )
     out.update({f"known_{name}": value for name, value in values.items()})
     if values["n_transits"] == 0:
         raise NotComputable("no data inside any transit at this ephemeris", out)

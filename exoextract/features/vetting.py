@@ -1,18 +1,64 @@
-"""Measurements at a given ephemeris: depth, odd/even, secondary eclipse, coverage.
+"""Measurements at one ephemeris (period, epoch, duration): is it a planet's transit?
 
-Shared by the known-ephemeris family (the catalog's period, epoch and duration) and the
-blind search families (their best period). Everything here works on the cleaned, flattened,
-normalised flux, with times in the light curve's own system.
+Shared by the ``vet_`` family (at the blind search's best period) and the ``known_`` family
+(at the catalog's ephemeris). Transit quantities use the cleaned, flattened flux; sinusoid
+amplitudes use the normalised flux before flattening, which still holds the slow
+variability a spotted or ellipsoidal star would show. Times are in the light curve's own
+system.
+
+* depth: mean of the out-of-transit band (1 to 3 durations from centre) minus the mean of
+  the central half of the transits, where a limb-darkened or grazing transit is deepest;
+* odd/even: the same depth for odd- and even-numbered transits, and their difference over
+  its uncertainty (an eclipsing binary at twice the period differs);
+* secondary: the depth at phase 0.5, and the deepest box of the same duration at any phase
+  away from the transit (an eccentric binary's secondary eclipse);
+* shape: a trapezoid fitted to the folded transit; ``ingress_fraction`` near 0.5 is a
+  V shape (a grazing binary), near 0 a box, about 0.1–0.2 a planet's U shape;
+* sinusoid amplitudes at P/2, P and 2P with the transits masked: a variable star
+  pretending to be a transit has them comparable to the "depth";
+* phase coverage: the fraction of 100 orbital phase bins that hold data.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
 FAR_EPOCH_DAYS = 7300.0  # 20 years: an epoch this far from the data is in the wrong system
 COVERAGE_BINS = 100
+METRICS = (
+    (
+        "depth",
+        "relative flux",
+        "Out-of-transit mean minus the mean of the central half of the transits.",
+    ),
+    ("depth_err", "relative flux", "Uncertainty of the depth (standard errors combined)."),
+    ("depth_snr", "", "Depth over its uncertainty."),
+    ("n_transits", "count", "Transits with at least one point inside them."),
+    ("odd_depth", "relative flux", "Depth of odd-numbered transits."),
+    ("even_depth", "relative flux", "Depth of even-numbered transits."),
+    ("odd_even_sigma", "sigma", "Odd/even depth difference over its uncertainty."),
+    ("secondary_depth", "relative flux", "Depth at phase 0.5 (a secondary eclipse)."),
+    ("secondary_snr", "", "Phase-0.5 depth over its uncertainty."),
+    ("secondary_best_phase", "phase", "Phase (0-1) of the deepest dip away from the transit."),
+    ("secondary_best_depth", "relative flux", "Depth of that deepest other dip."),
+    ("secondary_best_snr", "", "That dip's depth over its uncertainty."),
+    (
+        "ingress_fraction",
+        "fraction of duration",
+        "Trapezoid fit: ingress time / total duration (0.5 = V-shaped, small = box-shaped).",
+    ),
+    ("trapezoid_depth", "relative flux", "Depth of the best-fitting trapezoid."),
+    ("trapezoid_duration", "d", "Total duration of the best-fitting trapezoid."),
+    ("sin_amp_half", "relative flux", "Sinusoid amplitude at P/2, transits masked."),
+    ("sin_amp_period", "relative flux", "Sinusoid amplitude at P, transits masked."),
+    ("sin_amp_double", "relative flux", "Sinusoid amplitude at 2P, transits masked."),
+    ("sin_max_snr", "", "Largest of the three amplitudes over its uncertainty."),
+    ("sin_to_depth", "", "Largest sinusoid amplitude over the transit depth."),
+    ("phase_coverage", "fraction", "Fraction of 100 orbital phase bins with data."),
+)
 
 
 def phase_offset(time: np.ndarray, period: float, t0: float) -> np.ndarray:
@@ -36,15 +82,20 @@ def _depth(inside: np.ndarray, outside: np.ndarray) -> tuple[float, float]:
     return depth, err
 
 
-def at_ephemeris(
-    time: np.ndarray, flux: np.ndarray, period: float, t0: float, duration: float
-) -> dict[str, float]:
-    """Depth, odd/even and secondary-eclipse statistics of a transit train.
+def _ratio(value: float, error: float) -> float:
+    return value / error if error > 0 and math.isfinite(error) else math.nan
 
-    In transit means within the central half of the duration (where a limb-darkened or
-    grazing transit is deepest); out of transit means between one and three durations
-    from the centre, so slow residual trends matter little.
-    """
+
+def at_ephemeris(
+    time: np.ndarray,
+    flux: np.ndarray,
+    period: float,
+    t0: float,
+    duration: float,
+    raw_time: np.ndarray | None = None,
+    raw_flux: np.ndarray | None = None,
+) -> dict[str, float]:
+    """Every metric in :data:`METRICS` for a transit train (names without prefix)."""
     dt = phase_offset(time, period, t0)
     epoch = np.floor((time - t0) / period + 0.5).astype(np.int64)
     inside = np.abs(dt) < 0.25 * duration
@@ -52,29 +103,128 @@ def at_ephemeris(
     if not outside.any():  # short periods: everything away from the transit
         outside = np.abs(dt) > duration
     depth, depth_err = _depth(flux[inside], flux[outside])
-    odd = inside & (epoch % 2 == 1)
-    even = inside & (epoch % 2 == 0)
-    odd_depth, odd_err = _depth(flux[odd], flux[outside])
-    even_depth, even_err = _depth(flux[even], flux[outside])
-    odd_even = (
-        abs(odd_depth - even_depth) / math.hypot(odd_err, even_err)
-        if odd_err > 0 and even_err > 0
-        else math.nan
-    )
+    odd_depth, odd_err = _depth(flux[inside & (epoch % 2 == 1)], flux[outside])
+    even_depth, even_err = _depth(flux[inside & (epoch % 2 == 0)], flux[outside])
     dt2 = phase_offset(time, period, t0 + 0.5 * period)
-    secondary_in = np.abs(dt2) < 0.25 * duration
-    secondary_out = (np.abs(dt2) > duration) & (np.abs(dt2) < 3 * duration)
-    secondary, secondary_err = _depth(flux[secondary_in], flux[secondary_out])
+    secondary, secondary_err = _depth(
+        flux[np.abs(dt2) < 0.25 * duration],
+        flux[(np.abs(dt2) > duration) & (np.abs(dt2) < 3 * duration)],
+    )
     phase_bins = np.floor(((time - t0) / period % 1.0) * COVERAGE_BINS).astype(np.int64)
-    return {
+    out = {
         "depth": depth,
         "depth_err": depth_err,
-        "depth_snr": depth / depth_err if depth_err > 0 else math.nan,
+        "depth_snr": _ratio(depth, depth_err),
         "n_transits": float(np.unique(epoch[np.abs(dt) < 0.5 * duration]).size),
         "odd_depth": odd_depth,
         "even_depth": even_depth,
-        "odd_even_sigma": odd_even,
+        "odd_even_sigma": _ratio(abs(odd_depth - even_depth), math.hypot(odd_err, even_err)),
         "secondary_depth": secondary,
-        "secondary_snr": secondary / secondary_err if secondary_err > 0 else math.nan,
+        "secondary_snr": _ratio(secondary, secondary_err),
         "phase_coverage": float(np.unique(phase_bins).size / COVERAGE_BINS),
     }
+    out.update(_best_other_dip(time, flux, period, t0, duration))
+    out.update(_trapezoid(dt, flux, duration))
+    if raw_time is None or raw_flux is None:
+        raw_time, raw_flux = time, flux
+    out.update(_sinusoids(raw_time, raw_flux, period, t0, duration, depth))
+    return out
+
+
+def _best_other_dip(
+    time: np.ndarray, flux: np.ndarray, period: float, t0: float, duration: float
+) -> dict[str, float]:
+    """The deepest box of the transit's duration at phases away from the transit."""
+    q = duration / period
+    width = max(q / 2, 1e-4)
+    n_bins = max(4, round(1.0 / width))
+    phase = ((time - t0) / period + 0.5 * width) % 1.0
+    index = np.minimum((phase * n_bins).astype(np.int64), n_bins - 1)
+    counts = np.bincount(index, minlength=n_bins).astype(float)
+    sums = np.bincount(index, weights=flux, minlength=n_bins)
+    box_n = counts + np.roll(counts, -1)
+    box_mean = np.divide(
+        sums + np.roll(sums, -1), box_n, out=np.full(n_bins, np.nan), where=box_n > 0
+    )
+    centres = (np.arange(n_bins) + 1.0) / n_bins - 0.5 * width  # phase of each box centre
+    allowed = (centres > 1.5 * q) & (centres < 1.0 - 1.5 * q) & (box_n >= 3)
+    if not allowed.any():
+        return {
+            "secondary_best_phase": math.nan,
+            "secondary_best_depth": math.nan,
+            "secondary_best_snr": math.nan,
+        }
+    level = float(np.median(flux))
+    scatter = 1.4826 * float(np.median(np.abs(flux - level)))
+    depths = np.where(allowed, level - box_mean, -np.inf)
+    best = int(np.argmax(depths))
+    err = scatter / math.sqrt(box_n[best]) if box_n[best] > 0 else math.nan
+    return {
+        "secondary_best_phase": float(centres[best] % 1.0),
+        "secondary_best_depth": float(depths[best]),
+        "secondary_best_snr": _ratio(float(depths[best]), err),
+    }
+
+
+def _trapezoid(dt: np.ndarray, flux: np.ndarray, duration: float) -> dict[str, float]:
+    """Grid fit of a trapezoid (total duration, ingress fraction; depth by least squares)."""
+    window = np.abs(dt) < 1.5 * duration
+    x, y = np.abs(dt[window]), 1.0 - flux[window]
+    if x.size < 10:
+        return {
+            "ingress_fraction": math.nan,
+            "trapezoid_depth": math.nan,
+            "trapezoid_duration": math.nan,
+        }
+    best = (math.inf, math.nan, math.nan, math.nan)
+    for total in duration * np.linspace(0.6, 1.4, 9):
+        for fraction in np.linspace(0.02, 0.5, 25):
+            ramp = fraction * total
+            shape = np.clip((0.5 * total - x) / ramp, 0.0, 1.0)
+            norm = float(shape @ shape)
+            if norm <= 0:
+                continue
+            depth = float(shape @ y) / norm
+            chi2 = float(np.sum((y - depth * shape) ** 2))
+            if chi2 < best[0]:
+                best = (chi2, fraction, depth, total)
+    return {"ingress_fraction": best[1], "trapezoid_depth": best[2], "trapezoid_duration": best[3]}
+
+
+def _sinusoids(
+    time: np.ndarray, flux: np.ndarray, period: float, t0: float, duration: float, depth: float
+) -> dict[str, float]:
+    """Least-squares sinusoid amplitudes at P/2, P, 2P with primary and secondary masked."""
+    keep = (np.abs(phase_offset(time, period, t0)) > duration) & (
+        np.abs(phase_offset(time, period, t0 + 0.5 * period)) > duration
+    )
+    t, y = time[keep], flux[keep]
+    names = (("sin_amp_half", 0.5), ("sin_amp_period", 1.0), ("sin_amp_double", 2.0))
+    if t.size < 10:
+        return {
+            **{name: math.nan for name, _ in names},
+            "sin_max_snr": math.nan,
+            "sin_to_depth": math.nan,
+        }
+    out: dict[str, float] = {}
+    best_snr = 0.0
+    for name, factor in names:
+        omega = 2 * math.pi / (period * factor)
+        design = np.column_stack([np.sin(omega * t), np.cos(omega * t), np.ones_like(t)])
+        coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+        amplitude = float(math.hypot(coef[0], coef[1]))
+        residual = float(np.std(y - design @ coef))
+        out[name] = amplitude
+        error = residual * math.sqrt(2.0 / t.size)
+        best_snr = max(best_snr, _ratio(amplitude, error) if error > 0 else 0.0)
+    out["sin_max_snr"] = best_snr
+    largest = max(out[name] for name, _ in names)
+    out["sin_to_depth"] = largest / depth if depth > 0 else math.nan
+    return out
+
+
+def metric_columns(prefix: str, what: str) -> tuple[Any, ...]:
+    """The Column records for every metric, with a prefix and a note on the ephemeris."""
+    from exoextract.features import Column
+
+    return tuple(Column(f"{prefix}{name}", unit, f"{doc} ({what})") for name, unit, doc in METRICS)

@@ -1,0 +1,89 @@
+"""AstroNet-style phase-folded views (Shallue & Vanderburg 2018), as fixed-length lists.
+
+Per candidate, at the catalog ephemeris when it is complete, else at the blind search's
+best ephemeris. The flattened flux is folded and median-binned: the global view over the
+whole orbit in 2001 bins, the local view over ±2 transit durations in 201 bins. Empty bins
+are interpolated; each view is then shifted and scaled so its median is 0 and its minimum
+-1 (a view with no dip is only shifted). Off by default (``run_views``): 2,202 numbers per
+row.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from exoextract.features import Column, FeatureContext, NotComputable
+from exoextract.features.vet import best_ephemeris
+from exoextract.features.vetting import phase_offset
+
+PER_CANDIDATE = True
+GLOBAL_BINS = 2001
+LOCAL_BINS = 201
+
+COLUMNS = (
+    Column("view_uses_known", "", "1 if folded at the catalog ephemeris, 0 if at the search's."),
+    Column(
+        "view_global",
+        "normalised flux",
+        f"{GLOBAL_BINS} median bins over the whole orbit (transit at the centre).",
+        "list",
+    ),
+    Column(
+        "view_local",
+        "normalised flux",
+        f"{LOCAL_BINS} median bins over ±2 durations around the transit.",
+        "list",
+    ),
+)
+
+
+def binned_median(x: np.ndarray, y: np.ndarray, low: float, high: float, bins: int) -> np.ndarray:
+    """Median of y in equal bins of x over [low, high); empty bins interpolated."""
+    edges = np.linspace(low, high, bins + 1)
+    index = np.searchsorted(edges, x, side="right") - 1
+    inside = (index >= 0) & (index < bins)
+    order = np.argsort(index[inside], kind="stable")
+    sorted_index, sorted_y = index[inside][order], y[inside][order]
+    values = np.full(bins, np.nan)
+    starts = np.searchsorted(sorted_index, np.arange(bins), side="left")
+    ends = np.searchsorted(sorted_index, np.arange(bins), side="right")
+    for b in np.nonzero(ends > starts)[0]:
+        values[b] = np.median(sorted_y[starts[b] : ends[b]])
+    good = np.isfinite(values)
+    if good.sum() < 2:
+        raise NotComputable("too few points to fold into a view")
+    centres = 0.5 * (edges[:-1] + edges[1:])
+    return np.interp(centres, centres[good], values[good])
+
+
+def normalise(view: np.ndarray) -> np.ndarray:
+    centre = float(np.median(view))
+    view = view - centre
+    low = float(view.min())
+    return view / abs(low) if low < 0 else view
+
+
+def compute(ctx: FeatureContext) -> dict[str, Any]:
+    candidate = ctx.candidate
+    known = candidate is not None and None not in (
+        candidate.period,
+        candidate.t0,
+        candidate.duration,
+    )
+    if known:
+        period, t0, duration = candidate.period, candidate.t0, candidate.duration
+    else:
+        found = best_ephemeris(ctx.results)
+        if found is None:
+            raise NotComputable("no ephemeris to fold at")
+        period, t0, duration, _ = found
+    dt = phase_offset(ctx.time, period, t0)
+    global_view = binned_median(dt, ctx.flux, -0.5 * period, 0.5 * period, GLOBAL_BINS)
+    local_view = binned_median(dt, ctx.flux, -2 * duration, 2 * duration, LOCAL_BINS)
+    return {
+        "view_uses_known": 1.0 if known else 0.0,
+        "view_global": normalise(global_view).astype(np.float32),
+        "view_local": normalise(local_view).astype(np.float32),
+    }
