@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast lint format bench bench-science clean
+.PHONY: install demo test test-fast lint format bench bench-science docs clean
 
 install: $(STAMP)
 
@@ -35,6 +35,13 @@ format: install
 
 bench: install
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/science.py
+
+bench-science: install
+	$(BIN)/python bench/science.py
+
+docs: install
+	$(BIN)/python -m exoextract.reference > docs/FEATURES.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache runs

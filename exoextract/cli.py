@@ -440,6 +440,14 @@ def _render_cache(report: Any) -> None:
     )
 
 
+@app.command("features")
+def features_cmd() -> None:
+    """Print the feature reference: every output column, its unit and meaning (markdown)."""
+    from exoextract.reference import render
+
+    out.print(render(), markup=False, highlight=False)
+
+
 def version_callback(value: bool) -> None:
     if value:
         out.print(f"exoextract {__version__}")

@@ -32,8 +32,8 @@ COLUMNS = (
     Column(
         "bls_harmonic_delta_log_likelihood",
         "",
-        "Log-likelihood of the box over that of a sinusoid at the same period (small or "
-        "negative: a variable star, not a transit).",
+        "Log-likelihood of a sinusoid at this period minus that of the box (above zero: "
+        "a variable star fits better than a transit).",
     ),
     Column("bls_n_transits", "count", "Transits at this ephemeris with data in them."),
     Column("bls_n_periods", "count", "Trial periods searched."),

@@ -36,7 +36,7 @@ COLUMNS = (
     Column("flux_skew", "", "Skewness (negative: dips such as transits dominate)."),
     Column("flux_kurtosis", "", "Excess kurtosis (0 for Gaussian noise)."),
     *(
-        Column(f"flux_p{p:02d}", "relative flux", f"{p}th percentile of the flattened flux.")
+        Column(f"flux_p{p:02d}", "relative flux", f"Percentile {p} of the flattened flux.")
         for p in PERCENTILES
     ),
     Column("flux_range", "relative flux", "99th minus 1st percentile."),

@@ -1,0 +1,118 @@
+"""The feature reference (docs/FEATURES.md), generated from the families' declarations.
+
+``python -m exoextract.reference > docs/FEATURES.md`` (or ``make docs``); a test fails when
+the file and the code disagree, so the reference cannot drift.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from exoextract import features
+from exoextract.features import FAMILIES
+from exoextract.settings import Settings
+
+IDENTITY = (
+    ("target_id", "text", "The star: KIC, TIC or EPIC number (or a bare number)."),
+    ("candidate", "text", "The candidate id (TOI-185.01, K00351.01, ...) when the input has one."),
+    ("label", "text", "planet, candidate or false_positive, from the disposition column."),
+    ("(input columns)", "as read", "Every other column of the input, untouched."),
+)
+TRAILER = (
+    ("n_files", "count", "Light-curve files read for the star (quarters, sectors)."),
+    ("(plugin columns)", "as returned", "Columns of --extra-feature plugins, as floats."),
+)
+FAILURES = (
+    ("target_id, candidate, label", "text", "As in the features table."),
+    ("line", "count", "Line of the input file."),
+    ("status", "text", "no_data, failed, timed_out, crashed, memory_exceeded or quarantined."),
+    ("error_type", "text", "The exception class or failure kind."),
+    ("message", "text", "What went wrong, in one line."),
+    ("attempts", "count", "Tries, retries included."),
+    ("seconds", "s", "Time spent on the target, all attempts."),
+    ("exit_code", "", "Exit code of the worker (negative: the signal) when it died."),
+    ("(input columns)", "as read", "Every other column of the input, untouched."),
+)
+
+
+def _summary(doc: str | None) -> str:
+    return inspect.cleandoc(doc or "").strip()
+
+
+def _table(rows: list[tuple[str, str, str]]) -> list[str]:
+    lines = ["| column | unit | meaning |", "| --- | --- | --- |"]
+    lines.extend(
+        f"| `{name}` | {unit} | {meaning} |"
+        if not name.startswith("(")
+        else f"| {name} | {unit} | {meaning} |"
+        for name, unit, meaning in rows
+    )
+    return lines
+
+
+def render() -> str:
+    defaults = Settings()
+    out = [
+        "# Feature reference",
+        "",
+        "Generated from the code by `python -m exoextract.reference` (`make docs`); do not edit.",
+        f"Schema version {features.SCHEMA_VERSION} (in each Parquet file's metadata, key "
+        "`exoextract`).",
+        "",
+        "Rows of `features.parquet`, in this column order: identity, the input's own columns,",
+        "then each enabled family's columns followed by its `<family>_reason` column (empty when",
+        "the family ran, otherwise why its values are NaN), then `n_files` and plugin columns.",
+        "Numbers are float64 (NaN when they cannot be computed), reasons are text, views are",
+        "lists of float. Times are in the mission's own system: BKJD (BJD - 2454833) for Kepler",
+        "and K2, BTJD (BJD - 2457000) for TESS; depths are fractions of the stellar flux.",
+        "",
+        "## Identity",
+        "",
+        *_table(list(IDENTITY)),
+        "",
+    ]
+    for family in FAMILIES:
+        module = family.load()
+        state = "on" if getattr(defaults, family.setting) else "off"
+        scope = "once per candidate row" if family.per_candidate else "once per star"
+        out += [
+            f"## {family.name}",
+            "",
+            f"Setting `{family.setting}` ({state} by default); computed {scope}.",
+            "",
+            _summary(module.__doc__),
+            "",
+            *_table(
+                [
+                    (c.name, c.unit + (" (list)" if c.kind == "list" else ""), c.doc)
+                    for c in family.columns
+                ]
+            ),
+            f"| `{family.reason_column}` | text | Why this family's columns are NaN "
+            "(empty if it ran). |",
+            "",
+        ]
+        if family.name == "vet":
+            from exoextract.features import vetting
+
+            out += [
+                "How the vetting metrics are measured (also for `known_`):",
+                "",
+                _summary(vetting.__doc__),
+                "",
+            ]
+    out += [
+        "## After the families",
+        "",
+        *_table(list(TRAILER)),
+        "",
+        "## failures.parquet",
+        "",
+        *_table(list(FAILURES)),
+        "",
+    ]
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    print(render(), end="")
