@@ -37,6 +37,7 @@ class StarSpec:
     duration: float = 0.12
     secondary_depth: float = 0.0
     noise: float = 0.0008  # per-cadence white noise (fraction)
+    red_noise: float = 0.3  # correlated noise over ~25 cadences, as a fraction of `noise`
     var_amplitude: float = 0.0
     var_period: float = 0.0
     segments: int = 1
@@ -158,7 +159,9 @@ def make_segments(spec: StarSpec) -> list[dict[str, np.ndarray | int]]:
         clean = flux_model(spec, t, origin)
         # slow instrumental drift and red noise that flattening has to remove
         drift = 1 + 2e-3 * np.sin(2 * np.pi * (t - t[0]) / (3.0 * (t[-1] - t[0]) + 1.0))
-        red = np.convolve(rng.normal(0, spec.noise * 0.3, t.size), np.ones(25) / 5, "same")
+        red = np.convolve(
+            rng.normal(0, spec.noise * spec.red_noise, t.size), np.ones(25) / 5, "same"
+        )
         flux = level * clean * drift * (1 + red + rng.normal(0, spec.noise, t.size))
         quality = np.zeros(t.size, dtype=np.int32)
         flagged = rng.choice(t.size, size=max(1, t.size // 300), replace=False)

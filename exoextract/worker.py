@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 from exoextract.errors import RefetchError, TargetError
@@ -20,21 +21,12 @@ def run_task(task: Task) -> dict[str, Any]:
     """Extract one target; always returns an outcome mapping."""
     from exoextract.extract import extract
 
-    start = time.perf_counter()
-    try:
+    def work() -> dict[str, Any]:
+        start = time.perf_counter()
         rows, notes = extract(task)
-    except RefetchError as error:
-        return {**_failure(error, "failed", True), "refetch": True}
-    except TargetError as error:
-        return _failure(error, error.status, error.transient)
-    except MemoryError as error:
-        return _failure(error, "memory_exceeded", False)
-    except Exception as error:
-        return _failure(error, "failed", False, with_location=True)
-    return {
-        "status": "ok",
-        "data": {"rows": rows, "notes": notes, "seconds": round(time.perf_counter() - start, 3)},
-    }
+        return {"rows": rows, "notes": notes, "seconds": round(time.perf_counter() - start, 3)}
+
+    return _guarded(work)
 
 
 def run_prefetch(task: Task) -> dict[str, Any]:
@@ -42,8 +34,15 @@ def run_prefetch(task: Task) -> dict[str, Any]:
     from exoextract.sources import get_source
 
     source = get_source(task.settings.source)
+    return _guarded(lambda: source.prefetch(task))
+
+
+def _guarded(work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run ``work`` and turn every way it can fail into an outcome mapping."""
     try:
-        data = source.prefetch(task)
+        data = work()
+    except RefetchError as error:
+        return {**_failure(error, "failed", True), "refetch": True}
     except TargetError as error:
         return _failure(error, error.status, error.transient)
     except MemoryError as error:

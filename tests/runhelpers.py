@@ -50,19 +50,29 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
-def descendants(pid: int) -> set[int]:
-    """Every live process below ``pid`` (workers are grandchildren, via the forkserver)."""
-    children: dict[int, list[int]] = {}
+def live_processes() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, command line) for every process that is not a zombie."""
+    table: dict[int, tuple[int, str]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat", "rb") as handle:
                 rest = handle.read().rsplit(b")", 1)[1].split()
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                cmdline = handle.read().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
         if rest[0] != b"Z":
-            children.setdefault(int(rest[1]), []).append(int(entry))
+            table[int(entry)] = (int(rest[1]), cmdline)
+    return table
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (workers are grandchildren, via the forkserver)."""
+    children: dict[int, list[int]] = {}
+    for child, (parent, _) in live_processes().items():
+        children.setdefault(parent, []).append(child)
     found: set[int] = set()
     stack = [pid]
     while stack:
@@ -75,27 +85,28 @@ def descendants(pid: int) -> set[int]:
 
 def describe(pids: set[int]) -> list[str]:
     """Command lines of the given processes (for failure messages)."""
-    out = []
-    for pid in sorted(pids):
-        try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        out.append(f"{pid}: {cmd[:120]}")
-    return out
+    table = live_processes()
+    return [f"{pid}: {table[pid][1][:120]}" for pid in sorted(pids) if pid in table]
 
 
 def alive(pids: set[int]) -> set[int]:
-    out = set()
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as handle:
-                state = handle.read().rsplit(b")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != b"Z":
-            out.add(pid)
-    return out
+    return pids & set(live_processes())
+
+
+def marked_processes(marker: str = "exoextract-test-marker") -> list[int]:
+    """Live processes whose command line carries the test marker (started by tasks)."""
+    return sorted(
+        pid for pid, (_, cmd) in live_processes().items() if marker in cmd and pid != os.getpid()
+    )
+
+
+def pool_workers() -> list[int]:
+    """Live pool workers of this process: children of its forkserver."""
+    table = live_processes()
+    servers = {
+        pid for pid, (parent, cmd) in table.items() if parent == os.getpid() and "forkserver" in cmd
+    }
+    return sorted(pid for pid, (parent, _) in table.items() if parent in servers)
 
 
 def checkpoint_files(run_dir: Path) -> list[Path]:

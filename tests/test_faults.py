@@ -17,7 +17,8 @@ import pytest
 
 from exoextract.runner import RunResult, start_run
 
-from conftest import fast_settings, our_stray_processes, pool_workers
+from conftest import fast_settings
+from runhelpers import marked_processes, pool_workers
 
 GOOD = 3
 
@@ -26,9 +27,9 @@ GOOD = 3
 def nothing_left_running() -> Any:
     yield
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and (our_stray_processes() or pool_workers()):
+    while time.monotonic() < deadline and (marked_processes() or pool_workers()):
         time.sleep(0.1)
-    assert our_stray_processes() == [], "a process started by a task outlived it"
+    assert marked_processes() == [], "a process started by a task outlived it"
     assert pool_workers() == [], "a pool worker outlived its run"
 
 

@@ -3,6 +3,12 @@
 Planet or not: odd/even depths, secondary eclipses, transit shape, sinusoidal variability
 at P/2, P and 2P, phase coverage — see :mod:`exoextract.features.vetting` for the
 algorithms. Columns are prefixed ``vet_``; ``vet_uses_tls`` says whose ephemeris was used.
+
+``vet_transit_like`` is a quick candidate flag, the detection rule that ``make
+bench-science`` validates: TLS's SDE of at least 9, a box that fits better than a
+sinusoid at the same period (BLS's harmonic test), odd and even transits within 5 sigma
+of each other, and at least 3 transits with data. A classifier trained on the other
+columns should do better; the flag is for triage.
 """
 
 from __future__ import annotations
@@ -13,10 +19,34 @@ from typing import Any
 from exoextract.features import Column, FeatureContext, NotComputable
 from exoextract.features.vetting import at_ephemeris, metric_columns
 
+SDE_MIN = 9.0
+ODD_EVEN_MAX = 5.0
+TRANSITS_MIN = 3
+
 COLUMNS = (
     Column("vet_uses_tls", "", "1 if measured at TLS's best period, 0 if at BLS's."),
+    Column(
+        "vet_transit_like",
+        "",
+        f"1 if TLS SDE >= {SDE_MIN:g}, a box beats a sinusoid, odd/even < "
+        f"{ODD_EVEN_MAX:g} sigma and >= {TRANSITS_MIN} transits have data; else 0 "
+        "(NaN without TLS).",
+    ),
     *metric_columns("vet_", "at the blind search's best period"),
 )
+
+
+def transit_like(results: dict[str, Any], metrics: dict[str, float]) -> float:
+    """The documented candidate flag (see the module docstring)."""
+    sde = results.get("tls_sde")
+    if not isinstance(sde, float) or not math.isfinite(sde):
+        return math.nan
+    harmonic = results.get("bls_harmonic_delta_log_likelihood", math.nan)
+    box_wins = not (isinstance(harmonic, float) and harmonic >= 0)
+    odd_even = metrics.get("odd_even_sigma", math.nan)
+    consistent = not (math.isfinite(odd_even) and odd_even >= ODD_EVEN_MAX)
+    enough = metrics.get("n_transits", 0.0) >= TRANSITS_MIN
+    return float(sde >= SDE_MIN and box_wins and consistent and enough)
 
 
 def best_ephemeris(results: dict[str, Any]) -> tuple[float, float, float, float] | None:
@@ -41,4 +71,8 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
         raise NotComputable("no blind-search period to vet (BLS and TLS off or failed)")
     period, t0, duration, uses_tls = found
     values = at_ephemeris(ctx.time, ctx.flux, period, t0, duration, ctx.raw_time, ctx.raw_flux)
-    return {"vet_uses_tls": uses_tls, **{f"vet_{k}": v for k, v in values.items()}}
+    return {
+        "vet_uses_tls": uses_tls,
+        "vet_transit_like": transit_like(ctx.results, values),
+        **{f"vet_{k}": v for k, v in values.items()},
+    }
