@@ -57,9 +57,7 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
             f"(around {middle:.1f}): check its time system",
             out,
         )
-    values = at_ephemeris(
-        time, flux, candidate.period, candidate.t0, candidate.duration, ctx.raw_time, ctx.raw_flux
-    )
+    values = at_ephemeris(time, flux, candidate.period, candidate.t0, candidate.duration)
     out.update({f"known_{name}": value for name, value in values.items()})
     if values["n_transits"] == 0:
         raise NotComputable("no data inside any transit at this ephemeris", out)

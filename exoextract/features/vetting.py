@@ -92,8 +92,6 @@ def at_ephemeris(
     period: float,
     t0: float,
     duration: float,
-    raw_time: np.ndarray | None = None,
-    raw_flux: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Every metric in :data:`METRICS` for a transit train (names without prefix)."""
     dt = phase_offset(time, period, t0)
@@ -125,9 +123,7 @@ def at_ephemeris(
     }
     out.update(_best_other_dip(time, flux, period, t0, duration))
     out.update(_trapezoid(dt, flux, duration))
-    if raw_time is None or raw_flux is None:
-        raw_time, raw_flux = time, flux
-    out.update(_sinusoids(raw_time, raw_flux, period, t0, duration, depth))
+    out.update(_sinusoids(time, flux, period, t0, duration, depth))
     return out
 
 
