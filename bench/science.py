@@ -376,7 +376,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--per-bin", type=int, default=12, help="planets per (mission, SNR) bin")
     parser.add_argument(
-        "--others", type=int, default=12, help="binaries, quiet and variable stars per mission, each"
+        "--others", type=int, default=12, help="binaries, quiet and variable stars per mission"
     )
     parser.add_argument(
         "--exact-every",
