@@ -123,6 +123,9 @@ def run(
     author: Annotated[
         str | None, typer.Option(help="MAST pipeline: Kepler, K2, SPOC, QLP...")
     ] = None,
+    segments: Annotated[
+        str | None, typer.Option(help="Quarters, campaigns or sectors to download, e.g. 3,4,5.")
+    ] = None,
     exptime: Annotated[
         str | None, typer.Option(help="MAST exposure: long, short, fast or seconds.")
     ] = None,
@@ -173,6 +176,7 @@ def run(
         "mission": mission,
         "mast_author": author,
         "mast_exptime": exptime,
+        "mast_segments": segments,
         "mast_url": mast_url,
         "max_downloads": max_downloads,
         "offline": offline,

@@ -29,9 +29,12 @@ OUTCOME_COLUMNS = (
 )
 
 
+SOURCE_COLUMNS = ("n_files", "n_redownloaded")
+
+
 def reserved_columns() -> set[str]:
     """Names a plugin may not use: built-in features and the outcome/identity columns."""
-    return set(features.all_columns()) | set(OUTCOME_COLUMNS) | {"n_files"}
+    return set(features.all_columns()) | set(OUTCOME_COLUMNS) | set(SOURCE_COLUMNS)
 
 
 def extract(task: Task) -> tuple[dict[str, dict[str, Any]], list[str]]:
@@ -54,6 +57,7 @@ def extract(task: Task) -> tuple[dict[str, dict[str, Any]], list[str]]:
     families = features.enabled(settings)
     star = features.compute(ctx, [f for f in families if not f.per_candidate])
     star["n_files"] = float(len(fetched.files))
+    star["n_redownloaded"] = float(fetched.repaired)
     per_candidate = [f for f in families if f.per_candidate]
     rows: dict[str, dict[str, Any]] = {}
     for candidate in task.candidates:

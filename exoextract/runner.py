@@ -30,7 +30,7 @@ import pandas as pd
 from exoextract import __version__, features, plugins
 from exoextract.checkpoint import CheckpointStore, write_json, write_parquet
 from exoextract.errors import InputError, RunDirError
-from exoextract.extract import OUTCOME_COLUMNS, reserved_columns
+from exoextract.extract import OUTCOME_COLUMNS, SOURCE_COLUMNS, reserved_columns
 from exoextract.progress import NullProgress, Progress
 from exoextract.resources import default_workers
 from exoextract.settings import (
@@ -399,6 +399,7 @@ def _attach_downloads(task: Task, data: Mapping[str, Any]) -> Task:
         task,
         paths=tuple(data.get("paths") or ()),
         notes=task.notes + tuple(data.get("notes") or ()),
+        repaired=task.repaired + int(data.get("repaired") or 0),
     )
 
 
@@ -540,7 +541,7 @@ def _merge(
     passthrough = _passthrough_frame(targets, result)
     kinds = {c.name: c.kind for c in features.column_specs(settings)}
     feature_cols = list(kinds)
-    known = set(feature_cols) | set(OUTCOME_COLUMNS) | {"_order", "n_files"}
+    known = set(feature_cols) | set(OUTCOME_COLUMNS) | set(SOURCE_COLUMNS) | {"_order"}
     extra = [c for c in frame.columns if c not in known]
     ok = frame[frame["status"] == "ok"]
     table = pd.concat(
@@ -551,7 +552,7 @@ def _merge(
         axis=1,
     )
     columns: dict[str, Any] = {}
-    for column in [*feature_cols, *extra, "n_files"]:
+    for column in [*feature_cols, *SOURCE_COLUMNS, *extra]:
         values = ok[column] if column in ok else pd.Series([None] * len(ok))
         series = pd.Series(values).reset_index(drop=True)
         kind = kinds.get(column, "float")

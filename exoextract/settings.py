@@ -61,6 +61,9 @@ class Settings:
     mast_exptime: str | None = _f(
         None, "source", "MAST exposure: long, short, fast or seconds; None = any."
     )
+    mast_segments: tuple[int, ...] = _f(
+        (), "source", "Quarters, campaigns or sectors to download; empty = all."
+    )
     cache_dir: str | None = _f(
         None, "source", "lightkurve download cache; None = lightkurve's own.", results=False
     )
@@ -297,7 +300,7 @@ def _coerce(name: str, value: Any) -> Any:
             return None
         if "tuple" in kind:
             items = value.split(",") if isinstance(value, str) else list(value)
-            cast = float if "float" in kind else str
+            cast: Any = float if "float" in kind else (int if "int" in kind else str)
             return tuple(cast(str(v).strip()) for v in items if str(v).strip())
         if kind.startswith("bool"):
             if isinstance(value, bool):

@@ -34,6 +34,7 @@ class Task:
     candidates: tuple[Candidate, ...]
     paths: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    repaired: int = 0
     plugin_path: str | None = None
     attempt: int = 1
 

@@ -7,11 +7,15 @@ import os
 import shutil
 import sys
 import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from exoextract.settings import Settings, load_settings
+
+from runhelpers import marked_processes, pool_workers
 
 HERE = Path(__file__).resolve().parent
 SHARED_DATA = Path(
@@ -65,6 +69,17 @@ def isolated_home(
     except ImportError:  # pragma: no cover
         pass
     return home
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_running() -> Iterator[None]:
+    """After every test: no pool worker of ours and no process a task started is alive."""
+    yield
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and (marked_processes() or pool_workers()):
+        time.sleep(0.1)
+    assert marked_processes() == [], "a process started by a task outlived it"
+    assert pool_workers() == [], "a pool worker outlived its run"
 
 
 @pytest.fixture

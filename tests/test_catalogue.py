@@ -158,7 +158,11 @@ def test_catalog_and_views_survive_the_parquet_round_trip(tmp_path: Path) -> Non
     assert str(table.schema.field("bls_reason").type) == "string"
     names = table.schema.names
     assert names[: names.index("n_points")] == ["target_id", "tic", "period", "t0", "duration"]
-    assert names[names.index("n_points") :] == [*features.feature_columns(settings), "n_files"]
+    assert names[names.index("n_points") :] == [
+        *features.feature_columns(settings),
+        "n_files",
+        "n_redownloaded",
+    ]
     assert len(table.column("view_local")[0].as_py()) == 201
 
 

@@ -3,7 +3,7 @@
 Every case runs a small batch through the real pipeline (synthetic stars, statistics only,
 plus the hostile plugin from tests/plugins/exo_hostile.py). The hostile target must end with
 the right status; every other target must succeed; afterwards no worker or process started
-by a task may be left running.
+by a task may be left running (checked after every test by the fixture in conftest.py).
 """
 
 from __future__ import annotations
@@ -18,19 +18,8 @@ import pytest
 from exoextract.runner import RunResult, start_run
 
 from conftest import fast_settings
-from runhelpers import marked_processes, pool_workers
 
 GOOD = 3
-
-
-@pytest.fixture(autouse=True)
-def nothing_left_running() -> Any:
-    yield
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and (marked_processes() or pool_workers()):
-        time.sleep(0.1)
-    assert marked_processes() == [], "a process started by a task outlived it"
-    assert pool_workers() == [], "a pool worker outlived its run"
 
 
 def run_batch(tmp_path: Path, fault: str, **overrides: Any) -> tuple[RunResult, pd.DataFrame]:

@@ -150,6 +150,22 @@ def test_each_transfer_fault_is_transient_and_leaves_no_file(
     assert len(mast.prefetch(task(settings, "KIC 11442793"))["paths"]) == 3  # then it works
 
 
+def test_sector_filter_and_repairs_are_recorded(archive: Path, tmp_path: Path) -> None:
+    write_fits(replace(spec_for(7_100_000, "TESS"), segments=3, first_segment=2), archive)
+    with FakeMast(archive) as fake:
+        settings = settings_for(fake, tmp_path, mast_segments=(3,))
+        paths = mast.prefetch(task(settings, "TIC 7100000"))["paths"]
+        assert [Path(p).name.split("-")[1] for p in paths] == ["s0003"]
+        Path(paths[0]).write_bytes(b"")  # a zero-byte file, as an interrupted download leaves
+        result = run_targets(tmp_path, ["TIC 7100000"], settings)
+    table = outcome_table(result)
+    assert table.loc["TIC 7100000", "n_redownloaded"] == 1.0
+    assert table.loc["TIC 7100000", "n_files"] == 1.0
+    assert any(
+        "was empty (0 bytes); moved aside and downloaded again" in w for w in result.warnings
+    )
+
+
 def test_a_stalled_search_times_out(fake: FakeMast, tmp_path: Path) -> None:
     fake.add_fault("kplr011442793", "stall", times=1, seconds=10.0)
     started = time.monotonic()

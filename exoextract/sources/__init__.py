@@ -39,6 +39,7 @@ class Fetched:
     lc: Any
     files: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    repaired: int = 0  # cached files found corrupt and downloaded again
 
 
 class Source(Protocol):

@@ -25,6 +25,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -139,6 +140,7 @@ def prefetch(task: Task) -> dict[str, Any]:
     portal_url = configure(settings)._portal_api_connection.MAST_DOWNLOAD_URL
     paths: list[str] = []
     notes: list[str] = []
+    repaired = 0
     seen: set[str] = set()
     for row in result.table:
         dest = cached_path(root, row)
@@ -153,10 +155,11 @@ def prefetch(task: Task) -> dict[str, Any]:
                 continue
             dest.replace(dest.with_name(f".{dest.name}.corrupt-{int(time.time())}"))
             notes.append(f"cached {dest.name} was {problem}; moved aside and downloaded again")
+            repaired += 1
         url = f"{portal_url}?uri={quote(str(row['dataURI']), safe=':/')}"
         download(url, dest, expected, settings.http_timeout, deadline)
         paths.append(str(dest))
-    return {"paths": sorted(paths), "notes": notes}
+    return {"paths": sorted(paths), "notes": notes, "repaired": repaired}
 
 
 def fetch(task: Task) -> Fetched:
@@ -171,6 +174,7 @@ def fetch(task: Task) -> Fetched:
             )
         fetched = prefetch(task)
         paths, notes = fetched["paths"], notes + fetched["notes"]
+        task = replace(task, repaired=task.repaired + fetched["repaired"])
     lcs = []
     for path in paths:
         try:
@@ -181,7 +185,7 @@ def fetch(task: Task) -> Fetched:
             bad = Path(path)
             bad.replace(bad.with_name(f".{bad.name}.corrupt-{int(time.time())}"))
             raise RefetchError(f"{error}; moved aside to download again") from None
-    return Fetched(lc=stitch(lcs), files=tuple(paths), notes=tuple(notes))
+    return Fetched(lc=stitch(lcs), files=tuple(paths), notes=tuple(notes), repaired=task.repaired)
 
 
 # ------------------------------------------------------------------ searching
@@ -198,6 +202,13 @@ def search(task: Task) -> Any:
     }
     if settings.mast_author:
         criteria["provenance_name"] = [settings.mast_author]
+    segments = list(settings.mast_segments) or None
+    segment_filter: dict[str, Any] = {}
+    if segments:
+        keyword = {"Kepler": "quarter", "K2": "campaign", "TESS": "sector"}[task.mission]
+        segment_filter[keyword] = segments
+        if task.mission != "Kepler":  # lightkurve puts campaigns and sectors in its query
+            criteria["sequence_number"] = segments
     exptime: Any = settings.mast_exptime
     if exptime is not None and exptime.replace(".", "", 1).isdigit():
         exptime = float(exptime)
@@ -210,7 +221,11 @@ def search(task: Task) -> Any:
             # the exact query above matched, so lightkurve will not fall back to the
             # name resolver's cone search
             result = lk.search_lightcurve(
-                task.target_id, mission=task.mission, author=settings.mast_author, exptime=exptime
+                task.target_id,
+                mission=task.mission,
+                author=settings.mast_author,
+                exptime=exptime,
+                **segment_filter,
             )
     except TargetError:
         raise
@@ -219,7 +234,7 @@ def search(task: Task) -> Any:
     if len(result) == 0:
         raise NoDataError(
             f"MAST has {task.mission} data for {task.target_id}, but no light "
-            "curve matches mast_author/mast_exptime"
+            "curve matches mast_author/mast_exptime/mast_segments"
         )
     return result
 

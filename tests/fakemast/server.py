@@ -301,23 +301,35 @@ class _Handler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------- plumbing
     def _enter(self) -> None:
+        self._counted = True
         with self.mast.lock:
             self.mast.in_flight += 1
             self.mast.max_in_flight = max(self.mast.max_in_flight, self.mast.in_flight)
 
     def _leave(self) -> None:
-        with self.mast.lock:
-            self.mast.in_flight -= 1
+        """Stop counting this request. Called just before its last write or reset: the client
+        cannot start another request before that arrives, so a request whose handler thread
+        has not been scheduled again yet is not counted twice."""
+        if getattr(self, "_counted", False):
+            self._counted = False
+            with self.mast.lock:
+                self.mast.in_flight -= 1
 
     def _json(self, payload: Any, status: int = 200) -> None:
         body = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
+        self._leave()
         self.end_headers()
         self.wfile.write(body)
 
+    def _error(self, code: int, message: str) -> None:
+        self._leave()
+        self.send_error(code, message)
+
     def _reset(self) -> None:
+        self._leave()
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.connection.close()
         self.close_connection = True
@@ -341,7 +353,7 @@ class _Handler(BaseHTTPRequestHandler):
                 request = json.loads(unquote(parse_qs(body, keep_blank_values=True)["request"][0]))
                 self._invoke(request)
                 return
-            self.send_error(404)
+            self._error(404, "not found")
         finally:
             self._leave()
 
@@ -373,7 +385,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._sleep(fault.seconds)
             return False
         if fault.kind == "503":
-            self.send_error(503, "Service Unavailable")
+            self._error(503, "Service Unavailable")
             return True
         if fault.kind == "reset":
             self._reset()
@@ -395,7 +407,7 @@ class _Handler(BaseHTTPRequestHandler):
             query = parse_qs(urlparse(self.path).query)
             product = self.mast.by_uri(query.get("uri", [""])[0])
             if not self.path.startswith("/api/v0.1/Download/file") or product is None:
-                self.send_error(404, "no such product")
+                self._error(404, "no such product")
                 return
             self.mast.downloads[product.filename] += 1
             if self.mast.file_latency:
@@ -406,7 +418,7 @@ class _Handler(BaseHTTPRequestHandler):
             if kind == "latency" and fault is not None:
                 self._sleep(fault.seconds)
             if kind == "503":
-                self.send_error(503, "Service Unavailable")
+                self._error(503, "Service Unavailable")
                 return
             if kind == "reset":
                 self._reset()
@@ -423,6 +435,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(announced))
             self.end_headers()
             if head:
+                self._leave()
                 return
             if kind == "cut":
                 self.wfile.write(data[: len(data) // 2])
@@ -435,6 +448,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._sleep(fault.seconds)
                 self._reset()
                 return
+            self._leave()
             self.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
             pass
