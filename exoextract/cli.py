@@ -30,7 +30,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(highlight=False, soft_wrap=True)
+# Tables keep their columns in logs and notebooks' shell cells (not terminals, 80 by default).
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 EXIT_STRICT = 1
@@ -330,17 +331,11 @@ def demo(
         out.print_json(json.dumps(result.to_dict(), default=str))
     else:
         table = Table(title="Injected versus found (periods in days)")
-        for name in (
-            "target",
-            "kind",
-            "injected",
-            "TLS period",
-            "BLS period",
-            "TLS SDE",
-            "recovered",
-        ):
-            table.add_column(name)
+        table.add_column("target", no_wrap=True)
+        for name in ("kind", "injected", "TLS", "BLS", "SDE", "flag", "recovered"):
+            table.add_column(name, no_wrap=True)
         for s in result.stars:
+            flag = s["transit_like"]
             table.add_row(
                 s["target_id"],
                 s["kind"],
@@ -348,6 +343,7 @@ def demo(
                 _fmt(s["tls_period"]),
                 _fmt(s["bls_period"]),
                 _fmt(s["tls_sde"], 1),
+                "-" if flag is None else ("planet-like" if flag else "no"),
                 "yes" if s["recovered"] else ("-" if s["injected_period"] is None else "no"),
             )
         out.print(table)

@@ -106,6 +106,7 @@ def _compare(specs: list[StarSpec], run: RunResult) -> list[dict[str, Any]]:
                 "tls_period": tls,
                 "bls_period": bls,
                 "tls_sde": _number(row.get("tls_sde")),
+                "transit_like": _number(row.get("vet_transit_like")),
                 "recovered": injected is not None and _matches(injected, tls, spec.kind),
             }
         )

@@ -5,11 +5,14 @@ at P/2, P and 2P, phase coverage — see :mod:`exoextract.features.vetting` for 
 algorithms. Columns are prefixed ``vet_``; ``vet_uses_tls`` says whose ephemeris was used.
 
 ``vet_transit_like`` is a quick candidate flag, the detection rule that ``make
-bench-science`` validates: TLS's SDE of at least 9, no sinusoid at P/2, P or 2P with a
+bench-science`` validates: TLS's SDE of at least 9, the dip confirmed by the vetting's own
+depth measurement (at least 5 sigma), no sinusoid at P/2, P or 2P with a
 quarter of the dip's depth or more (a variable star's wave that survived flattening;
 planets in the benchmark stay below 0.17 of their depth, such waves above 0.35), odd and
-even transits within 5 sigma of each other, and at least 3 transits with data. A
-classifier trained on the other columns should do better; the flag is for triage.
+even transits within 5 sigma of each other, no second eclipse deeper than a tenth of the
+transit at more than 5 sigma (an eclipsing binary; a hot Jupiter's occultation is a few
+percent), and at least 3 transits with data. A classifier trained on the other columns
+should do better; the flag is for triage.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from exoextract.features import Column, FeatureContext, NotComputable
 from exoextract.features.vetting import at_ephemeris, metric_columns
 
 SDE_MIN = 9.0
+DEPTH_SNR_MIN = 5.0  # our own depth measurement must confirm the search's dip
+SECONDARY_MAX = 0.1  # of the primary depth: a hot Jupiter's occultation is a few percent
 SIN_TO_DEPTH_MAX = 0.25  # planets in the benchmark stay below 0.17, surviving waves above 0.35
 ODD_EVEN_MAX = 5.0
 TRANSITS_MIN = 3
@@ -30,8 +35,10 @@ COLUMNS = (
     Column(
         "vet_transit_like",
         "",
-        f"1 if TLS SDE >= {SDE_MIN:g}, sinusoid amplitudes < {SIN_TO_DEPTH_MAX:g} x depth, "
-        f"odd/even < {ODD_EVEN_MAX:g} sigma and >= {TRANSITS_MIN} transits have data; "
+        f"1 if TLS SDE >= {SDE_MIN:g}, measured depth SNR >= {DEPTH_SNR_MIN:g}, sinusoid "
+        f"amplitudes < {SIN_TO_DEPTH_MAX:g} x depth, "
+        f"odd/even < {ODD_EVEN_MAX:g} sigma, no secondary eclipse (> {SECONDARY_MAX:g} x "
+        f"depth at > {ODD_EVEN_MAX:g} sigma) and >= {TRANSITS_MIN} transits have data; "
         "else 0 (NaN without TLS).",
     ),
     *metric_columns("vet_", "at the blind search's best period"),
@@ -48,7 +55,29 @@ def transit_like(results: dict[str, Any], metrics: dict[str, float]) -> float:
     odd_even = metrics.get("odd_even_sigma", math.nan)
     consistent = not (math.isfinite(odd_even) and odd_even >= ODD_EVEN_MAX)
     enough = metrics.get("n_transits", 0.0) >= TRANSITS_MIN
-    return float(sde >= SDE_MIN and not_a_wave and consistent and enough)
+    no_eclipse = not _significant_secondary(metrics)
+    confirmed = metrics.get("depth_snr", math.nan) >= DEPTH_SNR_MIN
+    return float(
+        sde >= SDE_MIN and confirmed and not_a_wave and consistent and enough and no_eclipse
+    )
+
+
+def _significant_secondary(metrics: dict[str, float]) -> bool:
+    """A second dip, at phase 0.5 or elsewhere, deeper than a tenth of the transit and 5 sigma."""
+    depth = metrics.get("depth", math.nan)
+    if not (math.isfinite(depth) and depth > 0):
+        return False
+    for name in ("secondary", "secondary_best"):
+        value = metrics.get(f"{name}_depth", math.nan)
+        snr = metrics.get(f"{name}_snr", math.nan)
+        if (
+            math.isfinite(value)
+            and math.isfinite(snr)
+            and value > SECONDARY_MAX * depth
+            and snr > ODD_EVEN_MAX
+        ):
+            return True
+    return False
 
 
 def best_ephemeris(results: dict[str, Any]) -> tuple[float, float, float, float] | None:
