@@ -4,7 +4,8 @@
    and concurrent.futures (the floor both are built on).
 2. A 100-target run with 10 % hostile targets versus the same run without them, and the
    same hostile batch through a plain ``ProcessPoolExecutor`` (what notebooks use).
-3. BLS period grids: the bounded grid versus astropy's ``autopower`` on real light curves.
+3. BLS search: the bls family's bounded grid, durations per octave, versus astropy's
+   ``autopower`` on real light curves.
 
 Run from the repository: ``make bench`` (or ``python bench/run.py --only 1,2``).
 """
@@ -20,7 +21,7 @@ import time
 import warnings
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -30,6 +31,9 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO / "tests" / "plugins"))
 SHARED = REPO.parent / "shared" / "data"
 console = Console(width=130)
+
+if TYPE_CHECKING:
+    from exoextract.task import Task
 
 
 def noop(x: Any) -> dict[str, Any]:
@@ -128,15 +132,15 @@ def _settings() -> Any:
     )
 
 
-def naive_target(payload: tuple[int, str]) -> str:
+def naive_target(task: Task) -> str:
     """What a notebook does: the same work, no supervision (a hang is bounded at 8 s)."""
     from exoextract.worker import run_task
 
-    return str(run_task(payload)["status"])  # type: ignore[arg-type]
+    return str(run_task(task)["status"])
 
 
 def bench_hostile(n: int) -> None:
-    from exoextract.runner import _task, start_run
+    from exoextract.runner import start_run, tasks_for
     from exoextract.targets import read_targets
 
     rows = []
@@ -159,7 +163,7 @@ def bench_hostile(n: int) -> None:
         csv = _batch_csv(folder, n, True)
         targets = read_targets(csv)
         settings = _settings()
-        tasks = [_task(t, settings, {}, str(REPO / "tests" / "plugins")) for t in targets.targets]
+        tasks = tasks_for(targets.targets, settings, str(REPO / "tests" / "plugins"))
         counts: Counter[str] = Counter()
         start = time.perf_counter()
         ctx = mp.get_context("forkserver")
@@ -204,11 +208,11 @@ def bench_bls() -> None:
     from astropy.timeseries import BoxLeastSquares
 
     from exoextract.clean import arrays, clean_lightcurve
-    from exoextract.features.bls import period_grid
+    from exoextract.features.bls import period_grid, search_limits, segmented_power
     from exoextract.lcio import read_lightcurve, stitch
     from exoextract.settings import load_settings
 
-    cases = []
+    cases: list[tuple[str, list[Path], float | None]] = []
     tess = SHARED / "tess" / "tess2018234235059-s0002-0000000100100827-0121-s_lc.fits"
     kepler = sorted((SHARED / "kepler").rglob("*.fits"))
     if tess.exists():
@@ -219,27 +223,23 @@ def bench_bls() -> None:
         console.print("3. BLS grids: skipped (no ../shared/data)")
         return
     settings = load_settings()
-    table = Table(title="3. BLS period grid: bounded (exoextract) versus astropy autopower")
+    table = Table(title="3. BLS search: exoextract (bounded grid, per-octave durations), autopower")
     for name in ("light curve", "grid", "periods", "seconds", "best period d"):
         table.add_column(name)
     for label, paths, _truth in cases:
         lc = stitch([read_lightcurve(p) for p in paths])
         t, y, dy = arrays(clean_lightcurve(lc, settings).flat)
-        durations = np.array(settings.bls_durations_hours) / 24
+        durations = np.array(sorted(settings.bls_durations_hours)) / 24
         durations = durations[durations < settings.period_min]
         model = BoxLeastSquares(t, y, dy)
-        baseline = float(t.max() - t.min())
-        grid = period_grid(
-            baseline, settings.period_min, baseline / 2, durations[0], settings.bls_oversample
-        )
+        baseline, pmin, pmax = search_limits(t, settings.period_min, settings.period_max)
+        grid = period_grid(baseline, pmin, pmax, float(durations[0]), settings.bls_oversample)
         start = time.perf_counter()
-        result = model.power(grid, durations, objective="likelihood")
+        result = segmented_power(model, grid, durations)  # what the bls family runs
         bounded = time.perf_counter() - start
-        best = float(result.period[np.argmax(result.power)])
-        table.add_row(label, "bounded", str(grid.size), f"{bounded:.1f}", f"{best:.5f}")
-        auto_grid = model.autoperiod(
-            durations, minimum_period=settings.period_min, maximum_period=baseline / 2
-        )
+        best = float(result["period"][np.argmax(result["power"])])
+        table.add_row(label, "exoextract", str(grid.size), f"{bounded:.1f}", f"{best:.5f}")
+        auto_grid = model.autoperiod(durations, minimum_period=pmin, maximum_period=pmax)
         if auto_grid.size > 400_000:
             table.add_row(label, "autopower", str(auto_grid.size), "skipped (too long)", "-")
             continue

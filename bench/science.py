@@ -405,7 +405,7 @@ def main() -> None:
         )
     console.print(
         f"{len(stars)} synthetic stars, {args.workers} workers, TLS backend "
-        f"{backend!r} (exact 'fused' on every {args.exact_every}th star)"
+        f"{backend!r} (exact 'fused' too on one star in {args.exact_every})"
     )
     started = time.perf_counter()
     results: dict[int, dict[str, Any]] = {}

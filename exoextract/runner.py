@@ -469,6 +469,19 @@ def _row(outcome: Outcome, target: Target) -> dict[str, Any]:
     return row
 
 
+def tasks_for(
+    targets: Sequence[Target],
+    settings: Settings,
+    plugin_path: str | None = None,
+    located: Mapping[str, tuple[str, ...]] | None = None,
+) -> list[Task]:
+    """The tasks a run would submit for ``targets``: one per star, its candidates inside.
+
+    ``located`` maps a star's ``target_id`` to its light-curve files (local source).
+    """
+    return [_task(star, settings, located or {}, plugin_path) for star in _stars(targets)]
+
+
 def _stars(targets: Sequence[Target]) -> list[list[Target]]:
     """Rows grouped by star, in order of first appearance: one task, one read per star."""
     groups: dict[str, list[Target]] = {}

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from exoextract import catalogs
 from exoextract.cli import app
-from exoextract.runner import _stars, _task
+from exoextract.runner import tasks_for
 from exoextract.settings import load_settings
 from exoextract.targets import read_targets
 from exoextract.worker import run_task
@@ -270,10 +270,11 @@ def test_two_candidates_one_light_curve_read(
     settings = load_settings(
         None, {"data_dir": str(shared_data), "run_tls": False, "run_bls": False}
     )
-    (star,) = _stars(targets.targets)
-    located = local.locate([star[0]], settings, shared_data)
-    located = {star[0].target_id: located[star[0].key]}
-    outcome = run_task(_task(star, settings, located, None))
+    first = targets.targets[0]
+    files = local.locate([first], settings, shared_data)[first.key]
+    (task,) = tasks_for(targets.targets, settings, located={first.target_id: files})
+    assert [c.key for c in task.candidates] == ["K00351.01", "K00351.02"]
+    outcome = run_task(task)
     assert outcome["status"] == "ok", outcome
     rows = outcome["data"]["rows"]
     assert list(rows) == ["K00351.01", "K00351.02"]
