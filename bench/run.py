@@ -4,8 +4,12 @@
    and concurrent.futures (the floor both are built on).
 2. A 100-target run with 10 % hostile targets versus the same run without them, and the
    same hostile batch through a plain ``ProcessPoolExecutor`` (what notebooks use).
-3. BLS search: the bls family's bounded grid, durations per octave, versus astropy's
-   ``autopower`` on real light curves.
+3. The blind search on real light curves, fast (default) versus full.
+4. CPU seconds and peak memory per star, from a Kepler quarter to four years of Kepler,
+   beside the notebook pipeline and 0.1's exhaustive search (``bench/cost.py``).
+5. Where the time goes: the per-family seconds columns of those rows.
+6. Parallel efficiency with every core of this machine, input order versus biggest stars
+   first, and a scheduling model of it for 16 workers (``bench/parallel.py``).
 
 Run from the repository: ``make bench`` (or ``python bench/run.py --only 1,2``).
 """
@@ -18,7 +22,6 @@ import multiprocessing as mp
 import sys
 import tempfile
 import time
-import warnings
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -202,64 +205,56 @@ def bench_hostile(n: int) -> None:
     console.print(table)
 
 
-# ---------------------------------------------------------------- 3. BLS grids
-def bench_bls() -> None:
-    import numpy as np
-    from astropy.timeseries import BoxLeastSquares
-
+# ---------------------------------------------------------------- 3. period search, real data
+def bench_search() -> None:
+    """The blind search on real light curves: fast (fold-based, refined) versus full."""
+    from exoextract import features
     from exoextract.clean import arrays, clean_lightcurve
-    from exoextract.features.bls import period_grid, search_limits, segmented_power
+    from exoextract.features import FeatureContext
     from exoextract.lcio import read_lightcurve, stitch
+    from exoextract.search.ffa import warmup
     from exoextract.settings import load_settings
 
-    cases: list[tuple[str, list[Path], float | None]] = []
+    cases: list[tuple[str, list[Path], str]] = []
     tess = SHARED / "tess" / "tess2018234235059-s0002-0000000100100827-0121-s_lc.fits"
     kepler = sorted((SHARED / "kepler").rglob("*.fits"))
     if tess.exists():
-        cases.append(("WASP-18 TESS sector 2", [tess], 0.94145))
+        cases.append(("WASP-18 TESS sector 2", [tess], "0.94145 (WASP-18 b)"))
     if kepler:
-        cases.append(("Kepler-90 quarters 3-5", kepler, None))
+        cases.append(("Kepler-90 quarters 3-5", kepler, "g 210.6, h 331.6 (1-2 transits)"))
     if not cases:
-        console.print("3. BLS grids: skipped (no ../shared/data)")
+        console.print("3. Period search: skipped (no ../shared/data)")
         return
-    settings = load_settings()
-    table = Table(title="3. BLS search: exoextract (bounded grid, per-octave durations), autopower")
-    for name in ("light curve", "grid", "periods", "seconds", "best period d"):
+    warmup()
+    table = Table(title="3. Blind search on real light curves: fast (default) versus full")
+    for name in ("light curve", "mode", "periods", "BLS s", "TLS s", "BLS period", "TLS period"):
         table.add_column(name)
-    for label, paths, _truth in cases:
+    table.add_column("expected")
+    for label, paths, expected in cases:
         lc = stitch([read_lightcurve(p) for p in paths])
-        t, y, dy = arrays(clean_lightcurve(lc, settings).flat)
-        durations = np.array(sorted(settings.bls_durations_hours)) / 24
-        durations = durations[durations < settings.period_min]
-        model = BoxLeastSquares(t, y, dy)
-        baseline, pmin, pmax = search_limits(t, settings.period_min, settings.period_max)
-        grid = period_grid(baseline, pmin, pmax, float(durations[0]), settings.bls_oversample)
-        start = time.perf_counter()
-        result = segmented_power(model, grid, durations)  # what the bls family runs
-        bounded = time.perf_counter() - start
-        best = float(result["period"][np.argmax(result["power"])])
-        table.add_row(label, "exoextract", str(grid.size), f"{bounded:.1f}", f"{best:.5f}")
-        auto_grid = model.autoperiod(durations, minimum_period=pmin, maximum_period=pmax)
-        if auto_grid.size > 400_000:
-            table.add_row(label, "autopower", str(auto_grid.size), "skipped (too long)", "-")
-            continue
-        start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            auto = model.power(auto_grid, durations, objective="likelihood")
-        table.add_row(
-            label,
-            "autopower",
-            str(auto_grid.size),
-            f"{time.perf_counter() - start:.1f}",
-            f"{float(auto.period[np.argmax(auto.power)]):.5f}",
-        )
+        for mode in ("fast", "full"):
+            settings = load_settings(None, {"bls_mode": mode, "tls_mode": mode, "run_known": False})
+            cleaned = clean_lightcurve(lc, settings)
+            t, y, dy = arrays(cleaned.flat)
+            ctx = FeatureContext(t, y, dy, cleaned, settings, {})
+            chosen = [f for f in features.enabled(settings) if f.name in ("bls", "tls")]
+            row = features.compute(ctx, chosen)
+            table.add_row(
+                label,
+                mode,
+                f"{int(row['bls_n_periods']):,}",
+                f"{row['seconds_bls']:.2f}",
+                f"{row['seconds_tls']:.2f}",
+                f"{row['bls_period']:.5f}",
+                f"{row['tls_period']:.5f}",
+                expected,
+            )
     console.print(table)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--only", default="1,2,3", help="comma-separated sections")
+    parser.add_argument("--only", default="1,2,3,4,6", help="comma-separated sections")
     parser.add_argument("--noop", type=int, default=2000, help="no-op targets in section 1")
     parser.add_argument("--targets", type=int, default=100, help="targets in section 2")
     args = parser.parse_args()
@@ -269,7 +264,15 @@ def main() -> None:
     if "2" in chosen:
         bench_hostile(args.targets)
     if "3" in chosen:
-        bench_bls()
+        bench_search()
+    if "4" in chosen:  # 4 and 5 (where the time goes) come from one run
+        from cost import bench_cost
+
+        bench_cost()
+    if "6" in chosen:
+        from parallel import bench_parallel
+
+        bench_parallel()
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ plugin columns.
 
 from __future__ import annotations
 
+from time import perf_counter
 from typing import Any
 
 from exoextract import features, plugins
@@ -34,14 +35,25 @@ SOURCE_COLUMNS = ("n_files", "n_redownloaded")
 
 def reserved_columns() -> set[str]:
     """Names a plugin may not use: built-in features and the outcome/identity columns."""
-    return set(features.all_columns()) | set(OUTCOME_COLUMNS) | set(SOURCE_COLUMNS)
+    return (
+        set(features.all_columns())
+        | set(OUTCOME_COLUMNS)
+        | set(SOURCE_COLUMNS)
+        | set(features.timing_columns())
+    )
 
 
 def extract(task: Task) -> tuple[dict[str, dict[str, Any]], list[str]]:
     """({candidate key: feature row}, notes) for one star; TargetError on target problems."""
     settings = task.settings
+    started = perf_counter()
     fetched = get_source(settings.source).fetch(task)
+    read = perf_counter()
     cleaned = clean_lightcurve(fetched.lc, settings)
+    timing = {
+        features.timing_column("read"): round(read - started, 4),
+        features.timing_column("clean"): round(perf_counter() - read, 4),
+    }
     time, flux, err = arrays(cleaned.flat)
     raw_time, raw_flux, _ = arrays(cleaned.normalized)
     ctx = FeatureContext(
@@ -55,7 +67,7 @@ def extract(task: Task) -> tuple[dict[str, dict[str, Any]], list[str]]:
         raw_flux=raw_flux,
     )
     families = features.enabled(settings)
-    star = features.compute(ctx, [f for f in families if not f.per_candidate])
+    star = {**timing, **features.compute(ctx, [f for f in families if not f.per_candidate])}
     star["n_files"] = float(len(fetched.files))
     star["n_redownloaded"] = float(fetched.repaired)
     per_candidate = [f for f in families if f.per_candidate]

@@ -26,6 +26,13 @@ try:
 except Exception:  # the forkserver must start whatever happens; workers import lazily
     pass
 
+try:  # the fast period search's kernels: loaded from numba's cache, compiled if missing
+    from exoextract.search.ffa import warmup
+
+    warmup()
+except Exception:  # a worker compiles on first use instead
+    pass
+
 if os.environ.get("EXOEXTRACT_WARM_TLS", "1") != "0":
     try:
         from transitleastsquares.warmup import ensure_compiled

@@ -554,7 +554,10 @@ def _merge(
     passthrough = _passthrough_frame(targets, result)
     kinds = {c.name: c.kind for c in features.column_specs(settings)}
     feature_cols = list(kinds)
-    known = set(feature_cols) | set(OUTCOME_COLUMNS) | set(SOURCE_COLUMNS) | {"_order"}
+    timing = features.timing_columns(settings)
+    known = (
+        set(feature_cols) | set(OUTCOME_COLUMNS) | set(SOURCE_COLUMNS) | set(timing) | {"_order"}
+    )
     extra = [c for c in frame.columns if c not in known]
     ok = frame[frame["status"] == "ok"]
     table = pd.concat(
@@ -565,7 +568,7 @@ def _merge(
         axis=1,
     )
     columns: dict[str, Any] = {}
-    for column in [*feature_cols, *SOURCE_COLUMNS, *extra]:
+    for column in [*feature_cols, *SOURCE_COLUMNS, *timing, *extra]:
         values = ok[column] if column in ok else pd.Series([None] * len(ok))
         series = pd.Series(values).reset_index(drop=True)
         kind = kinds.get(column, "float")

@@ -26,6 +26,7 @@ from exoextract.errors import InputError
 SOURCES = ("local", "synthetic", "mast")
 MISSIONS = ("Kepler", "K2", "TESS")
 TLS_BACKENDS = ("fused-pl", "fused", "fused-binned", "numba")
+SEARCH_MODES = ("fast", "full")
 
 
 def _f(default: Any, section: str, doc: str, results: bool = True) -> Any:
@@ -140,13 +141,31 @@ class Settings:
         None, "features", "Longest trial period in days; None = half the baseline."
     )
     bls_oversample: float = _f(
-        3.0, "features", "BLS grid: trial phases per shortest duration across the baseline."
+        3.0,
+        "features",
+        "Period search resolution: phase bins per shortest plausible duration (one bin of "
+        "drift across the baseline between trial periods).",
+    )
+    bls_mode: str = _f(
+        "fast",
+        "features",
+        "fast: fold-based search of every period, astropy BLS refines the peak; full: "
+        "astropy BLS over the whole grid (slow on long baselines).",
     )
     bls_durations_hours: tuple[float, ...] = _f(
         (1.0, 1.5, 2.0, 3.0, 4.5, 6.0, 9.0, 13.0), "features", "BLS trial durations in hours."
     )
     tls_backend: str = _f("fused-pl", "features", "transitleastsquares search backend.")
     tls_oversampling: int = _f(3, "features", "TLS period grid oversampling factor.")
+    tls_mode: str = _f(
+        "fast",
+        "features",
+        "fast: TLS around the strongest peaks of the fast search; full: TLS over its "
+        "whole period grid (transitleastsquares' own search, slow on long baselines).",
+    )
+    tls_candidates: int = _f(
+        3, "features", "Fast mode: distinct peaks of the search that TLS examines."
+    )
     extra_features: tuple[str, ...] = _f(
         (), "features", "Plugin feature functions as 'module:function'."
     )
@@ -220,7 +239,13 @@ def _validate(s: Settings) -> None:
         raise InputError(
             f"unknown TLS backend {s.tls_backend!r} — use one of: {', '.join(TLS_BACKENDS)}"
         )
+    for name in ("bls_mode", "tls_mode"):
+        if getattr(s, name) not in SEARCH_MODES:
+            raise InputError(
+                f"unknown {name} {getattr(s, name)!r} — use one of: {', '.join(SEARCH_MODES)}"
+            )
     positive = (
+        "tls_candidates",
         "chunk_size",
         "timeout",
         "flatten_window_days",

@@ -42,6 +42,7 @@ class StarSpec:
     var_period: float = 0.0
     segments: int = 1
     first_segment: int = 1
+    segment_step: int = 1  # 13 for TESS sectors a year apart
     seed: int = 0
 
     @property
@@ -154,7 +155,7 @@ def make_segments(spec: StarSpec) -> list[dict[str, np.ndarray | int]]:
     level = float(rng.uniform(2e4, 2e5))
     out: list[dict[str, np.ndarray | int]] = []
     for index in range(spec.segments):
-        segment = spec.first_segment + index
+        segment = spec.first_segment + index * spec.segment_step
         t = segment_times(spec, segment)
         clean = flux_model(spec, t, origin)
         # slow instrumental drift and red noise that flattening has to remove

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import importlib
 import math
+import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -25,7 +26,7 @@ import numpy as np
 
 from exoextract.settings import Settings
 
-SCHEMA_VERSION = 2  # bump when a column changes name, unit or meaning
+SCHEMA_VERSION = 3  # bump when a column changes name, unit or meaning
 
 
 @dataclass(frozen=True)
@@ -90,10 +91,30 @@ class FeatureContext:
     raw_time: np.ndarray | None = None
     raw_flux: np.ndarray | None = None
     results: dict[str, Any] = field(default_factory=dict)
+    shared: dict[str, Any] = field(default_factory=dict)
+
+    def memo(self, name: str, build: Callable[[], Any]) -> Any:
+        """A value computed once per star and shared by families (the blind search's
+        spectrum): built by the first family that asks, at that family's cost."""
+        if name not in self.shared:
+            self.shared[name] = build()
+        return self.shared[name]
 
 
 def enabled(settings: Settings) -> list[Family]:
     return [f for f in FAMILIES if getattr(settings, f.setting)]
+
+
+def timing_column(name: str) -> str:
+    """The column holding the seconds a family (or a stage: read, clean) took."""
+    return f"seconds_{name}"
+
+
+def timing_columns(settings: Settings | None = None) -> list[str]:
+    """Seconds columns of a row: reading, cleaning, then each enabled family (every
+    family without settings)."""
+    chosen = FAMILIES if settings is None else enabled(settings)
+    return [timing_column(n) for n in ("read", "clean", *(f.name for f in chosen))]
 
 
 def feature_columns(settings: Settings) -> list[str]:
@@ -135,6 +156,7 @@ def compute(ctx: FeatureContext, families: list[Family]) -> dict[str, Any]:
         module = family.load()
         values: Mapping[str, Any]
         reason = ""
+        started = time.perf_counter()
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
@@ -147,6 +169,7 @@ def compute(ctx: FeatureContext, families: list[Family]) -> dict[str, Any]:
             value = values.get(column.name)
             row[column.name] = _as_list(value) if column.kind == "list" else _as_float(value)
         row[family.reason_column] = reason[:300]
+        row[timing_column(family.name)] = round(time.perf_counter() - started, 4)
         ctx.results.update(row)
     return row
 

@@ -1,15 +1,16 @@
-"""Box Least Squares (astropy) on a bounded, physically spaced period grid.
+"""Box Least Squares: the fast blind search, refined at full resolution with astropy.
 
-astropy's ``autopower`` spaces frequencies for the shortest duration at the longest
-period over the whole baseline: 78 million periods for four years of Kepler (FACTS.md).
-Here the frequency step follows the transit duration expected at each period (half a
-Sun-like transit, at least the shortest trial box), so the phase drift over the baseline
-stays below a fraction of a transit everywhere, and the longest period is capped at half
-the baseline (two transits) unless set. The search runs one period octave at a time with
-only the trial durations plausible there (0.35 to 2.5 times a Sun-like transit): long
-periods are not binned at 1-hour resolution. Both levers were kept only because the
-injection benchmark (``make bench-science``) showed no loss of recall; on two years of
-Kepler data they cut BLS from 102 s to 43 s.
+``bls_mode = "fast"`` (default): the period comes from the shared fast box search
+(:mod:`exoextract.features.blindsearch`: a fast-folding algorithm over every trial period
+from ``period_min`` to half the baseline, binned per period octave at ``bls_oversample``
+bins per shortest plausible duration). The highest peak is then refined with astropy's
+``BoxLeastSquares`` on the unbinned light curve, on a fine grid three search steps either
+side, with the durations plausible at that period; that refined box gives every column.
+``bls_sde`` and ``bls_n_periods`` describe the fast search's spectrum.
+
+``bls_mode = "full"``: astropy's BLS over the whole grid (the frequency step follows the
+transit duration expected at each period, searched one period octave at a time with only
+its plausible durations) - several times slower on long baselines, kept for comparison.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from exoextract.features import Column, FeatureContext, NotComputable
+from exoextract.features import Column, FeatureContext, NotComputable, blindsearch
+from exoextract.search.durations import octave_edges, physical_duration, plausible_durations
 
 COLUMNS = (
     Column("bls_period", "d", "Period of the highest BLS log-likelihood peak."),
@@ -45,14 +47,9 @@ COLUMNS = (
     Column("bls_n_periods", "count", "Trial periods searched."),
 )
 
-MIN_DURATION_FRACTION = 0.35  # grazing or small-star transits: a third of the central one
-GRID_DURATION_FRACTION = 0.5  # grid spacing: drift < 1/oversample of half a Sun-like transit
-MAX_DURATION_FACTOR = 2.5  # evolved stars: up to 2.5 times a Sun-like star's
-
-
-def physical_duration(period: np.ndarray | float) -> np.ndarray | float:
-    """Central transit duration of a Sun-like star at this period, days (13 h at 1 yr)."""
-    return 13.0 / 24.0 * (np.asarray(period) / 365.25) ** (1.0 / 3.0)
+GRID_DURATION_FRACTION = 0.5  # full mode: drift < 1/oversample of half a Sun-like transit
+REFINE_STEPS = 3.0  # fast mode: refine this many search steps either side of the peak
+REFINE_PERIODS = 41
 
 
 def period_grid(
@@ -79,18 +76,6 @@ def period_grid(
     return np.sort(1.0 / np.asarray(freqs))
 
 
-def plausible_durations(durations: np.ndarray, p_low: float, p_high: float) -> np.ndarray:
-    """Trial durations a transit can have at periods in [p_low, p_high] (shorter than p_low)."""
-    low = MIN_DURATION_FRACTION * float(physical_duration(p_low))
-    high = MAX_DURATION_FACTOR * float(physical_duration(p_high))
-    usable = durations[durations < p_low]
-    keep = usable[(usable >= low) & (usable <= high)]
-    if keep.size == 0 and usable.size:  # keep the one nearest to a Sun-like transit
-        middle = float(physical_duration(np.sqrt(p_low * p_high)))
-        keep = usable[[int(np.argmin(np.abs(usable - middle)))]]
-    return keep
-
-
 def segmented_power(
     model: Any, periods: np.ndarray, durations: np.ndarray
 ) -> dict[str, np.ndarray]:
@@ -100,11 +85,7 @@ def segmented_power(
     periods with 1-hour boxes costs bins nobody needs; per octave, the shortest box grows
     with the period and the search over a long baseline gets several times cheaper.
     """
-    edges = np.geomspace(
-        periods[0],
-        periods[-1] * (1 + 1e-9),
-        max(2, int(np.ceil(np.log2(periods[-1] / periods[0]))) + 1),
-    )
+    edges = octave_edges(float(periods[0]), float(periods[-1]))
     parts: dict[str, list[np.ndarray]] = {
         k: []
         for k in (
@@ -132,34 +113,37 @@ def segmented_power(
     return {key: np.concatenate(values) for key, values in parts.items()}
 
 
-def search_limits(
-    time: np.ndarray, period_min: float, period_max: float | None
-) -> tuple[float, float, float]:
-    baseline = float(time.max() - time.min())
-    longest = baseline / 2.0 if period_max is None else min(period_max, baseline)
-    return baseline, period_min, longest
-
-
 def compute(ctx: FeatureContext) -> dict[str, Any]:
     from astropy.timeseries import BoxLeastSquares
 
     settings = ctx.settings
-    time, flux, err = ctx.time, ctx.flux, ctx.flux_err
-    if time.size < settings.min_points:
-        raise NotComputable(f"only {time.size} cleaned points (min_points={settings.min_points})")
-    baseline, pmin, pmax = search_limits(time, settings.period_min, settings.period_max)
-    if pmax <= pmin:
-        raise NotComputable(f"baseline {baseline:.2f} d too short for periods above {pmin} d")
-    durations = np.array(sorted(settings.bls_durations_hours)) / 24.0
-    durations = durations[durations < pmin]
-    if durations.size == 0:
-        raise NotComputable("every trial duration is longer than the shortest period")
-    periods = period_grid(baseline, pmin, pmax, float(durations[0]), settings.bls_oversample)
-    model = BoxLeastSquares(time, flux, dy=err)
-    result = segmented_power(model, periods, durations)
-    power = result["power"]
-    best = int(np.nanargmax(power))
-    spread = float(np.nanstd(power))
+    baseline, pmin, pmax = blindsearch.limits(ctx)
+    durations = blindsearch.trial_durations(settings)
+    model = BoxLeastSquares(ctx.time, ctx.flux, dy=ctx.flux_err)
+    if settings.bls_mode == "full":
+        periods = period_grid(baseline, pmin, pmax, float(durations[0]), settings.bls_oversample)
+        result = segmented_power(model, periods, durations)
+        power = result["power"]
+        spread = float(np.nanstd(power))
+        best = int(np.nanargmax(power))
+        sde = (power[best] - float(np.nanmean(power))) / spread if spread > 0 else np.nan
+        n_periods = int(periods.size)
+    else:
+        spectrum = blindsearch.spectrum(ctx)
+        low, high = spectrum.window(int(np.argmax(spectrum.power)), REFINE_STEPS)
+        low, high = max(low, pmin), min(high, pmax)
+        fine = np.linspace(low, high, REFINE_PERIODS)
+        trial = plausible_durations(durations, low, high)
+        result = segmented_power(model, fine, trial if trial.size else durations[:1])
+        best = int(np.nanargmax(result["power"]))
+        sde, n_periods = spectrum.sde(), spectrum.size
+    return _measure(model, result, best, sde, n_periods)
+
+
+def _measure(
+    model: Any, result: dict[str, np.ndarray], best: int, sde: float, n_periods: int
+) -> dict[str, Any]:
+    """The columns for the chosen box (period, duration, epoch) of a BLS result."""
     depth = float(result["depth"][best])
     depth_err = float(result["depth_err"][best])
     period, duration = float(result["period"][best]), float(result["duration"][best])
@@ -181,6 +165,6 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
         "bls_depth_err": depth_err,
         "bls_snr": depth / depth_err if depth_err > 0 else np.nan,
         "bls_log_likelihood": float(result["log_likelihood"][best]),
-        "bls_sde": (power[best] - float(np.nanmean(power))) / spread if spread > 0 else np.nan,
-        "bls_n_periods": int(periods.size),
+        "bls_sde": sde,
+        "bls_n_periods": n_periods,
     }

@@ -1,11 +1,27 @@
 """Transit Least Squares (transitleastsquares 2.0.4), one thread, inside the worker.
 
+``tls_mode = "fast"`` (default): TLS fits its limb-darkened templates only around the
+``tls_candidates`` (3) strongest distinct peaks of the shared fast box search
+(:mod:`exoextract.features.blindsearch`), each on TLS's own period grid over a window of at
+least four search steps either side; the candidate whose template fits best (lowest
+chi-squared) gives the columns. Because TLS no longer scans every period, the detection
+statistics are computed over the fast search's full grid with TLS's own formulas: the
+chi-squared of the best box at each period (a flat line's chi-squared minus twice the box
+log-likelihood) goes through transitleastsquares' ``spectra`` (signal residue, SDE,
+median-filter detrending), so ``tls_sde`` is TLS's SDE of that spectrum at the chosen peak,
+``tls_fap`` its false-alarm probability, ``tls_period_uncertainty`` the half width at half
+maximum of the peak and ``tls_n_periods`` the size of that grid. Everything else (period,
+epoch, duration, depths, SNR, odd/even, per-transit values, counts, chi-squared) comes from
+TLS's template fit.
+
+``tls_mode = "full"``: TLS's own search over its whole period grid, as transitleastsquares
+runs it (every column from TLS; 10-100 times slower on multi-year light curves).
+
 ``use_threads=1`` always: with more, TLS starts its own persistent process pool, which
-oversubscribes the CPUs under our workers and can hang in forked processes (FACTS.md).
+oversubscribes the CPUs under our workers and can hang in forked processes.
 The search backend is the ``tls_backend`` setting (see the README for the measured choice).
-Every scalar field of TLS's result is kept; depths are reported as fractional decrements
-(TLS's ``depth`` is the in-transit flux level, so ``tls_depth`` = 1 - depth), and the
-per-transit arrays are summarised.
+Depths are reported as fractional decrements (TLS's ``depth`` is the in-transit flux
+level, so ``tls_depth`` = 1 - depth), and the per-transit arrays are summarised.
 """
 
 from __future__ import annotations
@@ -13,11 +29,17 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+import warnings
 from typing import Any
 
 import numpy as np
 
-from exoextract.features import Column, FeatureContext, NotComputable
+from exoextract.features import Column, FeatureContext, NotComputable, blindsearch
+from exoextract.search import Spectrum, peak_indices, tls_power
+
+WINDOW_STEPS = 4.0  # fast mode: search steps either side of a peak that TLS covers
+WINDOW_TLS_STEPS = 5.0  # ... and at least this many of TLS's own grid steps
+PEAK_SEPARATION = 0.01  # distinct candidates differ by more than 1 % in period
 
 COLUMNS = (
     Column("tls_period", "d", "Period of the highest signal detection efficiency (SDE)."),
@@ -50,36 +72,119 @@ COLUMNS = (
     Column("tls_after_transit_count", "count", "Points just after transits."),
     Column("tls_before_transit_count", "count", "Points just before transits."),
     Column("tls_fap", "", "False alarm probability of the SDE (TLS's calibration)."),
-    Column("tls_n_periods", "count", "Trial periods searched."),
+    Column("tls_n_periods", "count", "Trial periods of the search the SDE is computed over."),
 )
 
 
 def compute(ctx: FeatureContext) -> dict[str, Any]:
+    settings = ctx.settings
+    baseline, period_min, period_max = blindsearch.limits(ctx)
+    if settings.tls_mode == "full":
+        return summarise(_tls(ctx, period_min, period_max))
+    spectrum = blindsearch.spectrum(ctx)
+    grid = _tls_grid(baseline, period_min, period_max, settings.tls_oversampling)
+    raw, power = tls_power(spectrum, grid, settings.tls_oversampling)
+    best: tuple[float, int, Any] | None = None
+    peaks = peak_indices(power, grid, settings.tls_candidates, PEAK_SEPARATION)
+    for index in peaks:
+        low, high = _window(spectrum, float(grid[index]), baseline, settings.tls_oversampling)
+        try:
+            result = _tls(ctx, max(low, period_min), min(high, period_max))
+        except (ValueError, ZeroDivisionError, IndexError):
+            continue  # a window TLS cannot fit; the other candidates still count
+        chi2 = _scalar(result.chi2_min)
+        if math.isfinite(chi2) and (best is None or chi2 < best[0]):
+            best = (chi2, index, result)
+    if best is None:
+        raise NotComputable("TLS found no transit at any candidate period")
+    _, index, result = best
+    out = summarise(result)
+    sde = float(power[index])
+    out.update(
+        tls_sde=sde,
+        tls_sde_raw=float(raw[index]),
+        tls_fap=_fap(sde),
+        tls_period_uncertainty=_half_width(grid, power, index),
+        tls_n_periods=int(grid.size),
+    )
+    return out
+
+
+def _tls(ctx: FeatureContext, period_min: float, period_max: float) -> Any:
+    """transitleastsquares over [period_min, period_max], one thread, quietly."""
     from transitleastsquares import transitleastsquares
 
     settings = ctx.settings
-    time, flux, err = ctx.time, ctx.flux, ctx.flux_err
-    if time.size < settings.min_points:
-        raise NotComputable(f"only {time.size} cleaned points (min_points={settings.min_points})")
-    baseline = float(time.max() - time.min())
-    period_max = baseline / 2.0 if settings.period_max is None else settings.period_max
-    if period_max <= settings.period_min:
-        raise NotComputable(
-            f"baseline {baseline:.2f} d too short for periods above {settings.period_min} d"
-        )
-    kwargs: dict[str, Any] = dict(
-        use_threads=1,
-        backend=settings.tls_backend,
-        period_min=settings.period_min,
-        period_max=period_max,
-        oversampling_factor=settings.tls_oversampling,
-        show_progress_bar=False,
-        verbose=False,
-    )
     with contextlib.redirect_stdout(io.StringIO()):
-        model = transitleastsquares(time, flux, err, verbose=False)
-        result = model.power(**kwargs)
-    return summarise(result)
+        model = transitleastsquares(ctx.time, ctx.flux, ctx.flux_err, verbose=False)
+        return model.power(
+            use_threads=1,
+            backend=settings.tls_backend,
+            period_min=period_min,
+            period_max=period_max,
+            oversampling_factor=settings.tls_oversampling,
+            show_progress_bar=False,
+            verbose=False,
+        )
+
+
+def _tls_grid(baseline: float, period_min: float, period_max: float, oversampling: int) -> Any:
+    """TLS's own period grid (a Sun-like star), ascending."""
+    from transitleastsquares.grid import period_grid
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        grid = period_grid(1.0, 1.0, baseline, period_min, period_max, oversampling)
+    return np.sort(np.asarray(grid, dtype=float))
+
+
+def _window(
+    spectrum: Spectrum, centre: float, baseline: float, oversampling: int
+) -> tuple[float, float]:
+    """The period window TLS searches around one peak (the search's nearest trial)."""
+    index = int(np.clip(np.searchsorted(spectrum.periods, centre), 0, spectrum.size - 1))
+    low, high = spectrum.window(index, WINDOW_STEPS)
+    centre = float(spectrum.periods[index])
+    half = max(
+        high - centre, centre - low, WINDOW_TLS_STEPS * _tls_step(centre, baseline, oversampling)
+    )
+    return centre - half, centre + half
+
+
+def _tls_step(period: float, baseline: float, oversampling: int) -> float:
+    """Spacing of TLS's own period grid (Ofir 2014, a Sun-like star) at this period, days."""
+    from transitleastsquares import tls_constants as c
+
+    seconds = c.SECONDS_PER_DAY
+    a = (
+        (2 * math.pi) ** (2.0 / 3)
+        / math.pi
+        * c.R_sun
+        / (c.G * c.M_sun) ** (1.0 / 3)
+        / (baseline * seconds * oversampling)
+    )
+    return period * a * (period * seconds) ** (1.0 / 3)
+
+
+def _half_width(grid: np.ndarray, power: np.ndarray, index: int) -> float:
+    """Half width at half maximum of the peak at ``index``, days."""
+    level = 0.5 * float(power[index])
+    left = index
+    while left > 0 and power[left - 1] > level:
+        left -= 1
+    right = index
+    while right < power.size - 1 and power[right + 1] > level:
+        right += 1
+    return 0.5 * float(grid[right] - grid[left])
+
+
+def _fap(sde: float) -> float:
+    from transitleastsquares.stats import FAP
+
+    try:
+        return float(FAP(sde))
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def summarise(result: Any) -> dict[str, Any]:

@@ -1,0 +1,235 @@
+"""Cost per star on one core, side by side in one run (``make bench`` sections 4 and 5).
+
+Section 4: the same archive-format FITS files of a synthetic planet host (a Kepler
+quarter, a TESS 2-minute sector, two years of Kepler, two TESS sectors a year apart, four
+years of Kepler) through
+
+* ``exoextract``: one worker's whole job for the star (read, clean, every default feature
+  family), with the default fast search;
+* ``notebook``: what notebooks do — ``lk.read`` each file, stitch, ``flatten()``,
+  lightkurve's BLS periodogram with its defaults, then ``transitleastsquares(...).power()``
+  with its defaults (one thread, so CPU seconds compare);
+* ``exhaustive``: exoextract with ``bls_mode = tls_mode = "full"`` (0.1's search over
+  every period, kept as an option).
+
+Each job runs in a fresh process (so the peak resident memory is that job's), after
+importing and loading the compiled kernels, as a worker would have them; CPU seconds are
+the process's own. Section 5 reads the per-family seconds columns of the exoextract rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import multiprocessing as mp
+import os
+import resource
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+console = Console(width=150)
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    mission: str
+    segments: int
+    step: int
+    period: float
+    depth: float
+    baselines: tuple[str, ...]  # which comparison pipelines run on it
+    goal_seconds: float
+    goal_speedup: float
+
+
+CASES = (
+    Case("Kepler quarter", "Kepler", 1, 1, 9.71, 0.0012, ("notebook",), 1.0, 5.0),
+    Case("TESS 2-min sector", "TESS", 1, 1, 3.29, 0.004, ("notebook",), 1.0, 5.0),
+    Case("Kepler, 2 years", "Kepler", 8, 1, 37.4, 0.0009, ("notebook",), 10.0, 50.0),
+    Case("TESS, 2 sectors a year apart", "TESS", 2, 13, 4.87, 0.004, ("notebook",), 3.0, 10.0),
+    Case("Kepler, 4 years", "Kepler", 16, 1, 123.6, 0.0009, ("exhaustive",), 30.0, 10.0),
+)
+
+
+def _spec(case: Case, number: int) -> Any:
+    from exoextract.synthetic import StarSpec
+
+    return StarSpec(
+        number=number,
+        mission=case.mission,
+        kind="planet",
+        period=case.period,
+        t0=1.3,
+        depth=case.depth,
+        duration=13 / 24 * (case.period / 365.25) ** (1 / 3),
+        noise=2e-4 if case.mission == "Kepler" else 8e-4,
+        segments=case.segments,
+        segment_step=case.step,
+        first_segment=1,
+        seed=number,
+    )
+
+
+def _warm() -> None:
+    """What a worker has before its first target: imports and compiled kernels."""
+    import exoextract.preload  # noqa: F401  (what the forkserver imports for every worker)
+
+
+def _job(args: tuple[str, str, list[str], str, int]) -> dict[str, Any]:
+    pipeline, case_name, paths, mission, number = args
+    _warm()
+    start = time.process_time()
+    if pipeline == "notebook":
+        found = _notebook(paths)
+        row: dict[str, Any] = {}
+    else:
+        row = _exoextract(paths, mission, number, full=pipeline == "exhaustive")
+        found = row.get("tls_period", float("nan"))
+    cpu = time.process_time() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {
+        "pipeline": pipeline,
+        "case": case_name,
+        "cpu": cpu,
+        "rss": peak,
+        "period": found,
+        "seconds": {k: v for k, v in row.items() if k.startswith("seconds_")},
+    }
+
+
+def _exoextract(paths: list[str], mission: str, number: int, full: bool) -> dict[str, Any]:
+    from exoextract.extract import extract
+    from exoextract.settings import load_settings
+    from exoextract.task import Candidate, Task
+
+    overrides = {"bls_mode": "full", "tls_mode": "full"} if full else {}
+    task = Task(
+        key=str(number),
+        target_id=str(number),
+        mission=mission,
+        number=number,
+        settings=load_settings(None, {"source": "local", **overrides}),
+        candidates=(Candidate(key=str(number)),),
+        paths=tuple(paths),
+    )
+    rows, _ = extract(task)
+    return rows[str(number)]
+
+
+def _notebook(paths: list[str]) -> float:
+    import lightkurve as lk
+    import numpy as np
+    from transitleastsquares import transitleastsquares
+
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        lc = lk.LightCurveCollection([lk.read(p) for p in paths]).stitch()
+        flat = lc.remove_nans().flatten()
+        flat.to_periodogram(method="bls")  # lightkurve's defaults
+        t = np.asarray(flat.time.value, dtype=float)
+        y = np.asarray(flat.flux.value, dtype=float)
+        dy = np.asarray(flat.flux_err.value, dtype=float)
+        result = transitleastsquares(t, y, dy, verbose=False).power(
+            use_threads=1, show_progress_bar=False, verbose=False
+        )
+    return float(result.period)
+
+
+def bench_cost(workers: int = 2, only: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    from exoextract.synthetic import write_fits
+
+    cases = [c for c in CASES if not only or c.name in only]
+    with tempfile.TemporaryDirectory() as tmp:
+        jobs = []
+        for i, case in enumerate(cases):
+            number = 90_000_100 + i
+            paths = [str(p) for p in write_fits(_spec(case, number), Path(tmp))]
+            for pipeline in ("exoextract", *case.baselines):
+                jobs.append((pipeline, case.name, paths, case.mission, number))
+        # the long baselines first, so both cores stay busy to the end
+        jobs.sort(key=lambda j: (j[0] == "exoextract", -len(j[2])))
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        ctx = mp.get_context("spawn")
+        with ctx.Pool(workers, maxtasksperchild=1) as pool:
+            results = pool.map(_job, jobs, chunksize=1)
+    _print_cost(cases, results)
+    _print_families(cases, results)
+    return results
+
+
+def _print_cost(cases: list[Case], results: list[dict[str, Any]]) -> None:
+    table = Table(
+        title="4. CPU seconds per star, full default feature set, one core (same run); "
+        "peak resident memory of the job's process"
+    )
+    for name in (
+        "light curve",
+        "points",
+        "exoextract CPU-s",
+        "goal",
+        "compared with",
+        "its CPU-s",
+        "speed-up",
+        "goal",
+        "periods found (true)",
+        "peak RSS exoextract",
+    ):
+        table.add_column(name, justify="right" if name != "light curve" else "left")
+    by = {(r["pipeline"], r["case"]): r for r in results}
+    for case in cases:
+        ours = by[("exoextract", case.name)]
+        other_name = case.baselines[0]
+        other = by.get((other_name, case.name))
+        speedup = other["cpu"] / ours["cpu"] if other else float("nan")
+        periods = f"{ours['period']:.4f}"
+        if other:
+            periods += f" / {other['period']:.4f}"
+        table.add_row(
+            case.name,
+            _points(case),
+            f"{ours['cpu']:.2f}",
+            f"≤ {case.goal_seconds:g}",
+            {"notebook": "notebook pipeline", "exhaustive": "exhaustive (0.1)"}[other_name],
+            f"{other['cpu']:.1f}" if other else "-",
+            f"{speedup:.0f}×",
+            f"≥ {case.goal_speedup:g}×",
+            f"{periods} ({case.period})",
+            f"{ours['rss'] / 2**20:.0f} MB",
+        )
+    console.print(table)
+
+
+def _print_families(cases: list[Case], results: list[dict[str, Any]]) -> None:
+    rows = [r for r in results if r["pipeline"] == "exoextract"]
+    names = sorted({k for r in rows for k in r["seconds"]}, key=_family_order)
+    table = Table(title="5. Where the time goes: seconds_* columns of the exoextract rows")
+    table.add_column("light curve")
+    for name in names:
+        table.add_column(name.removeprefix("seconds_"), justify="right")
+    for case in cases:
+        row = next(r for r in rows if r["case"] == case.name)
+        table.add_row(case.name, *(f"{row['seconds'].get(n, float('nan')):.2f}" for n in names))
+    console.print(table)
+
+
+def _family_order(name: str) -> int:
+    order = ["read", "clean", "stats", "variability", "bls", "tls", "vet", "known"]
+    short = name.removeprefix("seconds_")
+    return order.index(short) if short in order else len(order)
+
+
+def _points(case: Case) -> str:
+    import numpy as np
+
+    from exoextract.synthetic import make_segments
+
+    spec = replace(_spec(case, 1), seed=1)
+    return f"{sum(int(np.size(s['time'])) for s in make_segments(spec)):,}"

@@ -1,0 +1,158 @@
+"""The fast blind box search: one log-likelihood per trial period, octave by octave.
+
+Per period octave the light curve is binned at ``bins_per_duration`` bins per shortest
+plausible transit duration there (:mod:`exoextract.search.durations`), so short periods are
+folded at a fine phase resolution and long ones at a coarse one; the FFA then gives every
+trial period whose phase drifts by one bin over the baseline. The cost grows with the
+baseline over the bin width, not with the number of points: 2-minute TESS data cost no more
+than 30-minute data over the same span.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from exoextract.search import ffa
+from exoextract.search.durations import octave_edges, plausible_durations
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    """Box log-likelihood per trial period (ascending), and the chi-squared of a flat line.
+
+    ``oversample`` is the number of trial periods per independent peak width (the bins per
+    shortest duration), which sizes the median filter of TLS-style detrending."""
+
+    periods: np.ndarray
+    power: np.ndarray
+    chi2_null: float
+    oversample: float
+
+    @property
+    def size(self) -> int:
+        return int(self.periods.size)
+
+    def sde(self) -> float:
+        """(peak - mean) / std of the log-likelihood: BLS's signal detection efficiency."""
+        spread = float(np.std(self.power))
+        if spread <= 0:
+            return float("nan")
+        return (float(np.max(self.power)) - float(np.mean(self.power))) / spread
+
+    def window(self, index: int, steps: float) -> tuple[float, float]:
+        """Periods ``steps`` local grid steps either side of trial ``index``."""
+        low = max(index - 1, 0)
+        high = min(index + 1, self.size - 1)
+        step = (self.periods[high] - self.periods[low]) / max(high - low, 1)
+        centre = float(self.periods[index])
+        return centre - steps * float(step), centre + steps * float(step)
+
+
+def box_spectrum(
+    time: np.ndarray,
+    flux: np.ndarray,
+    flux_err: np.ndarray | None,
+    period_min: float,
+    period_max: float,
+    durations: np.ndarray,
+    bins_per_duration: float,
+) -> Spectrum:
+    """The box log-likelihood of every trial period in [period_min, period_max]."""
+    if flux_err is not None:
+        weights = 1.0 / np.asarray(flux_err, dtype=float) ** 2
+    else:
+        residual = flux - np.median(flux)
+        scatter = 1.4826 * float(np.median(np.abs(residual)))
+        weights = np.full(flux.size, 1.0 / max(scatter, 1e-12) ** 2)
+    mean_flux = float(np.sum(weights * flux) / np.sum(weights))
+    residual = flux - mean_flux
+    chi2_null = float(np.sum(weights * residual**2))
+    scale = float(np.mean(weights))  # fold normalised weights; the statistic scales with them
+    norm = weights / scale
+    w_total = float(np.sum(norm))
+    start = float(time.min())
+    periods: list[np.ndarray] = []
+    powers: list[np.ndarray] = []
+    edges = octave_edges(period_min, period_max)
+    for low, high in itertools.pairwise(edges):
+        trial = plausible_durations(durations, float(low), float(high))
+        if trial.size == 0:
+            continue
+        width = float(trial.min()) / bins_per_duration
+        index = np.floor((time - start) / width).astype(np.int64)
+        n_bins = int(index.max()) + 1
+        pairs = np.empty(2 * n_bins, dtype=np.float32)
+        pairs[0::2] = np.bincount(index, weights=norm * residual, minlength=n_bins)
+        pairs[1::2] = np.bincount(index, weights=norm, minlength=n_bins)
+        boxes = np.unique(np.maximum(1, np.round(trial / width).astype(np.int64)))
+        strides = np.maximum(1, np.floor(boxes / bins_per_duration)).astype(np.int64)
+        p_low = max(2, int(np.floor(low / width)))
+        p_high = max(p_low, int(np.ceil(high / width)))
+        size = ffa.band_size(n_bins, p_low, p_high)
+        if size == 0:
+            continue
+        out_periods = np.empty(size)
+        out_power = np.empty(size)
+        written = ffa.search_band(
+            pairs, p_low, p_high, boxes, strides, w_total, out_periods, out_power
+        )
+        band = out_periods[:written] * width
+        keep = (band >= low) & (band <= high)
+        periods.append(band[keep])
+        powers.append(out_power[:written][keep] * scale)
+    if not periods:
+        return Spectrum(np.array([]), np.array([]), chi2_null, bins_per_duration)
+    all_periods = np.concatenate(periods)
+    order = np.argsort(all_periods, kind="stable")
+    return Spectrum(all_periods[order], np.concatenate(powers)[order], chi2_null, bins_per_duration)
+
+
+def pool_onto(spectrum: Spectrum, grid: np.ndarray) -> np.ndarray:
+    """The highest log-likelihood of the trial periods nearest to each period of an
+    ascending ``grid`` (its cells end half-way between neighbours); a cell the search did
+    not sample takes the value at the nearest searched period."""
+    edges = 0.5 * (grid[1:] + grid[:-1])
+    cell = np.searchsorted(edges, spectrum.periods)
+    pooled = np.full(grid.size, -np.inf)
+    np.maximum.at(pooled, cell, spectrum.power)
+    empty = ~np.isfinite(pooled)
+    if empty.any():
+        pooled[empty] = np.interp(grid[empty], spectrum.periods, spectrum.power)
+    return pooled
+
+
+def tls_power(
+    spectrum: Spectrum, grid: np.ndarray, oversampling: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """TLS's detection statistic over TLS's own period ``grid``, from the box search.
+
+    Each grid period takes the best box among the searched periods nearest to it; its
+    chi-squared is ``chi2_null - 2 * log-likelihood``; TLS's own ``spectra`` turns those
+    into its signal residue and median-detrended SDE power. Returns (raw power, detrended
+    power) on ``grid``, in TLS's units (the detrended maximum is TLS's SDE)."""
+    from transitleastsquares.stats import spectra
+
+    chi2 = np.maximum(spectrum.chi2_null - 2.0 * pool_onto(spectrum, grid), 1e-12)
+    _, power_raw, power, _, _ = spectra(chi2, oversampling, periods=grid)
+    return np.asarray(power_raw, dtype=float), np.asarray(power, dtype=float)
+
+
+def peak_indices(
+    values: np.ndarray, periods: np.ndarray, count: int, separation: float
+) -> list[int]:
+    """Indices of the ``count`` highest peaks, each at least ``separation`` (relative) in
+    period from the ones chosen before it."""
+    chosen: list[int] = []
+    masked = np.array(values, dtype=float, copy=True)
+    masked[~np.isfinite(masked)] = -np.inf
+    for _ in range(count):
+        best = int(np.argmax(masked))
+        if not np.isfinite(masked[best]):
+            break
+        chosen.append(best)
+        centre = periods[best]
+        masked[np.abs(periods / centre - 1.0) < separation] = -np.inf
+    return chosen

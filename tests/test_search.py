@@ -1,0 +1,196 @@
+"""The fast period search: the fold and the box statistic are exact where they should be,
+injected transits are found on short and multi-year baselines, and the modes differ only
+where documented."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from exoextract import features
+from exoextract.clean import arrays, clean_lightcurve
+from exoextract.errors import InputError
+from exoextract.features import FeatureContext
+from exoextract.search import box_spectrum, peak_indices
+from exoextract.search.ffa import band_size, search_band
+from exoextract.settings import load_settings
+from exoextract.synthetic import StarSpec, make_lightcurve
+
+
+def _brute_best_box(sums: np.ndarray, weights: np.ndarray, durations: list[int]) -> float:
+    """Best box log-likelihood of one folded profile, by enumeration."""
+    total = weights.sum()
+    p = sums.size
+    best = 0.0
+    for d in durations:
+        if 2 * d > p:
+            continue
+        for j in range(p):
+            idx = (j + np.arange(d)) % p
+            s_in, w_in = sums[idx].sum(), weights[idx].sum()
+            if s_in < 0 and 0 < w_in < total:
+                best = max(best, s_in**2 * total / (w_in * (total - w_in)))
+    return 0.5 * best
+
+
+def _expected_shifts(m: int, s: int) -> list[int]:
+    """Row offsets the FFA uses for drift s across m rows (its recursive definition)."""
+    if m == 1:
+        return [0]
+    half = m // 2
+    head = _expected_shifts(half, s // 2)
+    tail = _expected_shifts(half, s // 2)
+    return head + [x + (s + 1) // 2 for x in tail]
+
+
+@pytest.mark.parametrize("p", [7, 10])
+def test_fold_and_box_statistic_match_enumeration(p: int) -> None:
+    rng = np.random.default_rng(p)
+    n = 8 * p - 3  # not a whole number of rows: the last row is padded with empty bins
+    residual = rng.normal(0, 1, n)
+    weight = rng.uniform(0.5, 2.0, n)
+    weight[rng.choice(n, 5, replace=False)] = 0.0  # gaps
+    sums = residual * weight
+    pairs = np.empty(2 * n, dtype=np.float32)
+    pairs[0::2], pairs[1::2] = sums, weight
+    durations = [1, 2, 3]
+    out_p = np.empty(band_size(n, p, p))
+    out_w = np.empty(out_p.size)
+    written = search_band(
+        pairs,
+        p,
+        p,
+        np.array(durations, dtype=np.int64),
+        np.ones(3, dtype=np.int64),
+        float(weight.sum()),
+        out_p,
+        out_w,
+    )
+    assert written == 7  # 8 rows: drifts 0..6 of 0..7 bins
+    padded_s = np.zeros(8 * p)
+    padded_w = np.zeros(8 * p)
+    padded_s[:n], padded_w[:n] = sums, weight
+    for s in range(written):
+        shifts = _expected_shifts(8, s)
+        assert shifts[-1] == s and all(abs(x - i * s / 7) <= 1 for i, x in enumerate(shifts))
+        folded_s = sum(np.roll(padded_s[i * p : (i + 1) * p], -x) for i, x in enumerate(shifts))
+        folded_w = sum(np.roll(padded_w[i * p : (i + 1) * p], -x) for i, x in enumerate(shifts))
+        assert out_p[s] == pytest.approx(p + s / 7)
+        assert out_w[s] == pytest.approx(_brute_best_box(folded_s, folded_w, durations), rel=1e-4)
+
+
+def _context(spec: StarSpec, **overrides: object) -> FeatureContext:
+    settings = load_settings(None, overrides)
+    cleaned = clean_lightcurve(make_lightcurve(spec), settings)
+    t, f, e = arrays(cleaned.flat)
+    rt, rf, _ = arrays(cleaned.normalized)
+    return FeatureContext(t, f, e, cleaned, settings, {}, raw_time=rt, raw_flux=rf)
+
+
+def _row(ctx: FeatureContext) -> dict[str, float]:
+    return features.compute(ctx, [f for f in features.enabled(ctx.settings) if not f.per_candidate])
+
+
+QUARTER_PLANET = StarSpec(
+    number=41,
+    mission="Kepler",
+    kind="planet",
+    period=6.173,
+    t0=2.1,
+    depth=0.0009,
+    duration=0.13,
+    noise=2e-4,
+    seed=41,
+)
+
+
+def test_spectrum_peak_is_close_to_exact_bls() -> None:
+    from astropy.timeseries import BoxLeastSquares
+
+    ctx = _context(QUARTER_PLANET)
+    durations = np.array([1.0, 1.5, 2.0, 3.0, 4.5, 6.0, 9.0]) / 24
+    spectrum = box_spectrum(ctx.time, ctx.flux, ctx.flux_err, 0.5, 44.0, durations, 3.0)
+    assert np.all(np.diff(spectrum.periods) >= 0)
+    best = int(np.argmax(spectrum.power))
+    assert spectrum.periods[best] == pytest.approx(QUARTER_PLANET.period, rel=2e-3)
+    exact = BoxLeastSquares(ctx.time, ctx.flux, ctx.flux_err).power(
+        np.linspace(6.15, 6.20, 401), durations, objective="likelihood", oversample=20
+    )
+    # binned at a third of the shortest box, the fold loses a little of the exact power
+    assert 0.75 < spectrum.power[best] / float(np.max(exact.power)) <= 1.02
+
+
+def test_peak_indices_are_distinct_and_ordered() -> None:
+    periods = np.linspace(1, 10, 1000)
+    values = np.exp(-(((periods - 3) / 0.01) ** 2)) + 0.5 * np.exp(-(((periods - 7) / 0.01) ** 2))
+    chosen = peak_indices(values, periods, 3, 0.01)
+    assert [round(float(periods[i])) for i in chosen[:2]] == [3, 7]
+    assert all(abs(periods[a] / periods[b] - 1) >= 0.01 for a in chosen for b in chosen if a != b)
+
+
+@pytest.mark.parametrize("mode", ["fast", "full"])
+def test_both_modes_find_a_quarter_planet(mode: str) -> None:
+    row = _row(_context(QUARTER_PLANET, bls_mode=mode, tls_mode=mode))
+    for family in ("bls", "tls"):
+        assert row[f"{family}_period"] == pytest.approx(QUARTER_PLANET.period, rel=2e-3)
+    assert row["tls_sde"] > 15 and row["vet_transit_like"] == 1.0
+    assert row["tls_fap"] < 1e-3
+    assert 0 < row["tls_period_uncertainty"] < 0.01
+
+
+def test_fast_mode_computes_sde_over_the_whole_search() -> None:
+    fast = _row(_context(QUARTER_PLANET))
+    full = _row(_context(QUARTER_PLANET, tls_mode="full"))
+    # both over TLS's own period grid: fast pools the box search onto it
+    assert fast["tls_n_periods"] == full["tls_n_periods"] > 1000
+    assert fast["bls_n_periods"] > fast["tls_n_periods"]
+    # and both are calibrated alike: a strong planet's SDE within a fifth of TLS's own
+    assert fast["tls_sde"] == pytest.approx(full["tls_sde"], rel=0.2)
+
+
+LONG_PLANET = StarSpec(
+    number=43,
+    mission="Kepler",
+    kind="planet",
+    period=187.3,  # four transits in two years
+    t0=40.0,
+    depth=0.0012,
+    duration=0.45,
+    noise=2e-4,
+    red_noise=0.0,
+    segments=8,
+    seed=43,
+)
+
+
+@pytest.mark.slow
+def test_fast_search_finds_a_long_period_planet_in_two_years() -> None:
+    row = _row(_context(LONG_PLANET))
+    assert row["time_span"] > 700
+    assert row["tls_period"] == pytest.approx(LONG_PLANET.period, rel=0.005)
+    assert row["bls_period"] == pytest.approx(LONG_PLANET.period, rel=0.005)
+    assert row["tls_sde"] > 9
+
+
+@pytest.mark.slow
+def test_quiet_two_year_star_is_not_transit_like() -> None:
+    quiet = replace(LONG_PLANET, number=44, kind="quiet", depth=0.0, seed=44)
+    row = _row(_context(quiet))
+    assert row["vet_transit_like"] == 0.0
+    assert math.isfinite(row["tls_sde"])
+
+
+def test_timing_columns_are_written() -> None:
+    row = _row(_context(QUARTER_PLANET))
+    for family in ("stats", "variability", "bls", "tls", "vet"):
+        assert row[f"seconds_{family}"] >= 0
+    assert row["seconds_bls"] > 0
+
+
+@pytest.mark.parametrize("name", ["bls_mode", "tls_mode"])
+def test_unknown_search_mode_is_refused(name: str) -> None:
+    with pytest.raises(InputError, match=f"unknown {name} 'quick'"):
+        load_settings(None, {name: "quick"})
