@@ -1,7 +1,7 @@
 """Find lightkurve's download cache and the broken FITS files in it.
 
 lightkurve reuses any file that exists at the expected cache path, without checking it, so
-one interrupted download fails every later run (see FACTS.md). :func:`check_fits` is the one
+one interrupted download fails every later run. :func:`check_fits` is the one
 integrity check used everywhere: by ``clean-cache``, and by sources before a file is read.
 """
 

@@ -148,6 +148,17 @@ def run(
     period_min: Annotated[float | None, typer.Option(help="Shortest trial period, days.")] = None,
     period_max: Annotated[float | None, typer.Option(help="Longest trial period, days.")] = None,
     tls_backend: Annotated[str | None, typer.Option(help="TLS search backend.")] = None,
+    search: Annotated[
+        str | None,
+        typer.Option(
+            help="fast (default): fold-based search, BLS and TLS refine its peaks; "
+            "full: 0.1's exhaustive BLS and TLS over every period (slow on long baselines)."
+        ),
+    ] = None,
+    schedule: Annotated[
+        str | None,
+        typer.Option(help="biggest-first (default, where file sizes are known) or input order."),
+    ] = None,
     id_column: Annotated[str | None, typer.Option(help="Column with the star id.")] = None,
     candidate_column: Annotated[str | None, typer.Option(help="Column naming candidates.")] = None,
     period_column: Annotated[str | None, typer.Option(help="Column with known periods.")] = None,
@@ -188,6 +199,9 @@ def run(
         "period_min": period_min,
         "period_max": period_max,
         "tls_backend": tls_backend,
+        "bls_mode": search,
+        "tls_mode": search,
+        "schedule": schedule,
         "extra_features": tuple(extra_feature) if extra_feature else None,
         "id_column": id_column,
         "candidate_column": candidate_column,

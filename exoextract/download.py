@@ -1,7 +1,7 @@
 """Downloading one archive file so that a half-written file can never look finished.
 
 astroquery writes straight to the final path and has no transfer timeout; lightkurve then
-reuses whatever is at that path (FACTS.md). Here a file is streamed to a hidden temporary
+reuses whatever is at that path. Here a file is streamed to a hidden temporary
 name beside its destination, with a timeout on every wait for data and a deadline for the
 whole transfer, then checked — size against the server's announcement and the archive's
 product table, every HDU readable — and only then renamed into place.

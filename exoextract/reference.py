@@ -21,6 +21,20 @@ IDENTITY = (
 TRAILER = (
     ("n_files", "count", "Light-curve files read for the star (quarters, sectors)."),
     ("n_redownloaded", "count", "Cached files found corrupt, set aside and downloaded again."),
+    (
+        "seconds_read",
+        "s",
+        "Wall seconds to find and read the light-curve files (downloads run before, in "
+        "their own pool).",
+    ),
+    ("seconds_clean", "s", "Wall seconds of the cleaning (quality mask, clipping, flattening)."),
+    (
+        "seconds_<family>",
+        "s",
+        "Wall seconds of each enabled family (`seconds_stats`, `seconds_variability`, "
+        "`seconds_bls`, `seconds_tls`, `seconds_vet`, `seconds_known`, ...). The blind "
+        "search both BLS and TLS start from is counted in whichever of the two runs first.",
+    ),
     ("(plugin columns)", "as returned", "Columns of --extra-feature plugins, as floats."),
 )
 FAILURES = (
@@ -62,8 +76,8 @@ def render() -> str:
         "",
         "Rows of `features.parquet`, in this column order: identity, the input's own columns,",
         "then each enabled family's columns followed by its `<family>_reason` column (empty when",
-        "the family ran, otherwise why its values are NaN), then `n_files`, `n_redownloaded` and",
-        "plugin columns.",
+        "the family ran, otherwise why its values are NaN), then `n_files`, `n_redownloaded`,",
+        "the `seconds_*` timing columns and plugin columns.",
         "Numbers are float64 (NaN when they cannot be computed), reasons are text, views are",
         "lists of float. Times are in the mission's own system: BKJD (BJD - 2454833) for Kepler",
         "and K2, BTJD (BJD - 2457000) for TESS; depths are fractions of the stellar flux.",

@@ -265,7 +265,10 @@ def _execute(
     done = store.done_keys(retry)
     keys = [t.key for t in targets.targets]
     previously_done = sum(1 for k in keys if k in done)
-    chunks = _plan(_stars(targets.targets), settings.chunk_size)
+    stars = _stars(targets.targets)
+    if settings.schedule == "biggest-first":
+        stars = biggest_first(stars, prepared.located)
+    chunks = _plan(stars, settings.chunk_size)
     workers = prepared.workers
     session = {"started": _now(), "workers": workers, "pid": os.getpid()}
     manifest["sessions"].append(session)
@@ -488,6 +491,26 @@ def _stars(targets: Sequence[Target]) -> list[list[Target]]:
     for target in targets:
         groups.setdefault(target.target_id, []).append(target)
     return list(groups.values())
+
+
+def biggest_first(
+    stars: Sequence[list[Target]], located: Mapping[str, tuple[str, ...]]
+) -> list[list[Target]]:
+    """Stars with the most light-curve bytes first (stable: unknown sizes keep their order).
+
+    A run that ends on one long star leaves every other worker idle; started first, the
+    long stars overlap with the short ones (longest-processing-time-first scheduling).
+    Sizes are known only where files are (the local source); the output keeps the input's
+    order whatever the schedule."""
+
+    def size(star: list[Target]) -> int:
+        total = 0
+        for path in located.get(star[0].target_id, ()):
+            with contextlib.suppress(OSError):
+                total += os.path.getsize(path)
+        return total
+
+    return sorted(stars, key=lambda star: -size(star))
 
 
 def _plan(stars: Sequence[list[Target]], size: int) -> list[list[list[Target]]]:

@@ -27,6 +27,7 @@ SOURCES = ("local", "synthetic", "mast")
 MISSIONS = ("Kepler", "K2", "TESS")
 TLS_BACKENDS = ("fused-pl", "fused", "fused-binned", "numba")
 SEARCH_MODES = ("fast", "full")
+SCHEDULES = ("biggest-first", "input")
 
 
 def _f(default: Any, section: str, doc: str, results: bool = True) -> Any:
@@ -173,6 +174,13 @@ class Settings:
     # --- execution ----------------------------------------------------------------------
     workers: int = _f(0, "run", "Worker processes; 0 = derived from CPUs and memory.", False)
     chunk_size: int = _f(25, "run", "Targets per checkpoint file.", False)
+    schedule: str = _f(
+        "biggest-first",
+        "run",
+        "Order of work: biggest-first (stars with the most light-curve data first, where "
+        "sizes are known) or input (the CSV's order).",
+        False,
+    )
     timeout: float = _f(
         600.0, "run", "Seconds one target may run before its worker is killed.", False
     )
@@ -244,6 +252,8 @@ def _validate(s: Settings) -> None:
             raise InputError(
                 f"unknown {name} {getattr(s, name)!r} — use one of: {', '.join(SEARCH_MODES)}"
             )
+    if s.schedule not in SCHEDULES:
+        raise InputError(f"unknown schedule {s.schedule!r} — use one of: {', '.join(SCHEDULES)}")
     positive = (
         "tls_candidates",
         "chunk_size",

@@ -5,14 +5,16 @@
 (:mod:`exoextract.features.blindsearch`), each on TLS's own period grid over a window of at
 least four search steps either side; the candidate whose template fits best (lowest
 chi-squared) gives the columns. Because TLS no longer scans every period, the detection
-statistics are computed over the fast search's full grid with TLS's own formulas: the
-chi-squared of the best box at each period (a flat line's chi-squared minus twice the box
-log-likelihood) goes through transitleastsquares' ``spectra`` (signal residue, SDE,
-median-filter detrending), so ``tls_sde`` is TLS's SDE of that spectrum at the chosen peak,
-``tls_fap`` its false-alarm probability, ``tls_period_uncertainty`` the half width at half
-maximum of the peak and ``tls_n_periods`` the size of that grid. Everything else (period,
-epoch, duration, depths, SNR, odd/even, per-transit values, counts, chi-squared) comes from
-TLS's template fit.
+statistics come from the fast search, in TLS's own units: on TLS's own period grid (the
+one ``tls_mode = "full"`` searches) each period takes the best box among the search's
+nearest trial periods; its chi-squared (a flat line's minus twice the box log-likelihood)
+goes through transitleastsquares' ``spectra`` (signal residue, SDE, median-filter
+detrending). ``tls_sde`` is that spectrum's SDE at the chosen peak, ``tls_sde_raw`` the
+same before detrending, ``tls_fap`` TLS's false-alarm probability for it,
+``tls_period_uncertainty`` the half width at half maximum of that peak and
+``tls_n_periods`` the size of TLS's grid. Everything else (period, epoch, duration,
+depths, SNR, odd/even, per-transit values, counts, chi-squared) comes from TLS's template
+fit.
 
 ``tls_mode = "full"``: TLS's own search over its whole period grid, as transitleastsquares
 runs it (every column from TLS; 10-100 times slower on multi-year light curves).
@@ -72,7 +74,7 @@ COLUMNS = (
     Column("tls_after_transit_count", "count", "Points just after transits."),
     Column("tls_before_transit_count", "count", "Points just before transits."),
     Column("tls_fap", "", "False alarm probability of the SDE (TLS's calibration)."),
-    Column("tls_n_periods", "count", "Trial periods of the search the SDE is computed over."),
+    Column("tls_n_periods", "count", "Periods of TLS's grid, over which the SDE is computed."),
 )
 
 

@@ -1,6 +1,6 @@
 """The ``mast`` source: search with lightkurve, download into lightkurve's cache, safely.
 
-What FACTS.md says about the archive path, and what this module does about it:
+How lightkurve and astroquery behave on the archive path, and what this module does about it:
 
 * lightkurve reuses any file at its cache path without checking it, and astroquery writes
   straight to that path: every cached file is checked before use (every HDU read, size
