@@ -4,11 +4,20 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast lint format bench bench-science docs clean
+.PHONY: install demo test test-fast lint format bench bench-science docs check-python clean
+
+# Every Python the project claims (>= 3.11: Debian 12's 3.11.2, Colab's 3.12, 3.13) must
+# resolve the pinned set; check-python dry-runs the install with each one this machine has.
+CHECK_PYTHONS ?= /usr/bin/python3 $(wildcard $(HOME)/.pyenv/versions/3.1[1-9]*/bin/python3) \
+	python3.11 python3.12 python3.13
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	  echo "exoextract needs Python >= 3.11, but $(PYTHON) is $$($(PYTHON) -V 2>/dev/null || echo 'not found'): run 'make install PYTHON=python3.11' (or 3.12, 3.13)" >&2; exit 2; }
+	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || { \
+	  echo "$(PYTHON) cannot create virtual environments: install its venv module (Debian/Ubuntu: apt-get install python3-venv), then make install" >&2; exit 2; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
@@ -43,6 +52,21 @@ bench-science: install
 
 docs: install
 	$(BIN)/python -m exoextract.reference > docs/FEATURES.md
+
+check-python:
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; seen=" "; \
+	for py in $(CHECK_PYTHONS); do \
+	  version=$$($$py -c 'import platform; print(platform.python_version())' 2>/dev/null) \
+	    || { echo "check-python: $$py is not on this machine, skipped"; continue; }; \
+	  case "$$seen" in *" $$version "*) continue;; esac; seen="$$seen$$version "; \
+	  $$py -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+	    || { echo "check-python: $$py is Python $$version, older than the 3.11 we claim, skipped"; continue; }; \
+	  $$py -m venv "$$tmp/$$version"; \
+	  "$$tmp/$$version/bin/python" -m pip install --quiet --dry-run -c constraints.txt -e '.[dev]' \
+	    || { echo "check-python: the pinned set does not resolve on Python $$version" >&2; exit 1; }; \
+	  echo "check-python: Python $$version resolves constraints.txt"; \
+	done; \
+	[ "$$seen" != " " ] || { echo "check-python: no Python found" >&2; exit 1; }
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache runs

@@ -100,6 +100,144 @@ def population(per_bin: int, others: int, seed: int = 2026) -> list[dict[str, An
     return stars
 
 
+# ---------------------------------------------------------------- long baselines
+# (name, mission, segments, step between segments, period bands in days)
+LONG_CASES = (
+    ("Kepler, 2 years", "Kepler", 8, 1, ((1, 10), (10, 50), (50, 150), (150, 360))),
+    ("Kepler, 4 years", "Kepler", 16, 1, ((1, 10), (10, 50), (50, 150), (150, 300))),
+    ("TESS, 2 sectors a year apart", "TESS", 2, 13, ((0.8, 4), (4, 10))),
+)
+LONG_SNR = (12, 20)
+
+
+def long_population(per_band: int, others: int, seed: int = 2027) -> list[dict[str, Any]]:
+    """Planets per (case, period band, SNR), plus quiet and variable stars per case."""
+    from exoextract.synthetic import StarSpec, make_segments, spec_for
+
+    rng = np.random.default_rng(seed)
+    stars: list[dict[str, Any]] = []
+    number = 82_000_000
+    for case, mission, segments, step, bands in LONG_CASES:
+        for low, high in bands:
+            for snr in LONG_SNR:
+                for _ in range(per_band):
+                    number += 1
+                    period = float(np.exp(rng.uniform(np.log(low), np.log(high))))
+                    duration = 13 / 24 * (period / 365.25) ** (1 / 3) * float(rng.uniform(0.7, 1.1))
+                    noise = float(
+                        rng.uniform(4e-4, 1.2e-3)
+                        if mission == "TESS"
+                        else rng.uniform(8e-5, 2.5e-4)
+                    )
+                    spec = StarSpec(
+                        number=number,
+                        mission=mission,
+                        kind="planet",
+                        period=period,
+                        t0=float(rng.uniform(0.1, min(period, 60.0))),
+                        depth=1e-3,
+                        duration=duration,
+                        noise=noise,
+                        red_noise=0.0,
+                        segments=segments,
+                        segment_step=step,
+                        seed=number,
+                    )
+                    times = np.concatenate([np.asarray(g["time"]) for g in make_segments(spec)])
+                    phase = np.abs(
+                        (times - times[0] - spec.t0 + 0.5 * period) % period - 0.5 * period
+                    )
+                    in_transit = max(int(np.sum(phase < 0.5 * duration)), 1)
+                    depth = snr * noise / math.sqrt(in_transit)
+                    transits = len(
+                        np.unique(
+                            np.floor(
+                                (times[phase < 0.5 * duration] - times[0] - spec.t0) / period + 0.5
+                            )
+                        )
+                    )
+                    stars.append(
+                        {
+                            "spec": replace(spec, depth=depth),
+                            "snr": snr,
+                            "case": case,
+                            "band": (low, high),
+                            "transits": transits,
+                        }
+                    )
+        for kind, offset in (("quiet", 3), ("variable", 2)):
+            found = 0
+            candidate = 83_000_000 + offset + 1000 * len(stars)
+            while found < others:
+                candidate += 4
+                spec = spec_for(candidate, mission)
+                if spec.kind == kind:
+                    spec = replace(spec, segments=segments, segment_step=step, first_segment=1)
+                    stars.append({"spec": spec, "snr": None, "case": case, "band": None})
+                    found += 1
+    return stars
+
+
+def summarise_long(stars: list[dict[str, Any]], results: dict[int, dict[str, Any]]) -> None:
+    labels = ["exoextract", "exoextract, exhaustive"]
+    table = Table(
+        title="Long baselines: recall (vetted) of planets at SNR "
+        f"{' and '.join(map(str, LONG_SNR))} by period band; false alarms (vetted) on quiet "
+        "and variable stars"
+    )
+    for name in ("light curve", "periods d", "planets", "2-3 transits", *labels):
+        table.add_column(name, justify="right")
+    for case, _, _, _, bands in LONG_CASES:
+        for low, high in bands:
+            chosen = [s for s in stars if s["case"] == case and s["band"] == (low, high)]
+            n_few = sum(1 for s in chosen if s["transits"] <= 3)
+            cells = []
+            for label in labels:
+                scored = [
+                    verdict(s["spec"].period, results[s["spec"].number][label], "vetted")
+                    for s in chosen
+                    if label in results[s["spec"].number]
+                ]
+                cells.append(f"{scored.count('recovered')}/{len(scored)}" if scored else "-")
+            table.add_row(case, f"{low:g}-{high:g}", str(len(chosen)), str(n_few), *cells)
+        none = [s for s in stars if s["case"] == case and s["snr"] is None]
+        cells = []
+        for label in labels:
+            scored = [
+                verdict(None, results[s["spec"].number][label], "vetted")
+                for s in none
+                if label in results[s["spec"].number]
+            ]
+            cells.append(f"{scored.count('false alarm')}/{len(scored)}" if scored else "-")
+        table.add_row(case, "no transit", str(len(none)), "-", *cells)
+    console.print(table)
+    few = [s for s in stars if s["snr"] is not None and s["transits"] <= 3]
+    if few:
+        scored = [
+            verdict(s["spec"].period, results[s["spec"].number]["exoextract"], "vetted")
+            for s in few
+        ]
+        console.print(
+            f"Planets with 2-3 transits in the data: {scored.count('recovered')}/{len(few)} "
+            "recovered at their period (exoextract, vetted)"
+        )
+    timing = Table(title="Long baselines: seconds per star (one core), mean")
+    timing.add_column("light curve")
+    for label in labels:
+        timing.add_column(label, justify="right")
+    for case, *_ in LONG_CASES:
+        row = [case]
+        for label in labels:
+            times = [
+                results[s["spec"].number][label]["seconds"]
+                for s in stars
+                if s["case"] == case and label in results[s["spec"].number]
+            ]
+            row.append(f"{np.mean(times):.1f} ({len(times)})" if times else "-")
+        timing.add_row(*row)
+    console.print(timing)
+
+
 # ---------------------------------------------------------------- one star, three ways
 def run_star(payload: dict[str, Any]) -> dict[str, Any]:
     """Both pipelines on one star (runs in a worker). Returns plain numbers."""
@@ -113,15 +251,10 @@ def run_star(payload: dict[str, Any]) -> dict[str, Any]:
     lc = make_lightcurve(spec)
     out: dict[str, Any] = {"status": "ok", "data": {}}
     data = out["data"]
-    for label, backend in payload["pipelines"]:
+    for label, overrides in payload["pipelines"]:
         settings = load_settings(
             None,
-            {
-                "run_stats": False,
-                "run_variability": False,
-                "run_known": False,
-                "tls_backend": backend,
-            },
+            {"run_stats": False, "run_variability": False, "run_known": False, **overrides},
         )
         start = time.perf_counter()
         cleaned = clean_lightcurve(lc, settings)
@@ -385,6 +518,19 @@ def main() -> None:
         help="run the exact TLS backend on every n-th star (0: never)",
     )
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--long-per-band", type=int, default=3, help="long baselines: planets per band and SNR"
+    )
+    parser.add_argument(
+        "--long-others", type=int, default=4, help="long baselines: quiet and variable per case"
+    )
+    parser.add_argument(
+        "--exhaustive-every",
+        type=int,
+        default=6,
+        help="long baselines: also run the exhaustive search on every n-th star (0: never; "
+        "never on 4 years, about 7 minutes a star)",
+    )
     args = parser.parse_args()
 
     from exoextract.settings import Settings
@@ -394,18 +540,36 @@ def main() -> None:
     stars = population(args.per_bin, args.others)
     tasks = []
     for i, star in enumerate(stars):
-        pipelines = [("exoextract", backend)]
+        pipelines: list[tuple[str, dict[str, Any]]] = [("exoextract", {"tls_backend": backend})]
         if args.exact_every and i % args.exact_every == 0:
-            pipelines.append(("exoextract, exact TLS", "fused"))
+            pipelines.append(("exoextract, exact TLS", {"tls_backend": "fused"}))
         tasks.append(
             (
                 str(star["spec"].number),
                 {"spec": star["spec"], "pipelines": pipelines, "baseline": True},
             )
         )
+    long_stars = long_population(args.long_per_band, args.long_others)
+    exhaustive = {"bls_mode": "full", "tls_mode": "full"}
+    for i, star in enumerate(long_stars):
+        long_pipelines: list[tuple[str, dict[str, Any]]] = [("exoextract", {})]
+        if (
+            args.exhaustive_every
+            and i % args.exhaustive_every == 0
+            and star["case"] != "Kepler, 4 years"
+        ):
+            long_pipelines.append(("exoextract, exhaustive", exhaustive))
+        tasks.append(
+            (
+                str(star["spec"].number),
+                {"spec": star["spec"], "pipelines": long_pipelines, "baseline": False},
+            )
+        )
+    tasks.sort(key=lambda task: -len(task[1]["pipelines"]) * task[1]["spec"].segments)
     console.print(
         f"{len(stars)} synthetic stars, {args.workers} workers, TLS backend "
-        f"{backend!r} (exact 'fused' too on one star in {args.exact_every})"
+        f"{backend!r} (exact 'fused' too on one star in {args.exact_every}); "
+        f"{len(long_stars)} long-baseline stars"
     )
     started = time.perf_counter()
     results: dict[int, dict[str, Any]] = {}
@@ -417,6 +581,7 @@ def main() -> None:
             else:
                 console.print(f"star {outcome.key}: {outcome.status} {outcome.message}")
     stars = [s for s in stars if s["spec"].number in results]
+    long_stars = [s for s in long_stars if s["spec"].number in results]
     console.print(f"done in {time.perf_counter() - started:.0f} s")
     columns = [
         ("exoextract", "vetted"),
@@ -427,6 +592,7 @@ def main() -> None:
     if args.exact_every:
         columns.insert(2, ("exoextract, exact TLS", "vetted"))
     summarise(stars, results, columns)
+    summarise_long(long_stars, results)
     real_stars()
 
 

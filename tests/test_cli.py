@@ -238,11 +238,31 @@ def test_plain_progress_lines_when_stderr_is_not_a_terminal(tmp_path: Path) -> N
 
 
 def test_resume_retry_failed_runs_failures_again(tmp_path: Path) -> None:
+    flag = tmp_path / "broken"
+    flag.write_text("")
+    targets = csv(tmp_path, f"tic,flag\n100,\n101,{flag}\n102,\n")
+    out = tmp_path / "run"
+    args = ["--source", "synthetic", "--no-tls", "--no-bls", "--workers", "2"]
+    plugin = ["--extra-feature", "exo_test_plugins:fails_while_flagged"]
+    first = runner.invoke(app, ["run", str(targets), "--out", str(out), *args, *plugin, "--json"])
+    assert json.loads(first.stdout)["counts"] == {"ok": 2, "failed": 1}
+    flag.unlink()  # the user fixes the cause
+    plain = json.loads(runner.invoke(app, ["resume", str(out), "--json"]).stdout)
+    assert plain["computed_this_session"] == 0  # without --retry-failed nothing runs again
+    assert pd.read_parquet(out / "failures.parquet")["target_id"].tolist() == ["TIC 101"]
+    again = json.loads(runner.invoke(app, ["resume", str(out), "--json", "--retry-failed"]).stdout)
+    assert again["computed_this_session"] == 1  # only the failed target ran again
+    assert again["counts"] == {"ok": 3}
+    table = pd.read_parquet(out / "features.parquet")
+    assert table["target_id"].tolist() == ["TIC 100", "TIC 101", "TIC 102"]  # once each
+    assert table.set_index("target_id").loc["TIC 101", "attempted_ok"] == 1.0
+    assert pd.read_parquet(out / "failures.parquet").empty
+
+
+def test_resume_retry_failed_leaves_no_data_alone(tmp_path: Path) -> None:
     targets = csv(tmp_path, "tic\n100\n")
     out = tmp_path / "run"
     args = ["--source", "local", "--data-dir", str(tmp_path), "--no-tls", "--no-bls"]
     assert runner.invoke(app, ["run", str(targets), "--out", str(out), *args]).exit_code == 0
-    plain = json.loads(runner.invoke(app, ["resume", str(out), "--json"]).stdout)
-    assert plain["computed_this_session"] == 0
     again = json.loads(runner.invoke(app, ["resume", str(out), "--json", "--retry-failed"]).stdout)
     assert again["computed_this_session"] == 0  # no_data is final, not a failure to retry

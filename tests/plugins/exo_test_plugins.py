@@ -24,3 +24,11 @@ def slow(lc: Any, row: dict[str, Any]) -> dict[str, float]:
 
 def clashing(lc: Any, row: dict[str, Any]) -> dict[str, float]:
     return {"tls_period": 1.0}
+
+
+def fails_while_flagged(lc: Any, row: dict[str, Any]) -> dict[str, float]:
+    """Raises while the file named in the row's `flag` column exists (a fixable failure)."""
+    flag = str(row.get("flag") or "")
+    if flag and os.path.exists(flag):
+        raise ValueError(f"flag file {flag} present")
+    return {"attempted_ok": 1.0}
