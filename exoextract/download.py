@@ -5,6 +5,10 @@ reuses whatever is at that path. Here a file is streamed to a hidden temporary
 name beside its destination, with a timeout on every wait for data and a deadline for the
 whole transfer, then checked — size against the server's announcement and the archive's
 product table, every HDU readable — and only then renamed into place.
+
+A single failed request (a refused or reset connection, HTTP 5xx or 429) is retried here,
+twice, with a short backoff (urllib3's ``Retry``), before the target goes back through the
+supervisor's slower retry; a transfer that breaks after data started is not retried here.
 """
 
 from __future__ import annotations
@@ -20,6 +24,42 @@ from exoextract.errors import TargetError, TransientError
 
 CHUNK = 1 << 16
 CONNECT_TIMEOUT = 10.0
+HTTP_RETRIES = 2
+HTTP_BACKOFF = 0.5  # seconds before the first in-request retry, doubling
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+
+
+def retrying_adapter() -> Any:
+    """A requests adapter that retries one failed request (connection, 5xx, 429) itself.
+
+    The archive's search calls are POSTs that only read, so they are retried too; the
+    final response of a request that kept failing is returned as is, for the caller to
+    classify by its status."""
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+
+    retry = Retry(
+        total=HTTP_RETRIES,
+        connect=HTTP_RETRIES,
+        read=HTTP_RETRIES,
+        status=HTTP_RETRIES,
+        backoff_factor=HTTP_BACKOFF,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=frozenset({"GET", "HEAD", "POST"}),
+        raise_on_status=False,
+        respect_retry_after_header=True,
+    )
+    return HTTPAdapter(max_retries=retry)
+
+
+def retrying_session() -> Any:
+    import requests
+
+    session = requests.Session()
+    adapter = retrying_adapter()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
 
 def temporary_name(dest: Path) -> Path:
@@ -59,7 +99,7 @@ def download(
     dest.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_parts(dest)
     tmp = temporary_name(dest)
-    getter = session.get if session is not None else requests.get
+    getter = (session if session is not None else retrying_session()).get
     written = 0
     try:
         try:

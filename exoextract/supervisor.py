@@ -50,6 +50,26 @@ from exoextract.isolation import (
 )
 
 TERMINAL = ("ok", "failed", "no_data", "timed_out", "crashed", "memory_exceeded", "quarantined")
+INTERNALS_WARNING = (
+    "pebble's internals changed ({missing}): workers that vanish are no longer reaped and "
+    "the kill grace is pebble's own — install pebble<5.3 (what exoextract is tested with)"
+)
+
+
+def missing_pebble_internals(pool: ProcessPool | None = None) -> list[str]:
+    """The private pebble names the supervisor relies on that this pebble lacks.
+
+    ``CONSTS.term_timeout`` (the grace between SIGTERM and SIGKILL of a timed-out worker)
+    and, given a started pool, ``_pool_manager.worker_manager.workers`` (the live workers'
+    pids, for killing the process groups of workers that vanished)."""
+    missing = []
+    if not hasattr(getattr(pebble_types, "CONSTS", None), "term_timeout"):
+        missing.append("pebble.common.types.CONSTS.term_timeout")
+    if pool is not None:
+        manager = getattr(getattr(pool, "_pool_manager", None), "worker_manager", None)
+        if not isinstance(getattr(manager, "workers", None), dict):
+            missing.append("ProcessPool._pool_manager.worker_manager.workers")
+    return missing
 
 
 @dataclass(frozen=True)
@@ -187,7 +207,9 @@ class Supervisor:
         self._lock = threading.Lock()
         self._known_workers: set[int] = set()
         self._marker_dir = tempfile.mkdtemp(prefix="exoextract-markers-")
-        pebble_types.CONSTS.term_timeout = policy.kill_grace
+        self._internals_checked = False
+        if not missing_pebble_internals():
+            pebble_types.CONSTS.term_timeout = policy.kill_grace
 
     # ------------------------------------------------------------------ public
     @property
@@ -358,16 +380,22 @@ class Supervisor:
         joiner.start()
         joiner.join(timeout=self.policy.kill_grace + 5)
 
-    @staticmethod
-    def _worker_pids(pool: ProcessPool) -> set[int]:
+    def _worker_pids(self, pool: ProcessPool) -> set[int]:
         """Pids of this pool's live workers (pebble keys its workers by pid).
 
         Liveness is probed with signal 0 rather than ``Process.is_alive()``, which would
         race pebble's own thread for the forkserver's exit-status pipe.
         """
+        if not self._internals_checked:
+            self._internals_checked = True
+            missing = missing_pebble_internals(pool)
+            if missing:
+                message = INTERNALS_WARNING.format(missing=", ".join(missing))
+                self.stats.events.append(message)
+                self._log(f"warning: {message}")
         try:
             pids = list(pool._pool_manager.worker_manager.workers)
-        except AttributeError:  # another pebble layout: nothing to track
+        except AttributeError:  # another pebble layout (said once above): nothing to track
             return set()
         return {pid for pid in pids if _pid_alive(pid)}
 

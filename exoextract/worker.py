@@ -15,6 +15,7 @@ from typing import Any
 
 from exoextract.errors import RefetchError, TargetError
 from exoextract.task import Task
+from exoextract.transient import is_transient
 
 
 def run_task(task: Task) -> dict[str, Any]:
@@ -47,8 +48,8 @@ def _guarded(work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         return _failure(error, error.status, error.transient)
     except MemoryError as error:
         return _failure(error, "memory_exceeded", False)
-    except Exception as error:
-        return _failure(error, "failed", False, with_location=True)
+    except Exception as error:  # a plugin's or a library's: retried if it is a network hiccup
+        return _failure(error, "failed", is_transient(error), with_location=True)
     return {"status": "ok", "data": data}
 
 

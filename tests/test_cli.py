@@ -266,3 +266,22 @@ def test_resume_retry_failed_leaves_no_data_alone(tmp_path: Path) -> None:
     assert runner.invoke(app, ["run", str(targets), "--out", str(out), *args]).exit_code == 0
     again = json.loads(runner.invoke(app, ["resume", str(out), "--json", "--retry-failed"]).stdout)
     assert again["computed_this_session"] == 0  # no_data is final, not a failure to retry
+
+
+def test_a_network_error_in_a_plugin_is_retried(tmp_path: Path) -> None:
+    calls = [tmp_path / f"calls-{i}" for i in range(3)]
+    targets = csv(
+        tmp_path,
+        f"tic,calls,status\n100,{calls[0]},\n101,{calls[1]},503\n102,{calls[2]},404\n",
+    )
+    out = tmp_path / "run"
+    args = ["--source", "synthetic", "--no-tls", "--no-bls", "--workers", "2", "--retries", "2"]
+    plugin = ["--extra-feature", "exo_test_plugins:network_hiccup"]
+    result = runner.invoke(app, ["run", str(targets), "--out", str(out), *args, *plugin, "--json"])
+    assert json.loads(result.stdout)["counts"] == {"ok": 1, "failed": 2}
+    table = pd.read_parquet(out / "features.parquet").set_index("target_id")
+    assert table.loc["TIC 100", "catalog_calls"] == 2.0  # reset once, then ok
+    failures = pd.read_parquet(out / "failures.parquet").set_index("target_id")
+    assert failures.loc["TIC 101", "attempts"] == 3  # HTTP 503: transient, retried twice
+    assert failures.loc["TIC 102", "attempts"] == 1  # HTTP 404: a verdict, not retried
+    assert failures.loc["TIC 102", "error_type"] == "HTTPError"

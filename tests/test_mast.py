@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -84,18 +85,42 @@ def cache_is_clean(cache: Path) -> None:
 
 
 # ---------------------------------------------------------------- classification
+def _http_error(status: int) -> Exception:
+    import requests
+
+    response = requests.Response()
+    response.status_code = status
+    return requests.HTTPError(f"{status} Server Error", response=response)
+
+
+def _chained(outer: Exception, inner: Exception) -> Exception:
+    try:
+        try:
+            raise inner
+        except Exception as error:
+            raise outer from error
+    except Exception as error:
+        return error
+
+
 @pytest.mark.parametrize(
     ("error", "kind"),
     [
         (ConnectionError("Max retries exceeded"), TransientError),
+        (ConnectionResetError(104, "Connection reset by peer"), TransientError),
         (TimeoutError("read timed out"), TransientError),
-        (RuntimeError("HTTPError: 503 Server Error"), TransientError),
-        (RuntimeError("Not recognized as a supported data product"), TransientError),
-        (RuntimeError("HTTPError: 404 Client Error"), TargetError),
+        (_http_error(503), TransientError),
+        (_http_error(429), TransientError),
+        (_http_error(404), TargetError),
+        (_chained(RuntimeError("search failed"), _http_error(502)), TransientError),
+        (_chained(RuntimeError("search failed"), ConnectionResetError()), TransientError),
+        (json.JSONDecodeError("Expecting value", "", 0), TransientError),
+        # message text is never matched: only types and status codes count
+        (RuntimeError("HTTPError: 503 Server Error"), TargetError),
         (ValueError("something else"), TargetError),
     ],
 )
-def test_errors_are_classified(error: Exception, kind: type) -> None:
+def test_errors_are_classified_by_type_and_status(error: Exception, kind: type) -> None:
     classified = mast.classify(error)
     assert type(classified) is kind
 
@@ -136,7 +161,19 @@ def test_a_corrupt_cached_file_is_moved_aside_and_fetched_again(
     assert [p.name for p in victim.parent.iterdir() if ".corrupt-" in p.name]
 
 
-@pytest.mark.parametrize("kind", ["503", "reset", "cut", "empty", "html200", "size", "stall"])
+@pytest.mark.parametrize("kind", ["503", "reset"])
+def test_one_failed_request_is_retried_inside_the_download(
+    fake: FakeMast, tmp_path: Path, kind: str
+) -> None:
+    settings = settings_for(fake, tmp_path)
+    fake.add_fault(KIC90, kind, times=1)
+    paths = mast.prefetch(task(settings, "KIC 11442793"))["paths"]  # no error: retried in place
+    assert len(paths) == 3
+    assert fake.downloads[KIC90] >= 2  # the failed request, then the good one
+    assert not [p for p in (tmp_path / "cache").rglob("*.part")]
+
+
+@pytest.mark.parametrize("kind", ["cut", "empty", "html200", "size", "stall"])
 def test_each_transfer_fault_is_transient_and_leaves_no_file(
     fake: FakeMast, tmp_path: Path, kind: str
 ) -> None:
@@ -166,12 +203,18 @@ def test_sector_filter_and_repairs_are_recorded(archive: Path, tmp_path: Path) -
     )
 
 
-def test_a_stalled_search_times_out(fake: FakeMast, tmp_path: Path) -> None:
-    fake.add_fault("kplr011442793", "stall", times=1, seconds=10.0)
+def test_a_search_that_keeps_stalling_times_out(fake: FakeMast, tmp_path: Path) -> None:
+    fake.add_fault("kplr011442793", "stall", times=-1, seconds=10.0)
     started = time.monotonic()
     with pytest.raises(TransientError, match="Timeout"):
         mast.prefetch(task(settings_for(fake, tmp_path, http_timeout=1.0), "KIC 11442793"))
-    assert time.monotonic() - started < 8
+    assert time.monotonic() - started < 9  # 3 tries of 1 s plus 1.5 s of backoff
+
+
+def test_one_stalled_search_request_is_retried_in_place(fake: FakeMast, tmp_path: Path) -> None:
+    fake.add_fault("kplr011442793", "stall", times=1, seconds=10.0)
+    settings = settings_for(fake, tmp_path, http_timeout=1.0)
+    assert len(mast.prefetch(task(settings, "KIC 11442793"))["paths"]) == 3
 
 
 def test_mirror_setting_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -279,7 +322,10 @@ def test_prefetch_keeps_the_cpus_busy(archive: Path, tmp_path: Path, capsys: Any
     for i in range(n):
         write_fits(spec_for(7_000_000 + i, "TESS"), archive)
     with FakeMast(archive) as fake:
-        settings = settings_for(fake, tmp_path, run_bls=True, workers=2, max_downloads=2)
+        # the exhaustive BLS keeps each target's compute (~0.5 s) near a download's latency
+        settings = settings_for(
+            fake, tmp_path, run_bls=True, bls_mode="full", workers=2, max_downloads=2
+        )
         warm = run_targets(tmp_path, ids, settings, "warm")  # fills the cache
         assert warm.counts == {"ok": n}
         compute = run_targets(tmp_path, ids, settings, "compute")  # cached: compute only

@@ -107,3 +107,34 @@ def test_workers_are_recycled_and_single_threaded() -> None:
         assert o.data["numba"] == 1
         assert o.data["env"]["TLS_PERSISTENT_POOL"] == "0"
         assert o.data["env"]["OMP_NUM_THREADS"] == "1"
+
+
+def test_the_pebble_internals_we_rely_on_exist() -> None:
+    """Fails loudly if a pebble release moves what the supervisor reaches into."""
+    import multiprocessing as mp
+
+    from pebble import ProcessPool
+
+    from exoextract.supervisor import missing_pebble_internals
+
+    assert missing_pebble_internals() == []
+    pool = ProcessPool(1, context=mp.get_context("forkserver"))
+    try:
+        pool.schedule(noop, args=(1,)).result(timeout=30)
+        assert missing_pebble_internals(pool) == []
+        assert all(isinstance(pid, int) for pid in pool._pool_manager.worker_manager.workers)
+    finally:
+        pool.stop()
+        pool.join()
+
+
+def test_a_changed_pebble_is_reported_not_silently_ignored() -> None:
+    from pebble import ProcessPool
+
+    from exoextract.supervisor import missing_pebble_internals
+
+    class Moved(ProcessPool):  # a pool whose manager is laid out differently
+        _pool_manager = None
+
+    pool = Moved.__new__(Moved)
+    assert missing_pebble_internals(pool) == ["ProcessPool._pool_manager.worker_manager.workers"]

@@ -22,6 +22,7 @@ budget) ahead of the CPU workers; the CPU workers only read the cache.
 
 from __future__ import annotations
 
+import json
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -31,7 +32,7 @@ from typing import Any
 from urllib.parse import quote
 
 from exoextract.cache import check_fits
-from exoextract.download import download
+from exoextract.download import download, retrying_adapter
 from exoextract.errors import (
     CorruptFileError,
     NoDataError,
@@ -45,20 +46,9 @@ from exoextract.sources import Fetched
 from exoextract.sources.local import index_folder
 from exoextract.targets import Target
 from exoextract.task import Task
+from exoextract.transient import chain, is_transient
 
 DEFAULT_SERVER = "https://mast.stsci.edu"
-TRANSIENT_NAMES = (
-    "ConnectionError",
-    "Timeout",
-    "ChunkedEncodingError",
-    "ReadTimeout",
-    "ConnectTimeout",
-    "RemoteDisconnected",
-    "IncompleteRead",
-    "ProtocolError",
-    "ConnectionResetError",
-    "JSONDecodeError",
-)
 
 
 def cache_root(settings: Settings) -> Path:
@@ -99,6 +89,9 @@ def configure(settings: Settings) -> Any:
     portal.MAST_DOWNLOAD_URL = base + "/api/v0.1/Download/file"
     session = portal._session
     if not getattr(session, "_exoextract_timeout", None):
+        adapter = retrying_adapter()  # one failed search request is retried in place
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
         original = session.request
 
         def request(method: str, url: str, **kwargs: Any) -> Any:
@@ -240,27 +233,14 @@ def search(task: Task) -> Any:
 
 
 def classify(error: BaseException) -> TargetError:
-    """Network trouble, archive 5xx and broken transfers are transient; the rest is not."""
+    """Network trouble, archive 5xx/429 and answers cut short are transient; the rest is
+    not. By type and status code (:mod:`exoextract.transient`); a JSON answer that does not
+    parse is an archive answer cut short."""
     text = f"{type(error).__name__}: {error}"
-    chain = [type(e).__name__ for e in _causes(error)]
-    if any(name in TRANSIENT_NAMES for name in chain) or any(
-        name in text for name in TRANSIENT_NAMES
-    ):
-        return TransientError(text)
-    if any(f" {code}" in text or f"{code} " in text for code in (500, 502, 503, 504, 429)):
-        return TransientError(text)
-    if "Not recognized as a supported data product" in text or "corrupt" in text.lower():
+    garbled = any(isinstance(link, json.JSONDecodeError) for link in chain(error))
+    if garbled or is_transient(error):
         return TransientError(text)
     return TargetError(text)
-
-
-def _causes(error: BaseException) -> list[BaseException]:
-    out: list[BaseException] = []
-    current: BaseException | None = error
-    while current is not None and len(out) < 10:
-        out.append(current)
-        current = current.__cause__ or current.__context__
-    return out
 
 
 def _size(row: Mapping[str, Any]) -> int | None:

@@ -32,3 +32,22 @@ def fails_while_flagged(lc: Any, row: dict[str, Any]) -> dict[str, float]:
     if flag and os.path.exists(flag):
         raise ValueError(f"flag file {flag} present")
     return {"attempted_ok": 1.0}
+
+
+def network_hiccup(lc: Any, row: dict[str, Any]) -> dict[str, float]:
+    """Its first call (per target) hits a reset connection, as a catalog query might; the
+    row's `calls` file counts the calls. With `status` set, answers that HTTP status."""
+    calls = str(row["calls"])
+    with open(calls, "a") as handle:
+        handle.write("call\n")
+    with open(calls) as handle:
+        count = len(handle.readlines())
+    if row.get("status"):
+        import requests
+
+        response = requests.Response()
+        response.status_code = int(row["status"])
+        raise requests.HTTPError(f"{response.status_code} from the catalog", response=response)
+    if count == 1:
+        raise ConnectionResetError(104, "Connection reset by peer")
+    return {"catalog_calls": float(count)}
