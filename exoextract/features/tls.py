@@ -1,7 +1,8 @@
 """Transit Least Squares (transitleastsquares 2.0.4), one thread, inside the worker.
 
 ``tls_mode = "fast"`` (default): TLS fits its limb-darkened templates only around the
-``tls_candidates`` (3) strongest distinct peaks of the shared fast box search
+``tls_candidates`` (3) strongest distinct peaks of the shared fast box search (those with at
+least half the strongest one's SDE power)
 (:mod:`exoextract.features.blindsearch`), each on TLS's own period grid over a window of at
 least four search steps either side; the candidate whose template fits best (lowest
 chi-squared) gives the columns. Because TLS no longer scans every period, the detection
@@ -42,6 +43,7 @@ from exoextract.search import Spectrum, peak_indices, tls_power
 WINDOW_STEPS = 4.0  # fast mode: search steps either side of a peak that TLS covers
 WINDOW_TLS_STEPS = 5.0  # ... and at least this many of TLS's own grid steps
 PEAK_SEPARATION = 0.01  # distinct candidates differ by more than 1 % in period
+PEAK_RELATIVE_MIN = 0.5  # a candidate needs half the strongest peak's SDE power to be fitted
 
 COLUMNS = (
     Column("tls_period", "d", "Period of the highest signal detection efficiency (SDE)."),
@@ -88,6 +90,7 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
     raw, power = tls_power(spectrum, grid, settings.tls_oversampling)
     best: tuple[float, int, Any] | None = None
     peaks = peak_indices(power, grid, settings.tls_candidates, PEAK_SEPARATION)
+    peaks = [i for i in peaks if power[i] >= PEAK_RELATIVE_MIN * power[peaks[0]]] if peaks else []
     for index in peaks:
         low, high = _window(spectrum, float(grid[index]), baseline, settings.tls_oversampling)
         try:
