@@ -4,7 +4,10 @@ Each worker makes itself the leader of a new process group, so that everything a
 starts (TLS can start its own processes) can be killed with the worker in one ``killpg``.
 A small monitor thread inside the worker enforces the resident-memory cap and notices a
 dead supervisor; the supervisor side reaps the group of any worker that disappeared.
-Linux-first: where /proc or prctl are missing the cap and parent-death checks are skipped.
+Memory and process-group checks use psutil, so the cap works on macOS as on Linux; the
+parent-death signal (prctl) and the pidfd watch are Linux's, and elsewhere the monitor
+notices a dead supervisor by polling its pid. Where resident memory cannot be read at all,
+:func:`memory_readable` says so and the supervisor warns once that the cap is off.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 THREAD_ENV = (
     "OMP_NUM_THREADS",
     "OPENBLAS_NUM_THREADS",
@@ -28,7 +33,6 @@ THREAD_ENV = (
     "NUMBA_NUM_THREADS",
 )
 PR_SET_PDEATHSIG = 1
-_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
 @dataclass(frozen=True)
@@ -143,33 +147,27 @@ def _monitor(config: WorkerConfig, parent: int, supervisor: int | None) -> None:
 
 
 def rss_bytes(pid: int) -> int:
-    """Resident set size of one process (0 if it is gone or /proc is missing)."""
+    """Resident set size of one process (0 if it is gone or cannot be read)."""
     try:
-        with open(f"/proc/{pid}/statm", "rb") as handle:
-            return int(handle.read().split()[1]) * _PAGE
-    except (OSError, IndexError, ValueError):
+        return int(psutil.Process(pid).memory_info().rss)
+    except (psutil.Error, OSError):
         return 0
 
 
+def memory_readable() -> bool:
+    """Whether this platform lets a process read its own resident memory."""
+    return rss_bytes(os.getpid()) > 0
+
+
 def group_members(pgid: int) -> list[int]:
-    """Pids whose process group is ``pgid`` (Linux /proc scan)."""
+    """Pids whose process group is ``pgid``."""
     members: list[int] = []
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return members
-    for entry in entries:
-        if not entry.isdigit():
-            continue
+    for pid in psutil.pids():
         try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                stat = handle.read()
+            if os.getpgid(pid) == pgid:
+                members.append(pid)
         except OSError:
             continue
-        # fields after the parenthesised command: state ppid pgrp ...
-        rest = stat[stat.rfind(b")") + 2 :].split()
-        if len(rest) > 2 and int(rest[2]) == pgid:
-            members.append(int(entry))
     return members
 
 

@@ -11,14 +11,19 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import psutil
+
 DEFAULT_WORKER_BUDGET = int(1.5 * 2**30)
 
 
 def usable_cpus() -> int:
     try:
         cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cpus = os.cpu_count() or 1
+    except AttributeError:  # not Linux: psutil's affinity where it exists, else every CPU
+        try:
+            cpus = len(psutil.Process().cpu_affinity())
+        except (AttributeError, psutil.Error):
+            cpus = os.cpu_count() or 1
     quota = _cgroup_cpu_quota()
     if quota is not None:
         cpus = min(cpus, max(1, int(quota)))
@@ -36,15 +41,12 @@ def _cgroup_cpu_quota() -> float | None:
 
 
 def available_memory() -> int | None:
-    """Bytes this process may still use: MemAvailable, lowered by a cgroup limit."""
-    available = None
+    """Bytes this process may still use: available memory, lowered by a cgroup limit."""
+    available: int | None
     try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                available = int(line.split()[1]) * 1024
-                break
-    except OSError:
-        pass
+        available = int(psutil.virtual_memory().available)
+    except (psutil.Error, OSError):
+        available = None
     try:
         limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
         used = int(Path("/sys/fs/cgroup/memory.current").read_text().strip())

@@ -45,6 +45,7 @@ from exoextract.isolation import (
     WorkerConfig,
     describe_exit,
     kill_group,
+    memory_readable,
     pop_memory_marker,
     worker_init,
 )
@@ -208,6 +209,13 @@ class Supervisor:
         self._known_workers: set[int] = set()
         self._marker_dir = tempfile.mkdtemp(prefix="exoextract-markers-")
         self._internals_checked = False
+        if policy.max_memory is not None and not memory_readable():
+            message = (
+                "resident memory cannot be read on this platform: the memory cap "
+                "(max_memory_per_worker) is off — rely on the timeout instead"
+            )
+            self.stats.events.append(message)
+            self._log(f"warning: {message}")
         if not missing_pebble_internals():
             pebble_types.CONSTS.term_timeout = policy.kill_grace
 

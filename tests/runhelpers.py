@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import psutil
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -53,18 +55,11 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
 def live_processes() -> dict[int, tuple[int, str]]:
     """pid -> (parent pid, command line) for every process that is not a zombie."""
     table: dict[int, tuple[int, str]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
+    for process in psutil.process_iter(["ppid", "cmdline", "status"]):
+        info = process.info
+        if info["status"] == psutil.STATUS_ZOMBIE or info["ppid"] is None:
             continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                rest = handle.read().rsplit(b")", 1)[1].split()
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                cmdline = handle.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if rest[0] != b"Z":
-            table[int(entry)] = (int(rest[1]), cmdline)
+        table[process.pid] = (int(info["ppid"]), " ".join(info["cmdline"] or ()))
     return table
 
 

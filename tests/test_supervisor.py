@@ -6,6 +6,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from exoextract.supervisor import Outcome, Policy, Supervisor
 
 from exo_tasks import by_kind, noop, whoami
@@ -138,3 +140,18 @@ def test_a_changed_pebble_is_reported_not_silently_ignored() -> None:
 
     pool = Moved.__new__(Moved)
     assert missing_pebble_internals(pool) == ["ProcessPool._pool_manager.worker_manager.workers"]
+
+
+def test_an_unreadable_memory_cap_is_said_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    from exoextract import supervisor
+
+    assert supervisor.memory_readable()  # psutil reads it here (Linux; macOS too)
+    monkeypatch.setattr(supervisor, "memory_readable", lambda: False)
+    lines: list[str] = []
+    Supervisor(noop, replace(FAST, max_memory=2**30), log=lines.append).close()
+    assert [line for line in lines if "memory cap" in line] == [
+        "warning: resident memory cannot be read on this platform: the memory cap "
+        "(max_memory_per_worker) is off — rely on the timeout instead"
+    ]
