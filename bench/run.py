@@ -10,6 +10,8 @@
 5. Where the time goes: the per-family seconds columns of those rows.
 6. Parallel efficiency with every core of this machine, input order versus biggest stars
    first, and a scheduling model of it for 16 workers (``bench/parallel.py``).
+7. Runs of 100,000 targets: per-chunk bookkeeping beside 0.1's, end-to-end seconds per
+   target, resume planning (``bench/scale.py``).
 
 Run from the repository: ``make bench`` (or ``python bench/run.py --only 1,2``).
 """
@@ -254,7 +256,8 @@ def bench_search() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--only", default="1,2,3,4,6", help="comma-separated sections")
+    parser.add_argument("--only", default="1,2,3,4,6,7", help="comma-separated sections")
+    parser.add_argument("--scale", type=int, default=100_000, help="targets in section 7")
     parser.add_argument("--noop", type=int, default=2000, help="no-op targets in section 1")
     parser.add_argument("--targets", type=int, default=100, help="targets in section 2")
     args = parser.parse_args()
@@ -273,6 +276,10 @@ def main() -> None:
         from parallel import bench_parallel
 
         bench_parallel()
+    if "7" in chosen:
+        from scale import bench_scale
+
+        bench_scale(args.scale)
 
 
 if __name__ == "__main__":

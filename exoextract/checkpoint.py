@@ -79,6 +79,7 @@ class CheckpointStore:
         self.run_dir = Path(run_dir)
         self.dir = self.run_dir / "checkpoints"
         self.hint = f"free some disk space, then run: exoextract resume {self.run_dir}"
+        self._sequences: dict[int, int] | None = None  # next file number per chunk
 
     def files(self) -> list[Path]:
         if not self.dir.is_dir():
@@ -96,12 +97,17 @@ class CheckpointStore:
         return removed
 
     def _next_sequence(self, chunk: int) -> int:
-        taken = [
-            int(m.group(2))
-            for p in self.files()
-            if (m := CHUNK_NAME.match(p.name)) and int(m.group(1)) == chunk
-        ]
-        return max(taken, default=-1) + 1
+        """The folder is listed once per store; later writes only update the counters."""
+        if self._sequences is None:
+            self._sequences = {}
+            for path in self.files():
+                match = CHUNK_NAME.match(path.name)
+                if match:
+                    number, sequence = int(match.group(1)), int(match.group(2))
+                    self._sequences[number] = max(self._sequences.get(number, 0), sequence + 1)
+        sequence = self._sequences.get(chunk, 0)
+        self._sequences[chunk] = sequence + 1
+        return sequence
 
     def write(self, chunk: int, rows: Iterable[Mapping[str, Any]]) -> Path | None:
         """Write one batch of outcome rows; returns the file (None for no rows)."""
@@ -113,27 +119,46 @@ class CheckpointStore:
         return path
 
     def load(self) -> pd.DataFrame:
-        """Every checkpointed row, one per key (a later file wins over an earlier one)."""
-        frames = []
+        """Every checkpointed row, one per key (a later file wins over an earlier one).
+
+        Files are read as Arrow tables and joined once (columns a file lacks are null),
+        then converted to pandas once, the Arrow buffers released as they are converted:
+        the rows are not held twice over."""
+        tables = []
         for path in self.files():
             try:
-                frames.append(pq.read_table(path).to_pandas())
+                table = pq.ParquetFile(path).read()
             except Exception as error:  # pragma: no cover - atomic writes prevent this
                 raise CheckpointError(
                     f"checkpoint {path} is unreadable ({error}) — move it away and resume "
                     "to recompute its targets"
                 ) from None
-        frames = [f for f in frames if len(f)]
-        if not frames:
+            if table.num_rows:
+                tables.append(table.replace_schema_metadata(None))
+        if not tables:
             return pd.DataFrame(columns=["key", "status"])
-        columns = list(dict.fromkeys(c for f in frames for c in f.columns))
-        # all-NA columns carry no dtype information; leave them out of the concat
-        trimmed = [f.dropna(axis=1, how="all") for f in frames]
-        frame = pd.concat(trimmed, ignore_index=True, sort=False).reindex(columns=columns)
+        joined = pa.concat_tables(tables, promote_options="permissive")
+        del tables
+        frame = joined.to_pandas(self_destruct=True, split_blocks=True)
+        del joined
         return frame.drop_duplicates(subset="key", keep="last").reset_index(drop=True)
 
     def done_keys(self, retry: Iterable[str] = ()) -> set[str]:
-        """Keys with an outcome, except those whose status is in ``retry``."""
-        frame = self.load()
+        """Keys with an outcome, except those whose status is in ``retry`` (a later file's
+        outcome wins). Reads only the key and status columns of each file."""
+        status: dict[str, str] = {}
+        for path in self.files():
+            try:
+                table = pq.ParquetFile(path).read(columns=["key", "status"])
+            except Exception as error:  # pragma: no cover - atomic writes prevent this
+                raise CheckpointError(
+                    f"checkpoint {path} is unreadable ({error}) — move it away and resume "
+                    "to recompute its targets"
+                ) from None
+            status.update(
+                zip(
+                    table.column("key").to_pylist(), table.column("status").to_pylist(), strict=True
+                )
+            )
         retry = set(retry)
-        return {k for k, s in zip(frame["key"], frame["status"], strict=True) if s not in retry}
+        return {key for key, state in status.items() if state not in retry}
