@@ -533,6 +533,10 @@ def main() -> None:
         help="long baselines: also run the exhaustive search on every n-th star (0: never; "
         "never on 4 years, about 7 minutes a star)",
     )
+    parser.add_argument("--no-long", action="store_true", help="skip the long-baseline set")
+    parser.add_argument(
+        "--no-baseline", action="store_true", help="skip the TLS-defaults baseline (quicker)"
+    )
     args = parser.parse_args()
 
     from exoextract.settings import Settings
@@ -548,10 +552,10 @@ def main() -> None:
         tasks.append(
             (
                 str(star["spec"].number),
-                {"spec": star["spec"], "pipelines": pipelines, "baseline": True},
+                {"spec": star["spec"], "pipelines": pipelines, "baseline": not args.no_baseline},
             )
         )
-    long_stars = long_population(args.long_per_band, args.long_others)
+    long_stars = [] if args.no_long else long_population(args.long_per_band, args.long_others)
     exhaustive = {"bls_mode": "full", "tls_mode": "full"}
     for i, star in enumerate(long_stars):
         long_pipelines: list[tuple[str, dict[str, Any]]] = [("exoextract", {})]
@@ -585,16 +589,14 @@ def main() -> None:
     stars = [s for s in stars if s["spec"].number in results]
     long_stars = [s for s in long_stars if s["spec"].number in results]
     console.print(f"done in {time.perf_counter() - started:.0f} s")
-    columns = [
-        ("exoextract", "vetted"),
-        ("exoextract", "sde"),
-        ("TLS defaults", "vetted"),
-        ("TLS defaults", "sde"),
-    ]
+    columns = [("exoextract", "vetted"), ("exoextract", "sde")]
+    if not args.no_baseline:
+        columns += [("TLS defaults", "vetted"), ("TLS defaults", "sde")]
     if args.exact_every:
         columns.insert(2, ("exoextract, exact TLS", "vetted"))
     summarise(stars, results, columns)
-    summarise_long(long_stars, results)
+    if long_stars:
+        summarise_long(long_stars, results)
     real_stars()
 
 

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from exoextract.features import Column, FeatureContext, NotComputable, blindsearch
-from exoextract.search import Spectrum, peak_indices, tls_power
+from exoextract.search import Spectrum, peak_indices, pooled_chi2, tls_spectra
 
 WINDOW_STEPS = 4.0  # fast mode: search steps either side of a peak that TLS covers
 WINDOW_TLS_STEPS = 5.0  # ... and at least this many of TLS's own grid steps
@@ -87,22 +87,25 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
         return summarise(_tls(ctx, period_min, period_max))
     spectrum = blindsearch.spectrum(ctx)
     grid = _tls_grid(baseline, period_min, period_max, settings.tls_oversampling)
-    raw, power = tls_power(spectrum, grid, settings.tls_oversampling)
-    best: tuple[float, int, Any] | None = None
+    chi2 = pooled_chi2(spectrum, grid)
+    _, power = tls_spectra(chi2, grid, settings.tls_oversampling)
     peaks = peak_indices(power, grid, settings.tls_candidates, PEAK_SEPARATION)
     peaks = [i for i in peaks if power[i] >= PEAK_RELATIVE_MIN * power[peaks[0]]] if peaks else []
+    fits = []
     for index in peaks:
         low, high = _window(spectrum, float(grid[index]), baseline, settings.tls_oversampling)
         try:
-            result = _tls(ctx, max(low, period_min), min(high, period_max))
+            fits.append(_tls(ctx, max(low, period_min), min(high, period_max)))
         except (ValueError, ZeroDivisionError, IndexError):
             continue  # a window TLS cannot fit; the other candidates still count
-        chi2 = _scalar(result.chi2_min)
-        if math.isfinite(chi2) and (best is None or chi2 < best[0]):
-            best = (chi2, index, result)
-    if best is None:
+    fits = [f for f in fits if math.isfinite(_scalar(f.chi2_min))]
+    if not fits:
         raise NotComputable("TLS found no transit at any candidate period")
-    _, index, result = best
+    for fit in fits:  # where TLS ran, its template fits replace the boxes
+        _fold_in(chi2, grid, fit, ctx, spectrum.chi2_null)
+    raw, power = tls_spectra(chi2, grid, settings.tls_oversampling)
+    result = min(fits, key=lambda f: _scalar(f.chi2_min))
+    index = int(np.argmin(np.abs(grid - _scalar(result.period))))
     out = summarise(result)
     sde = float(power[index])
     out.update(
@@ -113,6 +116,37 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
         tls_n_periods=int(grid.size),
     )
     return out
+
+
+def _fold_in(
+    chi2: np.ndarray, grid: np.ndarray, fit: Any, ctx: FeatureContext, chi2_null: float
+) -> None:
+    """Put TLS's own chi-squared, in the box search's units, at the grid periods it fitted.
+
+    transitleastsquares divides the errors by their mean (or uses the flux's standard
+    deviation without errors), so its chi-squared differs from the search's by a constant
+    factor; its improvement over a flat line at 1 is converted and subtracted from the
+    search's flat-line chi-squared."""
+    periods = np.asarray(getattr(fit, "periods", []), dtype=float)
+    fitted = np.asarray(getattr(fit, "chi2", []), dtype=float)
+    if periods.size == 0 or periods.size != fitted.size:
+        return
+    flux = ctx.flux
+    if ctx.flux_err is not None:
+        scale = float(np.mean(ctx.flux_err))
+        tls_null = float(np.sum(((flux - 1.0) / (ctx.flux_err / scale)) ** 2))
+        factor = 1.0 / scale**2
+    else:
+        spread = float(np.std(flux))
+        scatter = 1.4826 * float(np.median(np.abs(flux - np.median(flux))))
+        tls_null = float(np.sum(((flux - 1.0) / spread) ** 2))
+        factor = (spread / max(scatter, 1e-12)) ** 2
+    cells = np.clip(np.searchsorted(grid, periods), 1, grid.size - 1)
+    cells = np.where(
+        np.abs(grid[cells - 1] - periods) < np.abs(grid[cells] - periods), cells - 1, cells
+    )
+    converted = chi2_null - (tls_null - fitted) * factor
+    np.minimum.at(chi2, cells, np.maximum(converted, 1e-12))
 
 
 def _tls(ctx: FeatureContext, period_min: float, period_max: float) -> Any:

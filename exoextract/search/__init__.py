@@ -8,6 +8,12 @@ refine only the strongest peaks at full resolution on the unbinned data (astropy
 physical duration limits both use.
 """
 
-from exoextract.search.box import Spectrum, box_spectrum, peak_indices, tls_power
+from exoextract.search.box import (
+    Spectrum,
+    box_spectrum,
+    peak_indices,
+    pooled_chi2,
+    tls_spectra,
+)
 
-__all__ = ["Spectrum", "box_spectrum", "peak_indices", "tls_power"]
+__all__ = ["Spectrum", "box_spectrum", "peak_indices", "pooled_chi2", "tls_spectra"]

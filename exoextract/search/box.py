@@ -124,18 +124,21 @@ def pool_onto(spectrum: Spectrum, grid: np.ndarray) -> np.ndarray:
     return pooled
 
 
-def tls_power(
-    spectrum: Spectrum, grid: np.ndarray, oversampling: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """TLS's detection statistic over TLS's own period ``grid``, from the box search.
+def pooled_chi2(spectrum: Spectrum, grid: np.ndarray) -> np.ndarray:
+    """chi-squared of the best box at each period of TLS's ``grid`` (ascending): each grid
+    period takes the best box among the searched periods nearest to it, and the box's
+    chi-squared is a flat line's minus twice its log-likelihood."""
+    return np.maximum(spectrum.chi2_null - 2.0 * pool_onto(spectrum, grid), 1e-12)
 
-    Each grid period takes the best box among the searched periods nearest to it; its
-    chi-squared is ``chi2_null - 2 * log-likelihood``; TLS's own ``spectra`` turns those
-    into its signal residue and median-detrended SDE power. Returns (raw power, detrended
-    power) on ``grid``, in TLS's units (the detrended maximum is TLS's SDE)."""
+
+def tls_spectra(
+    chi2: np.ndarray, grid: np.ndarray, oversampling: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """TLS's own detection statistic over ``grid`` from a chi-squared per period: its
+    ``spectra`` gives the signal residue and the median-detrended SDE power. Returns (raw
+    power, detrended power), in TLS's units (the detrended maximum is TLS's SDE)."""
     from transitleastsquares.stats import spectra
 
-    chi2 = np.maximum(spectrum.chi2_null - 2.0 * pool_onto(spectrum, grid), 1e-12)
     _, power_raw, power, _, _ = spectra(chi2, oversampling, periods=grid)
     return np.asarray(power_raw, dtype=float), np.asarray(power, dtype=float)
 
