@@ -92,7 +92,7 @@ def population(per_bin: int, others: int, seed: int = 2026) -> list[dict[str, An
                 stars.append({"spec": spec, "snr": snr})
         for kind, offset in (("eb", 1), ("quiet", 3), ("variable", 2)):
             found = 0
-            candidate = 81_000_000 + offset
+            candidate = 81_000_000 + offset + (0 if mission == "TESS" else 400_000)
             while found < others:
                 candidate += 4
                 spec = spec_for(candidate, mission)
@@ -267,6 +267,8 @@ def run_star(payload: dict[str, Any]) -> dict[str, Any]:
         data[label] = {
             "period": row["tls_period"],
             "sde": row["tls_sde"],
+            "snr": row["tls_snr"],
+            "depth_snr": row["vet_depth_snr"],
             "vetted": row["vet_transit_like"] == 1.0,
             "seconds": time.perf_counter() - start,
         }
@@ -533,7 +535,11 @@ def main() -> None:
         help="long baselines: also run the exhaustive search on every n-th star (0: never; "
         "never on 4 years, about 7 minutes a star)",
     )
+    parser.add_argument(
+        "--no-exhaustive", action="store_true", help="short set: skip 0.1's exhaustive search"
+    )
     parser.add_argument("--no-long", action="store_true", help="skip the long-baseline set")
+    parser.add_argument("--set", action="append", default=[], help="exoextract setting k=v")
     parser.add_argument(
         "--no-baseline", action="store_true", help="skip the TLS-defaults baseline (quicker)"
     )
@@ -545,8 +551,14 @@ def main() -> None:
     backend = Settings().tls_backend
     stars = population(args.per_bin, args.others)
     tasks = []
+    exhaustive = {"bls_mode": "full", "tls_mode": "full"}
     for i, star in enumerate(stars):
-        pipelines: list[tuple[str, dict[str, Any]]] = [("exoextract", {"tls_backend": backend})]
+        overrides = dict(item.split("=", 1) for item in args.set)
+        pipelines: list[tuple[str, dict[str, Any]]] = [
+            ("exoextract", {"tls_backend": backend, **overrides})
+        ]
+        if not args.no_exhaustive:
+            pipelines.append(("exoextract, exhaustive", exhaustive))
         if args.exact_every and i % args.exact_every == 0:
             pipelines.append(("exoextract, exact TLS", {"tls_backend": "fused"}))
         tasks.append(
@@ -556,7 +568,6 @@ def main() -> None:
             )
         )
     long_stars = [] if args.no_long else long_population(args.long_per_band, args.long_others)
-    exhaustive = {"bls_mode": "full", "tls_mode": "full"}
     for i, star in enumerate(long_stars):
         long_pipelines: list[tuple[str, dict[str, Any]]] = [("exoextract", {})]
         if (
@@ -594,6 +605,8 @@ def main() -> None:
         columns += [("TLS defaults", "vetted"), ("TLS defaults", "sde")]
     if args.exact_every:
         columns.insert(2, ("exoextract, exact TLS", "vetted"))
+    if not args.no_exhaustive:
+        columns[2:2] = [("exoextract, exhaustive", "vetted"), ("exoextract, exhaustive", "sde")]
     summarise(stars, results, columns)
     if long_stars:
         summarise_long(long_stars, results)
