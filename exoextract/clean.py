@@ -1,7 +1,13 @@
 """Cleaning: one light curve in, a flattened, outlier-clipped, normalised one out.
 
 The flattening window is given in days and converted with the light curve's own cadence,
-so the same setting suits Kepler (29.4 min) and TESS (2 min) data.
+so the same setting suits Kepler (29.4 min) and TESS (2 min) data. It is widened, where the
+baseline allows long periods, to ``flatten_transit_factor`` times the central transit
+duration of a Sun-like star at the longest period searched: a Savitzky-Golay window not
+much longer than a transit fits the dip away (a 1-day window removed half the depth of
+12-hour transits), so multi-year light curves, whose long-period planets have the longest
+transits, get a wider window (two years of Kepler: 1.6 days; four years: 2.1 days), while a
+quarter or a sector keeps ``flatten_window_days``.
 """
 
 from __future__ import annotations
@@ -45,6 +51,15 @@ def window_length(window_days: float, cadence: float, n_points: int) -> int:
     return max(3, min(length, limit))
 
 
+def flatten_window(settings: Settings, baseline: float) -> float:
+    """Window in days: ``flatten_window_days``, widened to protect the longest transits."""
+    from exoextract.search.durations import physical_duration
+
+    longest = baseline / 2.0 if settings.period_max is None else settings.period_max
+    protect = settings.flatten_transit_factor * float(physical_duration(max(longest, 0.0)))
+    return max(settings.flatten_window_days, protect)
+
+
 def clean_lightcurve(lc: Any, settings: Settings) -> Cleaned:
     """Quality mask (applied at read), NaN removal, normalise, clip, flatten."""
     n_raw = len(lc)
@@ -63,7 +78,8 @@ def clean_lightcurve(lc: Any, settings: Settings) -> Cleaned:
         cadence = cadence_days(time)
         if len(lc) < max(settings.min_points, 7):
             return Cleaned(lc, lc, cadence, 0, n_raw, clipped)
-        window = window_length(settings.flatten_window_days, cadence, len(lc))
+        days = flatten_window(settings, float(time.max() - time.min()))
+        window = window_length(days, cadence, len(lc))
         flat = lc.flatten(
             window_length=window,
             polyorder=settings.flatten_polyorder,

@@ -114,6 +114,12 @@ class Settings:
         1.0, "clean", "Savitzky-Golay flattening window in days (same for Kepler and TESS)."
     )
     flatten_polyorder: int = _f(2, "clean", "Polynomial order of the flattening filter.")
+    flatten_transit_factor: float = _f(
+        3.0,
+        "clean",
+        "Widen the flattening window to this many Sun-like transit durations at the longest "
+        "period searched (long baselines keep long transits); 0 = never widen.",
+    )
     sigma_upper: float = _f(4.0, "clean", "Clip points this many sigma above the median.")
     sigma_lower: float = _f(
         20.0, "clean", "Clip points this many sigma below (high: transits are dips)."
@@ -269,6 +275,7 @@ def _validate(s: Settings) -> None:
         if not getattr(s, name) > 0:
             raise InputError(f"setting {name} must be > 0 (got {getattr(s, name)!r})")
     non_negative = (
+        "flatten_transit_factor",
         "workers",
         "retries",
         "backoff_base",
