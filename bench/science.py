@@ -269,6 +269,8 @@ def run_star(payload: dict[str, Any]) -> dict[str, Any]:
             "sde": row["tls_sde"],
             "snr": row["tls_snr"],
             "depth_snr": row["vet_depth_snr"],
+            "snr_red": row["vet_depth_snr_red"],
+            "chi2_red": row["vet_depth_chi2_red"],
             "vetted": row["vet_transit_like"] == 1.0,
             "seconds": time.perf_counter() - start,
         }

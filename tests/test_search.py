@@ -173,6 +173,7 @@ def test_fast_search_finds_a_long_period_planet_in_two_years() -> None:
     assert row["tls_period"] == pytest.approx(LONG_PLANET.period, rel=0.005)
     assert row["bls_period"] == pytest.approx(LONG_PLANET.period, rel=0.005)
     assert row["tls_sde"] > 9
+    assert row["vet_transit_like"] == 1.0
 
 
 @pytest.mark.slow

@@ -6,7 +6,11 @@ algorithms. Columns are prefixed ``vet_``; ``vet_uses_tls`` says whose ephemeris
 
 ``vet_transit_like`` is a quick candidate flag, the detection rule that ``make
 bench-science`` validates: TLS's SDE of at least 9, the dip confirmed by the vetting's own
-depth measurement (at least 3.5 sigma), no sinusoid at P/2, P or 2P with a
+depth measurement (at least 3.5 sigma), the whole-box depth beyond what correlated noise
+reaches on a baseline this long (``vet_depth_snr_red`` at least 6.0 on a Kepler quarter,
+growing like sqrt(2 ln N) with the number of independent trials N, which grows with the
+square of the baseline: 6.7 on two years, 6.9 on four; without it a quarter of the
+multi-year quiet stars in the benchmark were flagged), no sinusoid at P/2, P or 2P with a
 quarter of the dip's depth or more (a variable star's wave that survived flattening;
 planets in the benchmark stay below 0.17 of their depth, such waves above 0.35), odd and
 even transits within 5 sigma of each other, no second eclipse deeper than a tenth of the
@@ -24,6 +28,8 @@ from exoextract.features import Column, FeatureContext, NotComputable
 from exoextract.features.vetting import at_ephemeris, metric_columns
 
 SDE_MIN = 9.0
+RED_SNR_AT_QUARTER = 6.0  # correlated-noise depth SNR needed on 89 days of data
+RED_SNR_TRIALS_AT_QUARTER = 8270.0 * 89.0**2  # exp(RED_SNR_AT_QUARTER**2 / 2)
 DEPTH_SNR_MIN = 3.5  # benchmark planets at SNR 10 measure 4.1-8.9 (central half of transit)
 SECONDARY_MAX = 0.1  # of the primary depth: a hot Jupiter's occultation is a few percent
 SIN_TO_DEPTH_MAX = 0.25  # planets in the benchmark stay below 0.17, surviving waves above 0.35
@@ -35,7 +41,9 @@ COLUMNS = (
     Column(
         "vet_transit_like",
         "",
-        f"1 if TLS SDE >= {SDE_MIN:g}, measured depth SNR >= {DEPTH_SNR_MIN:g}, sinusoid "
+        f"1 if TLS SDE >= {SDE_MIN:g}, measured depth SNR >= {DEPTH_SNR_MIN:g}, correlated-"
+        f"noise depth SNR >= {RED_SNR_AT_QUARTER:g} on 89 days (more on longer baselines), "
+        "sinusoid "
         f"amplitudes < {SIN_TO_DEPTH_MAX:g} x depth, "
         f"odd/even < {ODD_EVEN_MAX:g} sigma, no secondary eclipse (> {SECONDARY_MAX:g} x "
         f"depth at > {ODD_EVEN_MAX:g} sigma) and >= {TRANSITS_MIN} transits have data; "
@@ -45,7 +53,18 @@ COLUMNS = (
 )
 
 
-def transit_like(results: dict[str, Any], metrics: dict[str, float]) -> float:
+def red_snr_threshold(baseline: float) -> float:
+    """Correlated-noise depth SNR a transit needs: the largest that noise alone reaches
+    grows like sqrt(2 ln N) with the number of independent trials N (periods x phases,
+    so the square of the baseline); 6.0 on a Kepler quarter, 6.7 on two years of Kepler,
+    6.9 on four."""
+    trials = RED_SNR_TRIALS_AT_QUARTER / 89.0**2 * max(baseline, 1.0) ** 2
+    return math.sqrt(2.0 * math.log(trials))
+
+
+def transit_like(
+    results: dict[str, Any], metrics: dict[str, float], baseline: float = 89.0
+) -> float:
     """The documented candidate flag (see the module docstring)."""
     sde = results.get("tls_sde")
     if not isinstance(sde, float) or not math.isfinite(sde):
@@ -57,8 +76,15 @@ def transit_like(results: dict[str, Any], metrics: dict[str, float]) -> float:
     enough = metrics.get("n_transits", 0.0) >= TRANSITS_MIN
     no_eclipse = not _significant_secondary(metrics)
     confirmed = metrics.get("depth_snr", math.nan) >= DEPTH_SNR_MIN
+    beyond_noise = metrics.get("depth_snr_red", math.nan) >= red_snr_threshold(baseline)
     return float(
-        sde >= SDE_MIN and confirmed and not_a_wave and consistent and enough and no_eclipse
+        sde >= SDE_MIN
+        and confirmed
+        and beyond_noise
+        and not_a_wave
+        and consistent
+        and enough
+        and no_eclipse
     )
 
 
@@ -104,6 +130,8 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
     values = at_ephemeris(ctx.time, ctx.flux, period, t0, duration)
     return {
         "vet_uses_tls": uses_tls,
-        "vet_transit_like": transit_like(ctx.results, values),
+        "vet_transit_like": transit_like(
+            ctx.results, values, float(ctx.time.max() - ctx.time.min())
+        ),
         **{f"vet_{k}": v for k, v in values.items()},
     }

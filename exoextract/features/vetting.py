@@ -37,6 +37,20 @@ METRICS = (
     ("depth_err", "relative flux", "Uncertainty of the depth (standard errors combined)."),
     ("depth_snr", "", "Depth over its uncertainty."),
     ("n_transits", "count", "Transits with at least one point inside them."),
+    (
+        "depth_snr_red",
+        "",
+        "Whole-box depth over its uncertainty with correlated noise counted: the scatter of "
+        "transit-long means of the out-of-transit flux, over the square root of the number "
+        "of transits (equals the white-noise SNR when the noise is white).",
+    ),
+    (
+        "depth_chi2_red",
+        "",
+        "Per-transit depths about their mean: chi-squared per degree of freedom, with the "
+        "same correlated-noise scatter (about 1 for a planet; large when one or two events "
+        "carry the signal).",
+    ),
     ("odd_depth", "relative flux", "Depth of odd-numbered transits."),
     ("even_depth", "relative flux", "Depth of even-numbered transits."),
     ("odd_even_sigma", "sigma", "Odd/even depth difference over its uncertainty."),
@@ -121,10 +135,43 @@ def at_ephemeris(
         "secondary_snr": _ratio(secondary, secondary_err),
         "phase_coverage": float(np.unique(phase_bins).size / COVERAGE_BINS),
     }
+    out.update(_red_noise_depth(time, flux, dt, epoch, duration))
     out.update(_best_other_dip(time, flux, period, t0, duration))
     out.update(_trapezoid(dt, flux, duration))
     out.update(_sinusoids(time, flux, period, t0, duration, depth))
     return out
+
+
+def _red_noise_depth(
+    time: np.ndarray, flux: np.ndarray, dt: np.ndarray, epoch: np.ndarray, duration: float
+) -> dict[str, float]:
+    """Depth significance and per-transit consistency against correlated noise."""
+    nan = {"depth_snr_red": math.nan, "depth_chi2_red": math.nan}
+    inside = np.abs(dt) < 0.5 * duration
+    away = np.abs(dt) > duration
+    if not inside.any() or away.sum() < 20:
+        return nan
+    level = float(np.median(flux[away]))
+    index = np.floor((time[away] - time.min()) / duration).astype(np.int64)
+    counts = np.bincount(index)
+    sums = np.bincount(index, weights=flux[away])
+    full = counts >= max(2, 0.5 * float(np.median(counts[counts > 0])))
+    if full.sum() < 5:
+        return nan
+    means = sums[full] / counts[full]
+    scatter = 1.4826 * float(np.median(np.abs(means - np.median(means))))
+    if not scatter > 0:
+        return nan
+    epochs, which = np.unique(epoch[inside], return_inverse=True)
+    depths = level - np.bincount(which, weights=flux[inside]) / np.bincount(which)
+    depth = float(np.mean(depths))
+    snr = depth / (scatter / math.sqrt(epochs.size))
+    chi2 = (
+        float(np.sum(((depths - depth) / scatter) ** 2) / (epochs.size - 1))
+        if epochs.size > 1
+        else math.nan
+    )
+    return {"depth_snr_red": snr, "depth_chi2_red": chi2}
 
 
 def _best_other_dip(

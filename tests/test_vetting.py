@@ -1,0 +1,108 @@
+"""Vetting on long baselines: the correlated-noise depth SNR, its baseline-aware threshold,
+the flattening window that keeps long transits, and the flag on a small generated set."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from exoextract import features
+from exoextract.clean import arrays, clean_lightcurve, flatten_window
+from exoextract.features import FeatureContext
+from exoextract.features.vet import red_snr_threshold
+from exoextract.features.vetting import at_ephemeris
+from exoextract.settings import load_settings
+from exoextract.synthetic import StarSpec, make_lightcurve, spec_for, transit_model
+
+
+def test_threshold_grows_with_the_baseline() -> None:
+    assert red_snr_threshold(89.0) == pytest.approx(6.0, abs=0.01)
+    values = [red_snr_threshold(t) for t in (27.0, 89.0, 730.0, 1460.0)]
+    assert values == sorted(values)
+    assert 6.5 < red_snr_threshold(730.0) < 6.8 < red_snr_threshold(1460.0) < 7.0
+
+
+def _series(red: bool, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    time = np.arange(0.0, 89.0, 0.0204)
+    noise = rng.normal(0, 2e-4, time.size)
+    if red:  # correlated over ~12 h, as strong as the white part
+        noise += np.convolve(rng.normal(0, 2e-4, time.size), np.ones(25) / 5, "same")
+    return time, 1.0 + noise
+
+
+def test_red_snr_equals_white_snr_when_the_noise_is_white() -> None:
+    time, flux = _series(red=False)
+    flux = flux * transit_model(time, 7.3, 2.0, 4e-4, 0.2, 0.01)
+    metrics = at_ephemeris(time, flux, 7.3, 2.0, 0.2)
+    n_in = int(np.sum(np.abs((time - 2.0 + 3.65) % 7.3 - 3.65) < 0.1))
+    white = 4e-4 / (2e-4 / math.sqrt(n_in))
+    assert metrics["depth_snr_red"] == pytest.approx(white, rel=0.3)
+    assert metrics["depth_chi2_red"] == pytest.approx(1.0, abs=0.9)
+
+
+def test_red_noise_lowers_the_snr_it_would_fake() -> None:
+    time, flux = _series(red=True)
+    metrics = at_ephemeris(time, flux, 7.3, 2.0, 0.2)
+    white_error = np.std(flux) / math.sqrt(np.sum(np.abs((time - 2.0 + 3.65) % 7.3 - 3.65) < 0.1))
+    red = metrics["depth_snr_red"]
+    assert abs(red) < abs(metrics["depth"] / white_error)  # correlated noise is counted
+
+
+def test_flatten_window_widens_only_on_long_baselines() -> None:
+    settings = load_settings()
+    assert flatten_window(settings, 27.4) == 1.0
+    assert flatten_window(settings, 89.0) == 1.0
+    assert flatten_window(settings, 730.0) == pytest.approx(1.62, abs=0.02)
+    assert flatten_window(settings.replace(flatten_transit_factor=0.0), 730.0) == 1.0
+    assert flatten_window(settings.replace(period_max=20.0), 730.0) == 1.0
+
+
+def _row(spec: StarSpec) -> dict[str, float]:
+    settings = load_settings()
+    cleaned = clean_lightcurve(make_lightcurve(spec), settings)
+    t, f, e = arrays(cleaned.flat)
+    rt, rf, _ = arrays(cleaned.normalized)
+    ctx = FeatureContext(t, f, e, cleaned, settings, {}, raw_time=rt, raw_flux=rf)
+    chosen = [fam for fam in features.enabled(settings) if not fam.per_candidate]
+    return features.compute(ctx, chosen)
+
+
+LONG_PLANETS = [
+    StarSpec(
+        number=61 + i,
+        mission="Kepler",
+        kind="planet",
+        period=period,
+        t0=t0,
+        depth=depth,
+        duration=13 / 24 * (period / 365.25) ** (1 / 3),
+        noise=2e-4,
+        red_noise=0.0,
+        segments=8,
+        seed=61 + i,
+    )
+    for i, (period, t0, depth) in enumerate(
+        ((94.0, 20.0, 6e-4), (193.0, 27.0, 9e-4), (230.0, 10.0, 9e-4))  # 3 transits of 230 d
+    )
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("spec", LONG_PLANETS, ids=lambda s: f"P{s.period:g}")
+def test_long_period_planets_in_two_years_are_flagged(spec: StarSpec) -> None:
+    row = _row(spec)
+    assert row["tls_period"] == pytest.approx(spec.period, rel=0.01)
+    assert row["vet_transit_like"] == 1.0
+    assert row["vet_n_transits"] >= 3
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("number", [83_400_007, 83_400_011, 83_400_015])
+def test_quiet_two_year_stars_with_red_noise_are_not_flagged(number: int) -> None:
+    spec = replace(spec_for(number, "Kepler"), kind="quiet", depth=0.0, segments=8)
+    assert spec.red_noise > 0
+    assert _row(spec)["vet_transit_like"] == 0.0
