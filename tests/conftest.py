@@ -112,3 +112,24 @@ def fast_settings(**overrides: object) -> Settings:
     }
     values.update(overrides)
     return load_settings(None, values)
+
+
+def star_context(lc: object, **overrides: object) -> object:
+    """A FeatureContext for a light curve, cleaned as a worker would (both flux versions)."""
+    from exoextract.clean import arrays, clean_lightcurve
+    from exoextract.features import FeatureContext
+
+    settings = load_settings(None, overrides)
+    cleaned = clean_lightcurve(lc, settings)
+    t, f, e = arrays(cleaned.flat)
+    rt, rf, _ = arrays(cleaned.normalized)
+    return FeatureContext(t, f, e, cleaned, settings, {}, raw_time=rt, raw_flux=rf)
+
+
+def star_row(lc: object, **overrides: object) -> dict[str, object]:
+    """Every star-level family's columns for a light curve."""
+    from exoextract import features
+
+    ctx = star_context(lc, **overrides)
+    chosen = [f for f in features.enabled(ctx.settings) if not f.per_candidate]  # type: ignore[attr-defined]
+    return features.compute(ctx, chosen)  # type: ignore[arg-type]

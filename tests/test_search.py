@@ -11,13 +11,14 @@ import numpy as np
 import pytest
 
 from exoextract import features
-from exoextract.clean import arrays, clean_lightcurve
 from exoextract.errors import InputError
 from exoextract.features import FeatureContext
 from exoextract.search import box_spectrum, peak_indices
 from exoextract.search.ffa import band_size, search_band
 from exoextract.settings import load_settings
 from exoextract.synthetic import StarSpec, make_lightcurve
+
+from conftest import star_context
 
 
 def _brute_best_box(sums: np.ndarray, weights: np.ndarray, durations: list[int]) -> float:
@@ -83,11 +84,7 @@ def test_fold_and_box_statistic_match_enumeration(p: int) -> None:
 
 
 def _context(spec: StarSpec, **overrides: object) -> FeatureContext:
-    settings = load_settings(None, overrides)
-    cleaned = clean_lightcurve(make_lightcurve(spec), settings)
-    t, f, e = arrays(cleaned.flat)
-    rt, rf, _ = arrays(cleaned.normalized)
-    return FeatureContext(t, f, e, cleaned, settings, {}, raw_time=rt, raw_flux=rf)
+    return star_context(make_lightcurve(spec), **overrides)  # type: ignore[return-value]
 
 
 def _row(ctx: FeatureContext) -> dict[str, float]:

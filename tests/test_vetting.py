@@ -9,13 +9,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from exoextract import features
-from exoextract.clean import arrays, clean_lightcurve, flatten_window
-from exoextract.features import FeatureContext
+from exoextract.clean import flatten_window
 from exoextract.features.vet import red_snr_threshold
 from exoextract.features.vetting import at_ephemeris
 from exoextract.settings import load_settings
 from exoextract.synthetic import StarSpec, make_lightcurve, spec_for, transit_model
+
+from conftest import star_row
 
 
 def test_threshold_grows_with_the_baseline() -> None:
@@ -62,13 +62,7 @@ def test_flatten_window_widens_only_on_long_baselines() -> None:
 
 
 def _row(spec: StarSpec) -> dict[str, float]:
-    settings = load_settings()
-    cleaned = clean_lightcurve(make_lightcurve(spec), settings)
-    t, f, e = arrays(cleaned.flat)
-    rt, rf, _ = arrays(cleaned.normalized)
-    ctx = FeatureContext(t, f, e, cleaned, settings, {}, raw_time=rt, raw_flux=rf)
-    chosen = [fam for fam in features.enabled(settings) if not fam.per_candidate]
-    return features.compute(ctx, chosen)
+    return star_row(make_lightcurve(spec))  # type: ignore[return-value]
 
 
 LONG_PLANETS = [
