@@ -8,9 +8,11 @@ least four search steps either side; the candidate whose template fits best (low
 chi-squared) gives the columns. Because TLS no longer scans every period, the detection
 statistics come from the fast search, in TLS's own units: on TLS's own period grid (the
 one ``tls_mode = "full"`` searches) each period takes the best box among the search's
-nearest trial periods; its chi-squared (a flat line's minus twice the box log-likelihood)
-goes through transitleastsquares' ``spectra`` (signal residue, SDE, median-filter
-detrending). ``tls_sde`` is that spectrum's SDE at the chosen peak, ``tls_sde_raw`` the
+nearest trial periods, its chi-squared a flat line's minus twice the box log-likelihood,
+except where TLS fitted its templates (around the candidate peaks), which keep TLS's own
+chi-squared (converted to the search's error scale); that spectrum goes through
+transitleastsquares' ``spectra`` (signal residue, SDE, median-filter detrending). On the
+benchmark this gives the same recall and false alarms as TLS's own full search. ``tls_sde`` is that spectrum's SDE at the chosen peak, ``tls_sde_raw`` the
 same before detrending, ``tls_fap`` TLS's false-alarm probability for it,
 ``tls_period_uncertainty`` the half width at half maximum of that peak and
 ``tls_n_periods`` the size of TLS's grid. Everything else (period, epoch, duration,
