@@ -12,7 +12,8 @@ nearest trial periods, its chi-squared a flat line's minus twice the box log-lik
 except where TLS fitted its templates (around the candidate peaks), which keep TLS's own
 chi-squared (converted to the search's error scale); that spectrum goes through
 transitleastsquares' ``spectra`` (signal residue, SDE, median-filter detrending). On the
-benchmark this gives the same recall and false alarms as TLS's own full search. ``tls_sde`` is that spectrum's SDE at the chosen peak, ``tls_sde_raw`` the
+benchmark this gives the same recall and false alarms as TLS's own full search.
+``tls_sde`` is that spectrum's SDE at the chosen peak, ``tls_sde_raw`` the
 same before detrending, ``tls_fap`` TLS's false-alarm probability for it,
 ``tls_period_uncertainty`` the half width at half maximum of that peak and
 ``tls_n_periods`` the size of TLS's grid. Everything else (period, epoch, duration,
