@@ -120,3 +120,26 @@ def test_every_field_is_documented() -> None:
     for section, name, _, doc in describe_fields():
         assert section in {"source", "columns", "clean", "features", "run"}, name
         assert doc.endswith("."), name
+
+
+def test_default_config_lists_every_setting_in_its_section() -> None:
+    import re
+    import tomllib
+    from dataclasses import fields
+    from pathlib import Path
+
+    from exoextract.settings import Settings
+
+    path = Path(__file__).resolve().parent.parent / "configs" / "default.toml"
+    section = None
+    found: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        header = re.match(r"^\[(\w+)\]", line)
+        if header:
+            section = header.group(1)
+        key = re.match(r"^#?\s*([a-z0-9_]+)\s*=", line)
+        if key and section:
+            found.setdefault(key.group(1), section)
+    expected = {f.name: f.metadata["section"] for f in fields(Settings)}
+    assert {k: found.get(k) for k in expected} == expected
+    tomllib.loads(path.read_text())  # and it still parses
