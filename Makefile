@@ -57,7 +57,7 @@ check-python:
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; seen=" "; \
 	for py in $(CHECK_PYTHONS); do \
 	  version=$$($$py -c 'import platform; print(platform.python_version())' 2>/dev/null) \
-	    || { echo "check-python: $$py is not on this machine, skipped"; continue; }; \
+	    || { echo "check-python: $$py cannot run here, skipped"; continue; }; \
 	  case "$$seen" in *" $$version "*) continue;; esac; seen="$$seen$$version "; \
 	  $$py -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 	    || { echo "check-python: $$py is Python $$version, older than the 3.11 we claim, skipped"; continue; }; \
