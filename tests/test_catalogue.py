@@ -12,12 +12,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from exoextract import features
-from exoextract.clean import arrays, clean_lightcurve
 from exoextract.features import FeatureContext
 from exoextract.runner import start_run
 from exoextract.settings import load_settings
 from exoextract.synthetic import StarSpec, make_lightcurve
 from exoextract.task import Candidate
+
+from conftest import star_context
 
 PLANET = StarSpec(
     number=21,
@@ -55,12 +56,8 @@ VARIABLE = StarSpec(
 
 
 def row_for(spec: StarSpec, candidate: Candidate | None = None, **overrides: Any) -> dict[str, Any]:
-    settings = load_settings(None, overrides)
-    cleaned = clean_lightcurve(make_lightcurve(spec), settings)
-    t, f, e = arrays(cleaned.flat)
-    rt, rf, _ = arrays(cleaned.normalized)
-    ctx = FeatureContext(t, f, e, cleaned, settings, {}, raw_time=rt, raw_flux=rf)
-    families = features.enabled(settings)
+    ctx: FeatureContext = star_context(make_lightcurve(spec), **overrides)  # type: ignore[assignment]
+    families = features.enabled(ctx.settings)
     row = features.compute(ctx, [x for x in families if not x.per_candidate])
     ctx.candidate, ctx.results = candidate or Candidate(key="x"), dict(row)
     row.update(features.compute(ctx, [x for x in families if x.per_candidate]))
