@@ -71,6 +71,10 @@ ChunkOpt = Annotated[int | None, typer.Option(help="Targets per checkpoint file.
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable summary.")]
 StrictOpt = Annotated[bool, typer.Option(help="Exit 1 if any target did not succeed.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
+LogFileOpt = Annotated[
+    Path | None,
+    typer.Option(help="Append timestamped progress, failures and the result to this file."),
+]
 DataDirOpt = Annotated[Path | None, typer.Option(help="Folder with archive-named FITS files.")]
 MastUrlOpt = Annotated[
     str | None,
@@ -105,10 +109,27 @@ def _execution(
     }
 
 
-def _progress(quiet: bool, interval: float) -> Any:
-    from exoextract.progress import auto_progress
+def _progress(quiet: bool, interval: float, log_file: Path | None = None) -> Any:
+    from exoextract.progress import FileProgress, TeeProgress, auto_progress
 
-    return auto_progress(interval=interval, quiet=quiet)
+    shown = auto_progress(interval=interval, quiet=quiet)
+    if log_file is None:
+        return shown
+    return TeeProgress(shown, FileProgress(log_file, interval))
+
+
+def _log_result(progress: Any, result: Any) -> None:
+    """The run's result as the log file's last line."""
+    from exoextract.progress import FileProgress
+
+    for report in getattr(progress, "reports", ()):
+        if isinstance(report, FileProgress):
+            counts = ", ".join(f"{s} {n}" for s, n in sorted(result.counts.items()))
+            state = "complete" if result.complete else "incomplete"
+            if result.interrupted_by:
+                state = f"stopped by signal {result.interrupted_by}"
+            report.write(f"run {state}: {counts} of {result.total} targets in {result.run_dir}")
+            report.close()
 
 
 # ------------------------------------------------------------------ commands
@@ -178,6 +199,7 @@ def run(
     json_out: JsonOpt = False,
     strict: StrictOpt = False,
     quiet: QuietOpt = False,
+    log_file: LogFileOpt = None,
 ) -> None:
     """Extract features for every target in a CSV, checkpointing as it goes."""
     from exoextract.runner import start_run
@@ -219,12 +241,9 @@ def run(
         ),
     }
     settings = load_settings(config, overrides)
-    result = start_run(
-        targets,
-        settings,
-        out_dir=out_dir,
-        progress=_progress(quiet or json_out, settings.progress_interval),
-    )
+    progress = _progress(quiet or json_out, settings.progress_interval, log_file)
+    result = start_run(targets, settings, out_dir=out_dir, progress=progress)
+    _log_result(progress, result)
     _finish(result, json_out, strict)
 
 
@@ -251,6 +270,7 @@ def resume(
     json_out: JsonOpt = False,
     strict: StrictOpt = False,
     quiet: QuietOpt = False,
+    log_file: LogFileOpt = None,
 ) -> None:
     """Continue a run after a crash, Ctrl-C or a dead notebook; nothing is done twice."""
     from exoextract.runner import resume_run
@@ -264,14 +284,64 @@ def resume(
         max_downloads=max_downloads,
         offline=offline,
     )
+    progress = _progress(quiet or json_out, 10.0, log_file)
     result = resume_run(
-        run_dir,
-        overrides,
-        force=force,
-        retry_failed=retry_failed,
-        progress=_progress(quiet or json_out, 10.0),
+        run_dir, overrides, force=force, retry_failed=retry_failed, progress=progress
     )
+    _log_result(progress, result)
     _finish(result, json_out, strict)
+
+
+@app.command()
+@_user_errors
+def status(
+    run_dir: Annotated[Path | None, typer.Argument(help="Run folder (default: latest).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """How a run stands, while it goes or after: done and left, failures by reason, ETA."""
+    from exoextract.runner import latest_run
+    from exoextract.runstatus import run_status
+
+    state = run_status(run_dir or latest_run(Path("runs")))
+    if json_out:
+        out.print_json(json.dumps(state.to_dict(), default=str))
+        return
+    _render_status(state)
+
+
+@app.command()
+@_user_errors
+def export(
+    run_dir: Annotated[Path, typer.Argument(help="A finished run folder.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write (.csv, .parquet).")],
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="csv or parquet (default: from the suffix).")
+    ] = None,
+    include_failures: Annotated[
+        bool, typer.Option(help="Add the targets that did not succeed, with their status.")
+    ] = False,
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            help="Feature families to keep, e.g. bls,tls,vet (identity, label and catalog "
+            "columns are always kept)."
+        ),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Write a finished run's features, labels and catalog columns to one CSV/Parquet file."""
+    from exoextract.export import export_run
+
+    groups = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    done = export_run(run_dir, output, fmt, include_failures, groups)
+    if json_out:
+        out.print_json(json.dumps({**vars(done), "path": str(done.path)}))
+        return
+    out.print(
+        f"wrote {done.rows} rows x {done.columns} columns ({done.failures} failures) "
+        f"to {done.path} ({done.format})",
+        markup=False,
+    )
 
 
 @app.command("clean-cache")
@@ -430,6 +500,53 @@ def _render_run(result: Any) -> None:
     if result.features_path:
         out.print(f"features: {result.features_path}")
         out.print(f"failures: {result.failures_path}")
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
+
+
+def _render_status(state: Any) -> None:
+    live = {
+        "running": f"running (pid {state.pid})",
+        "stopped": f"stopped: its process (pid {state.pid}) is gone without finishing",
+    }.get(state.state, state.state)
+    out.print(f"run {state.run_id} in {state.run_dir}: {live}", markup=False)
+    share = 100.0 * state.done / state.total if state.total else 100.0
+    out.print(f"targets: {state.done} done, {state.left} left of {state.total} ({share:.0f} %)")
+    if state.rate_per_minute is not None:
+        line = f"rate: {state.rate_per_minute:.1f} targets/min over the last session"
+        if state.eta_seconds is not None:
+            line += f", about {_duration(state.eta_seconds)} left"
+        out.print(line)
+    if state.counts:
+        table = Table(title="outcomes")
+        table.add_column("status")
+        table.add_column("targets", justify="right")
+        for name, n in sorted(state.counts.items(), key=lambda kv: (kv[0] != "ok", kv[0])):
+            table.add_row(name, str(n))
+        out.print(table)
+    if state.failures:
+        table = Table(title="why targets did not succeed (largest groups first)")
+        for name in ("count", "status", "error", "message (example)", "targets"):
+            table.add_column(name, overflow="fold")
+        for group in state.failures[:10]:
+            table.add_row(
+                str(group.count),
+                group.status,
+                group.error_type,
+                group.message[:160],
+                ", ".join(group.targets) + (" ..." if group.count > len(group.targets) else ""),
+            )
+        out.print(table)
+    settings = ", ".join(f"{k}={v}" for k, v in state.settings.items() if v not in (None, ""))
+    out.print(f"settings: {settings}", markup=False)
+    if state.features_path:
+        out.print(f"features: {state.features_path}", markup=False)
+    if state.resume_command:
+        out.print(f"next: {state.resume_command}", markup=False)
 
 
 def _render_cache(report: Any) -> None:

@@ -7,11 +7,14 @@ logs and ``nohup`` are not terminals, so they get one plain line every
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any, Protocol, TextIO
 
+from exoextract.errors import InputError
 from exoextract.supervisor import Outcome
 
 
@@ -169,6 +172,69 @@ class RichProgress:
         if self._bar is not None:
             self._bar.stop()
             self._bar = None
+
+
+class FileProgress(PlainProgress):
+    """Timestamped plain lines appended to a log file: the start, every target that did not
+    succeed (with its reason), a progress line every ``interval`` seconds, notes and the
+    end. Each line is flushed, so the file is complete up to a kill."""
+
+    def __init__(self, path: str | Path, interval: float = 10.0) -> None:
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+        except OSError as error:
+            raise InputError(
+                f"cannot write the log file {path}: {error.strerror or error} — "
+                "choose a writable --log-file"
+            ) from None
+        super().__init__(stream=handle, interval=interval)
+
+    def _print(self, text: str) -> None:
+        stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        print(f"{stamp} {text}", file=self.stream, flush=True)
+
+    def advance(self, outcome: Outcome) -> None:
+        if outcome.status != "ok":
+            message = " ".join(str(outcome.message or "").split())[:300]
+            self._print(f"target {outcome.key}: {outcome.status} {outcome.error_type}: {message}")
+        super().advance(outcome)
+
+    def write(self, text: str) -> None:
+        """A line of the caller's own (the run's result)."""
+        self._print(text)
+
+    def finish(self) -> None:
+        super().finish()
+        counts = ", ".join(f"{s} {n}" for s, n in sorted(self.counts.statuses.items()))
+        self._print(f"finished this session: {counts or 'nothing computed'}")
+
+    def close(self) -> None:
+        self.stream.close()
+
+
+class TeeProgress:
+    """Several progress reports at once (the terminal and a log file)."""
+
+    def __init__(self, *reports: Progress) -> None:
+        self.reports = reports
+
+    def start(self, total: int, done: int, workers: int, run_dir: str) -> None:
+        for r in self.reports:
+            r.start(total, done, workers, run_dir)
+
+    def advance(self, outcome: Outcome) -> None:
+        for r in self.reports:
+            r.advance(outcome)
+
+    def log(self, message: str) -> None:
+        for r in self.reports:
+            r.log(message)
+
+    def finish(self) -> None:
+        for r in self.reports:
+            r.finish()
 
 
 def auto_progress(interval: float = 10.0, quiet: bool = False) -> Progress:

@@ -1,0 +1,138 @@
+"""``exoextract export``: a finished run's table as one CSV or Parquet file for pandas or
+scikit-learn, with the identity, the label and the input catalog's own columns kept beside
+the chosen feature families, and optionally the targets that did not succeed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from exoextract import features
+from exoextract.checkpoint import atomic_write_bytes, write_parquet
+from exoextract.errors import InputError, RunDirError
+from exoextract.extract import SOURCE_COLUMNS
+from exoextract.runstatus import run_status
+
+FORMATS = ("csv", "parquet")
+# Column groups that are not feature families but may be picked with --columns.
+EXTRA_GROUPS = {
+    "timing": "seconds spent per stage and family (seconds_*)",
+    "source": "files read and re-downloaded (n_files, n_redownloaded)",
+}
+IDENTITY = ("target_id", "candidate", "label")
+OUTCOME = ("status", "error_type", "message", "attempts", "exit_code")
+
+
+@dataclass
+class Exported:
+    path: Path
+    format: str
+    rows: int
+    columns: int
+    failures: int
+
+
+def export_run(
+    run_dir: str | Path,
+    path: str | Path,
+    fmt: str | None = None,
+    include_failures: bool = False,
+    groups: Sequence[str] | None = None,
+) -> Exported:
+    """Write the run's features (and failures) to ``path``; the format comes from ``fmt``
+    or the file's suffix."""
+    run_dir, path = Path(run_dir), Path(path)
+    fmt = _format(path, fmt)
+    state = run_status(run_dir)
+    if state.features_path is None:
+        raise RunDirError(
+            f"{run_dir} is not complete ({state.done} of {state.total} targets, {state.state}) "
+            f"— finish it with `exoextract resume {run_dir}`, then export"
+        )
+    table = pd.read_parquet(state.features_path)
+    table = select(table, groups)
+    failures = 0
+    if include_failures:
+        bad = pd.read_parquet(run_dir / "failures.parquet")
+        failures = len(bad)
+        table = pd.concat(
+            [table.assign(status="ok"), bad.drop(columns=["line"], errors="ignore")],
+            ignore_index=True,
+        )
+        table = table[_ordered(list(table.columns), OUTCOME)]
+    hint = f"check that {path.parent} exists and is writable"
+    if fmt == "parquet":
+        write_parquet(path, table, hint)
+    else:
+        blob = _csv(table).encode()
+        atomic_write_bytes(path, lambda handle: handle.write(blob), hint)
+    return Exported(path, fmt, len(table), len(table.columns), failures)
+
+
+def select(table: pd.DataFrame, groups: Sequence[str] | None) -> pd.DataFrame:
+    """Keep identity and catalog columns, plus the chosen groups' columns (all when None)."""
+    if not groups:
+        return table
+    families = {f.name: f for f in features.FAMILIES}
+    unknown = [g for g in groups if g not in families and g not in EXTRA_GROUPS]
+    if unknown:
+        raise InputError(
+            f"unknown column group(s) {', '.join(unknown)} — choose from "
+            f"{', '.join([*families, *EXTRA_GROUPS])}"
+        )
+    owned: dict[str, str] = {}
+    for family in features.FAMILIES:
+        for spec in (*family.columns, features.reason_spec(family)):
+            owned[spec.name] = family.name
+    for name in features.timing_columns():
+        owned[name] = "timing"
+    for name in SOURCE_COLUMNS:
+        owned[name] = "source"
+    wanted = set(groups)
+    keep = [c for c in table.columns if c not in owned or owned[c] in wanted]
+    return table[keep]
+
+
+def _format(path: Path, fmt: str | None) -> str:
+    chosen = (fmt or path.suffix.lstrip(".")).lower()
+    if chosen not in FORMATS:
+        raise InputError(
+            f"cannot tell the format of {path.name} — name it .csv or .parquet, "
+            "or pass --format csv|parquet"
+        )
+    return chosen
+
+
+def _ordered(columns: Sequence[str], after_identity: Sequence[str]) -> list[str]:
+    head = [c for c in IDENTITY if c in columns]
+    middle = [c for c in after_identity if c in columns]
+    return [*head, *middle, *(c for c in columns if c not in head and c not in middle)]
+
+
+def _csv(table: pd.DataFrame) -> str:
+    """CSV with list columns (the AstroNet views) as JSON arrays in one cell."""
+    table = table.copy()
+    for column in table.columns:
+        if table[column].dtype == object and table[column].map(_is_sequence).any():
+            table[column] = table[column].map(_json_cell)
+    buffer = io.StringIO()
+    table.to_csv(buffer, index=False)
+    return buffer.getvalue()
+
+
+def _is_sequence(value: Any) -> bool:
+    return hasattr(value, "__len__") and not isinstance(value, str | bytes)
+
+
+def _json_cell(value: Any) -> Any:
+    if not _is_sequence(value):
+        return value
+    return json.dumps([None if math.isnan(float(x)) else float(x) for x in value])
