@@ -20,10 +20,22 @@ from exoextract.settings import (
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("name", ["default.toml", "colab-free.toml"])
+@pytest.mark.parametrize("name", sorted(p.name for p in (REPO / "configs").glob("*.toml")))
 def test_shipped_configs_load(name: str) -> None:
     settings = load_settings(REPO / "configs" / name)
     assert isinstance(settings, Settings)
+
+
+def test_presets_are_shipped_and_differ_where_machines_differ() -> None:
+    presets = {
+        name: load_settings(REPO / "configs" / f"{name}.toml")
+        for name in ("colab-free", "colab-pro", "laptop", "cluster")
+    }
+    assert presets["colab-free"].workers == 2
+    assert presets["colab-pro"].workers > presets["colab-free"].workers
+    assert presets["laptop"].workers == 0 and presets["cluster"].workers == 0  # automatic
+    assert presets["cluster"].chunk_size > presets["laptop"].chunk_size
+    assert all(p.max_memory_per_worker for p in presets.values())
 
 
 def test_colab_config_is_sized_for_two_cpus() -> None:
