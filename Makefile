@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast lint format bench bench-science docs check-python clean
+.PHONY: install demo test test-fast lint format bench bench-science docs check-python clean browser
 
 # Every Python the project claims (>= 3.11: Debian 12's 3.11.2, Colab's 3.12, 3.13) must
 # resolve the pinned set; check-python dry-runs the install with each one this machine has.
@@ -28,8 +28,19 @@ $(STAMP): pyproject.toml constraints.txt
 demo: install
 	$(BIN)/exoextract demo
 
-test: install
+test: install browser
 	$(BIN)/python -m pytest
+
+# The report's browser test needs Chromium: installed here from Debian's packages where it
+# is missing and this user may (root with apt-get); otherwise that test says why it skips.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium for the browser test"; \
+	    apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	      { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1; } || \
+	      echo "note: chromium could not be installed; the browser test will be skipped"; \
+	  else echo "note: no chromium (install Debian's chromium package); the browser test will be skipped"; fi; }
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow"

@@ -344,6 +344,52 @@ def export(
     )
 
 
+@app.command()
+@_user_errors
+def report(
+    run_dir: Annotated[Path | None, typer.Argument(help="Run folder (default: latest).")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="HTML file (default RUN/report.html).")
+    ] = None,
+    sheets: Annotated[
+        int, typer.Option(min=0, help="Add the diagnostic sheets of the top N candidates.")
+    ] = 0,
+) -> None:
+    """One self-contained HTML page: outcomes, failures, timing, the science by label."""
+    from exoextract.report.page import build_report
+    from exoextract.runner import latest_run
+
+    def note(message: str) -> None:
+        err.print(message, markup=False)
+
+    done = build_report(run_dir or latest_run(Path("runs")), output, sheets, progress=note)
+    for problem in done.sheet_errors:
+        err.print(f"warning: {problem}", markup=False)
+    out.print(
+        f"report: {done.path} ({done.targets} targets, {done.figures} figures, "
+        f"{len(done.sheets)} sheets, {done.seconds:.1f} s)",
+        markup=False,
+    )
+
+
+@app.command()
+@_user_errors
+def plot(
+    run_dir: Annotated[Path, typer.Argument(help="Run folder.")],
+    target: Annotated[str, typer.Argument(help="Target id or candidate, e.g. 'TIC 100'.")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="PNG file (default RUN/sheets/TARGET.png)."),
+    ] = None,
+) -> None:
+    """A one-page diagnostic sheet of one star, recomputed from its light curve."""
+    from exoextract.report.sheet import default_path, draw_sheet, sheet_data, write_sheet
+
+    data = sheet_data(run_dir, target)
+    path = write_sheet(draw_sheet(data), output or default_path(run_dir, data.name))
+    out.print(f"sheet: {path}", markup=False)
+
+
 @app.command("clean-cache")
 @_user_errors
 def clean_cache_cmd(

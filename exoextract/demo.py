@@ -1,14 +1,16 @@
 """``exoextract demo``: synthetic stars written as archive FITS files, run end to end.
 
 Nothing is downloaded: the stars are generated (:mod:`exoextract.synthetic`), written in
-the archive's Kepler and TESS formats to a temporary folder, and processed by the real
-pipeline with the ``local`` source, so the demo exercises what a real run does.
+the archive's Kepler and TESS formats to a ``demo-inputs-*`` folder beside the run (kept, so
+that its stars can be plotted later), and processed by the real pipeline with the ``local``
+source, so the demo exercises what a real run does.
 """
 
 from __future__ import annotations
 
 import csv
 import math
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from exoextract.errors import ExoextractError
 from exoextract.progress import Progress
 from exoextract.runner import RunResult, start_run
 from exoextract.settings import Settings
@@ -60,18 +63,22 @@ def run_demo(
     runs_root: str | Path = "runs",
 ) -> DemoResult:
     specs = demo_specs(n)
-    with tempfile.TemporaryDirectory(prefix="exoextract-demo-") as tmp:
-        archive = Path(tmp) / "archive"
+    # The inputs stay beside the run, so that `exoextract plot` can redraw its stars later.
+    root = Path(out_dir).resolve().parent if out_dir else Path(runs_root)
+    root.mkdir(parents=True, exist_ok=True)
+    inputs = Path(tempfile.mkdtemp(prefix="demo-inputs-", dir=root))
+    archive = inputs / "archive"
+    for spec in specs:
+        write_fits(spec, archive)
+    csv_path = inputs / "demo_targets.csv"
+    with open(csv_path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["target", "label", "injected_period"])
         for spec in specs:
-            write_fits(spec, archive)
-        csv_path = Path(tmp) / "demo_targets.csv"
-        with open(csv_path, "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["target", "label", "injected_period"])
-            for spec in specs:
-                prefix = "TIC" if spec.mission == "TESS" else "KIC"
-                period = f"{spec.period:.5f}" if spec.has_transit else ""
-                writer.writerow([f"{prefix} {spec.number}", spec.kind, period])
+            prefix = "TIC" if spec.mission == "TESS" else "KIC"
+            period = f"{spec.period:.5f}" if spec.has_transit else ""
+            writer.writerow([f"{prefix} {spec.number}", spec.kind, period])
+    try:
         run = start_run(
             csv_path,
             settings.replace(source="local", data_dir=str(archive)),
@@ -79,6 +86,9 @@ def run_demo(
             progress=progress,
             runs_root=runs_root,
         )
+    except ExoextractError:  # nothing ran (a taken --out): leave no inputs behind
+        shutil.rmtree(inputs, ignore_errors=True)
+        raise
     return DemoResult(run=run, stars=_compare(specs, run))
 
 

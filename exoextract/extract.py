@@ -7,6 +7,7 @@ plugin columns.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from time import perf_counter
 from typing import Any
 
@@ -43,8 +44,17 @@ def reserved_columns() -> set[str]:
     )
 
 
-def extract(task: Task) -> tuple[dict[str, dict[str, Any]], list[str]]:
-    """({candidate key: feature row}, notes) for one star; TargetError on target problems."""
+@dataclass
+class Star:
+    """A star's light curve fetched and cleaned, as the feature families see it."""
+
+    ctx: FeatureContext
+    fetched: Any  # exoextract.sources.Fetched
+    timing: dict[str, float]
+
+
+def load_star(task: Task) -> Star:
+    """Fetch and clean the task's light curve (TargetError on target problems)."""
     settings = task.settings
     started = perf_counter()
     fetched = get_source(settings.source).fetch(task)
@@ -66,6 +76,14 @@ def extract(task: Task) -> tuple[dict[str, dict[str, Any]], list[str]]:
         raw_time=raw_time,
         raw_flux=raw_flux,
     )
+    return Star(ctx, fetched, timing)
+
+
+def extract(task: Task) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """({candidate key: feature row}, notes) for one star; TargetError on target problems."""
+    settings = task.settings
+    loaded = load_star(task)
+    ctx, fetched, timing, cleaned = loaded.ctx, loaded.fetched, loaded.timing, loaded.ctx.cleaned
     families = features.enabled(settings)
     star = {**timing, **features.compute(ctx, [f for f in families if not f.per_candidate])}
     star["n_files"] = float(len(fetched.files))

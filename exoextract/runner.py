@@ -484,6 +484,39 @@ def tasks_for(
     return [_task(star, settings, located or {}, plugin_path) for star in _stars(targets)]
 
 
+def star_task(run_dir: str | Path, name: str) -> tuple[Task, list[Target]]:
+    """The task a run would submit for the star of ``name`` (a target id or candidate, in
+    any spacing or case: 'TIC 100', 'tic100', 'TOI-185.01'), and its rows."""
+    run_dir = Path(run_dir)
+    manifest = load_manifest(run_dir)
+    settings = settings_from_dict(manifest["settings"])
+    csv_path = Path(manifest["input"]["path"])
+    if not csv_path.exists():
+        raise RunDirError(f"{run_dir}: its input {csv_path} is gone — put it back to plot a star")
+    targets = _read(csv_path, settings)
+    wanted = _plain(name)
+    matches = [
+        t
+        for t in targets.targets
+        if wanted in {_plain(t.key), _plain(t.target_id), _plain(t.candidate or "")}
+    ]
+    if not matches:
+        known = ", ".join(t.key for t in targets.targets[:5])
+        raise InputError(
+            f"{name!r} is not a target of {run_dir} — give a target id or candidate from its "
+            f"input (e.g. {known})"
+        )
+    star = [t for t in targets.targets if t.target_id == matches[0].target_id]
+    located = get_source(settings.source).locate(
+        [replace(star[0], key=star[0].target_id)], settings, csv_path.parent
+    )
+    return _task(star, settings, located, manifest.get("plugin_path")), matches
+
+
+def _plain(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum() or ch == ".")
+
+
 def _stars(targets: Sequence[Target]) -> list[list[Target]]:
     """Rows grouped by star, in order of first appearance: one task, one read per star."""
     groups: dict[str, list[Target]] = {}

@@ -180,6 +180,11 @@ def failure_groups(outcomes: pa.Table, examples: int = 3) -> list[FailureGroup]:
     return sorted(groups.values(), key=lambda g: (-g.count, g.status, g.message))
 
 
+def finished_over_time(run_dir: str | Path) -> list[tuple[float, int]]:
+    """(file time, targets) of every checkpoint file: when targets finished."""
+    return _outcomes(CheckpointStore(Path(run_dir)))[1]
+
+
 def _outcomes(store: CheckpointStore) -> tuple[pa.Table, list[tuple[float, int]]]:
     """(key, status, error_type, message of every finished target, a later file winning;
     (file time, rows) per checkpoint file)."""

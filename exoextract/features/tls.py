@@ -89,7 +89,7 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
     if settings.tls_mode == "full":
         return summarise(_tls(ctx, period_min, period_max))
     spectrum = blindsearch.spectrum(ctx)
-    grid = _tls_grid(baseline, period_min, period_max, settings.tls_oversampling)
+    grid = tls_grid(baseline, period_min, period_max, settings.tls_oversampling)
     chi2 = pooled_chi2(spectrum, grid)
     _, power = tls_spectra(chi2, grid, settings.tls_oversampling)
     peaks = peak_indices(power, grid, settings.tls_candidates, PEAK_SEPARATION)
@@ -170,7 +170,7 @@ def _tls(ctx: FeatureContext, period_min: float, period_max: float) -> Any:
         )
 
 
-def _tls_grid(baseline: float, period_min: float, period_max: float, oversampling: int) -> Any:
+def tls_grid(baseline: float, period_min: float, period_max: float, oversampling: int) -> Any:
     """TLS's own period grid (a Sun-like star), ascending."""
     from transitleastsquares.grid import period_grid
 

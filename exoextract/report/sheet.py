@@ -1,0 +1,350 @@
+"""One page per star, in the spirit of the archive's data-validation summaries: the raw and
+flattened light curve with the transits marked, the box-search and TLS periodograms with the
+chosen peak, the folded transit with its model, odd and even transits side by side, the
+phase of a secondary eclipse, and the numbers a vetter reads first.
+
+Everything is recomputed from the star's light curve (the run's data folder, cache or
+synthetic source, with the run's own settings), so a sheet can be drawn any time after the
+run; the features recomputed here are the run's (same code, same settings, same data).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from exoextract import features
+from exoextract.errors import InputError, TargetError
+from exoextract.extract import load_star
+from exoextract.features import blindsearch, tls
+from exoextract.search import pooled_chi2, tls_spectra
+
+PAGE_INCHES = (8.5, 11.0)
+DPI = 110
+FAMILIES = ("stats", "bls", "tls", "vet")  # what the sheet shows; the rest is not redrawn
+
+
+@dataclass
+class SheetData:
+    """What a sheet draws; ``values`` are the recomputed feature columns."""
+
+    name: str
+    label: str | None
+    raw_time: np.ndarray
+    raw_flux: np.ndarray
+    time: np.ndarray
+    flux: np.ndarray
+    box_periods: np.ndarray
+    box_power: np.ndarray
+    tls_periods: np.ndarray
+    tls_power: np.ndarray
+    values: dict[str, Any]
+
+    @property
+    def source(self) -> str:
+        """Which search gave the ephemeris the sheet folds on (TLS where it found one)."""
+        return "TLS" if _finite(self.values.get("tls_period")) else "BLS"
+
+    def ephemeris(self) -> tuple[float, float, float, float]:
+        """(period, t0, duration in days, depth) of the chosen signal."""
+        prefix = self.source.lower()
+        return tuple(  # type: ignore[return-value]
+            float(self.values.get(f"{prefix}_{name}", math.nan))
+            for name in ("period", "t0", "duration", "depth")
+        )
+
+
+def sheet_data(run_dir: str | Path, name: str) -> SheetData:
+    """Recompute what the sheet of ``name`` (a target or candidate of the run) shows."""
+    from exoextract.runner import star_task
+
+    task, rows = star_task(run_dir, name)
+    settings = task.settings
+    try:
+        with _quiet():
+            star = load_star(task)
+            ctx = star.ctx
+            chosen = [f for f in features.enabled(settings) if f.name in FAMILIES]
+            for family in features.FAMILIES:  # the sheet needs the searches even if off
+                if family.name in ("bls", "tls", "vet") and family not in chosen:
+                    chosen.append(family)
+            chosen.sort(key=features.FAMILIES.index)
+            values = features.compute(ctx, chosen)
+            spectrum = blindsearch.spectrum(ctx)
+            baseline, low, high = blindsearch.limits(ctx)
+            grid = tls.tls_grid(baseline, low, high, settings.tls_oversampling)
+            _, tls_power = tls_spectra(pooled_chi2(spectrum, grid), grid, settings.tls_oversampling)
+    except TargetError as error:
+        raise InputError(f"cannot draw {name}: {error} — check the run's data source") from None
+    except features.NotComputable as why:
+        raise InputError(f"cannot draw {name}: {why.reason}") from None
+    assert ctx.raw_time is not None and ctx.raw_flux is not None
+    return SheetData(
+        name=rows[0].key,
+        label=rows[0].label or _text(rows[0].row.get("label")),
+        raw_time=ctx.raw_time,
+        raw_flux=ctx.raw_flux,
+        time=ctx.time,
+        flux=ctx.flux,
+        box_periods=spectrum.periods,
+        box_power=spectrum.power,
+        tls_periods=grid,
+        tls_power=tls_power,
+        values=values,
+    )
+
+
+def draw_sheet(data: SheetData) -> Figure:
+    """The page as a matplotlib Figure (Agg canvas: no display needed)."""
+    figure = Figure(figsize=PAGE_INCHES, dpi=DPI, layout="constrained")
+    grid = figure.add_gridspec(5, 2, height_ratios=[1, 1, 1, 1.1, 1.1])
+    period, t0, duration, depth = data.ephemeris()
+    label = f" ({data.label})" if data.label else ""
+    figure.suptitle(f"{data.name}{label}: {data.source} P = {period:.5f} d", fontsize=12)
+
+    raw = figure.add_subplot(grid[0, :])
+    _light_curve(raw, data.raw_time, data.raw_flux, period, t0, "normalised light curve")
+    flat = figure.add_subplot(grid[1, :], sharex=raw)
+    _light_curve(flat, data.time, data.flux, period, t0, "flattened light curve (searched)")
+    flat.set_xlabel("time [d, mission time]")
+
+    box = figure.add_subplot(grid[2, 0])
+    peak = float(np.max(data.box_power)) if data.box_power.size else 1.0
+    relative = data.box_power / peak if peak > 0 else data.box_power
+    _periodogram(box, data.box_periods, relative, period, "box search", "log-likelihood / peak")
+    if _finite(data.values.get("bls_period")):
+        box.axvline(float(data.values["bls_period"]), color="tab:orange", lw=0.8, ls="--")
+    sde = figure.add_subplot(grid[2, 1])
+    _periodogram(sde, data.tls_periods, data.tls_power, period, "TLS grid", "SDE")
+
+    fold = figure.add_subplot(grid[3, 0])
+    _folded(fold, data.time, data.flux, period, t0, duration, depth)
+    odd_even = figure.add_subplot(grid[3, 1], sharey=fold)
+    _odd_even(odd_even, data.time, data.flux, period, t0, duration, data.values)
+
+    secondary = figure.add_subplot(grid[4, 0])
+    _secondary(secondary, data.time, data.flux, period, t0, duration, data.values)
+    numbers = figure.add_subplot(grid[4, 1])
+    _numbers(numbers, data)
+    return figure
+
+
+def default_path(run_dir: str | Path, name: str) -> Path:
+    """RUN/sheets/<name with only letters, digits, dots and dashes>.png"""
+    safe = "".join(ch if ch.isalnum() or ch in ".-" else "-" for ch in name)
+    return Path(run_dir) / "sheets" / f"{safe}.png"
+
+
+def write_sheet(figure: Figure, path: str | Path) -> Path:
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(path, format="png")
+    except OSError as error:
+        raise InputError(
+            f"cannot write {path}: {error.strerror or error} — choose a writable -o"
+        ) from None
+    return path
+
+
+# ------------------------------------------------------------------ panels
+def _light_curve(
+    ax: Axes, time: np.ndarray, flux: np.ndarray, period: float, t0: float, title: str
+) -> None:
+    ax.plot(time, flux, ",", color="0.3", rasterized=True)
+    ax.set_title(title, fontsize=9, loc="left")
+    ax.set_ylabel("relative flux")
+    if _finite(period) and _finite(t0) and period > 0 and time.size:
+        first = math.ceil((time.min() - t0) / period)
+        last = math.floor((time.max() - t0) / period)
+        if last - first < 2000:
+            mids = t0 + period * np.arange(first, last + 1)
+            low = float(np.nanpercentile(flux, 0.5))
+            ax.plot(mids, np.full(mids.size, low), "^", color="tab:red", ms=4, label="transits")
+
+
+def _periodogram(
+    ax: Axes, periods: np.ndarray, power: np.ndarray, chosen: float, title: str, ylabel: str
+) -> None:
+    ax.plot(periods, power, color="0.2", lw=0.6)
+    ax.set_xscale("log")
+    ax.set_xlabel("period [d]")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9, loc="left")
+    if _finite(chosen):
+        ax.axvline(chosen, color="tab:red", lw=1.0, alpha=0.7, label=f"P = {chosen:.4f} d")
+        for harmonic in (0.5, 2.0):
+            if periods.min() <= chosen * harmonic <= periods.max():
+                ax.axvline(chosen * harmonic, color="tab:red", lw=0.6, ls=":", alpha=0.5)
+        ax.legend(fontsize=7, loc="upper right")
+
+
+def _phase_hours(time: np.ndarray, period: float, t0: float, centre: float = 0.0) -> np.ndarray:
+    phase = np.mod(time - t0 + (0.5 - centre) * period, period) / period - 0.5
+    return phase * period * 24.0
+
+
+def _binned(x: np.ndarray, y: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray]:
+    if x.size == 0 or width <= 0:
+        return x, y
+    edges = np.arange(x.min(), x.max() + width, width)
+    index = np.digitize(x, edges)
+    keep = [i for i in np.unique(index) if np.count_nonzero(index == i) >= 3]
+    return (
+        np.array([x[index == i].mean() for i in keep]),
+        np.array([np.median(y[index == i]) for i in keep]),
+    )
+
+
+def _window(
+    ax: Axes,
+    time: np.ndarray,
+    flux: np.ndarray,
+    period: float,
+    t0: float,
+    duration: float,
+    centre: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    hours = _phase_hours(time, period, t0, centre)
+    half = 3.0 * duration * 24.0
+    inside = np.abs(hours) < half
+    ax.plot(hours[inside], flux[inside], ".", color="0.75", ms=1.5, rasterized=True)
+    bx, by = _binned(hours[inside], flux[inside], duration * 24.0 / 8.0)
+    ax.plot(bx, by, "o", color="tab:blue", ms=3)
+    ax.set_xlim(-half, half)
+    ax.set_xlabel("hours from mid-transit" if centre == 0.0 else "hours from phase 0.5")
+    return bx, by
+
+
+def _folded(
+    ax: Axes,
+    time: np.ndarray,
+    flux: np.ndarray,
+    period: float,
+    t0: float,
+    duration: float,
+    depth: float,
+) -> None:
+    ax.set_title("folded transit and box model", fontsize=9, loc="left")
+    ax.set_ylabel("relative flux")
+    if not (_finite(period) and _finite(duration) and _finite(depth)):
+        ax.text(0.5, 0.5, "no signal to fold", ha="center", transform=ax.transAxes)
+        return
+    _window(ax, time, flux, period, t0, duration)
+    half = duration * 12.0
+    edge = 3.0 * duration * 24.0
+    ax.plot(
+        [-edge, -half, -half, half, half, edge],
+        [1.0, 1.0, 1.0 - depth, 1.0 - depth, 1.0, 1.0],
+        color="tab:red",
+        lw=1.2,
+        label=f"depth {depth * 1e6:.0f} ppm",
+    )
+    ax.legend(fontsize=7, loc="lower right")
+
+
+def _odd_even(
+    ax: Axes,
+    time: np.ndarray,
+    flux: np.ndarray,
+    period: float,
+    t0: float,
+    duration: float,
+    values: dict[str, Any],
+) -> None:
+    sigma = values.get("vet_odd_even_sigma")
+    text = f"{_num(sigma)} sigma" if _finite(sigma) else "n/a"
+    ax.set_title(f"odd | even transits ({text} apart)", fontsize=9, loc="left")
+    if not (_finite(period) and _finite(duration)):
+        return
+    number = np.round((time - t0) / period).astype(int)
+    hours = _phase_hours(time, period, t0)
+    half = 3.0 * duration * 24.0
+    gap = 2.4 * half
+    for parity, shift, color in ((1, -gap / 2, "tab:purple"), (0, gap / 2, "tab:green")):
+        chosen = (np.abs(hours) < half) & (np.mod(number, 2) == parity)
+        x, y = hours[chosen], flux[chosen]
+        ax.plot(x + shift, y, ".", color="0.8", ms=1.5, rasterized=True)
+        bx, by = _binned(x, y, duration * 24.0 / 6.0)
+        ax.plot(bx + shift, by, "o", color=color, ms=3)
+        if bx.size:
+            bottom = float(np.min(by))
+            ax.hlines(bottom, shift - half, shift + half, color=color, lw=0.8, ls="--")
+    ax.set_xticks([-gap / 2, gap / 2], ["odd", "even"])
+    ax.set_xlim(-gap / 2 - half, gap / 2 + half)
+
+
+def _secondary(
+    ax: Axes,
+    time: np.ndarray,
+    flux: np.ndarray,
+    period: float,
+    t0: float,
+    duration: float,
+    values: dict[str, Any],
+) -> None:
+    snr = values.get("vet_secondary_snr")
+    text = _num(snr) if _finite(snr) else "n/a"
+    ax.set_title(f"phase 0.5: secondary eclipse? (SNR {text})", fontsize=9, loc="left")
+    ax.set_ylabel("relative flux")
+    if not (_finite(period) and _finite(duration)):
+        return
+    _window(ax, time, flux, period, t0, duration, centre=0.5)
+    ax.axhline(1.0, color="0.4", lw=0.6)
+
+
+def _numbers(ax: Axes, data: SheetData) -> None:
+    ax.set_axis_off()
+    v = data.values
+    period, t0, duration, depth = data.ephemeris()
+    flag = v.get("vet_transit_like")
+    verdict = "n/a" if not _finite(flag) else ("planet-like" if flag else "not planet-like")
+    lines = [
+        ("label", data.label or "-"),
+        (f"period ({data.source})", f"{period:.5f} d"),
+        ("epoch", f"{t0:.4f}"),
+        ("duration", f"{duration * 24:.2f} h"),
+        ("depth", f"{depth * 1e6:.0f} ppm"),
+        ("TLS SDE / SNR", f"{_num(v.get('tls_sde'))} / {_num(v.get('tls_snr'))}"),
+        ("BLS SDE / SNR", f"{_num(v.get('bls_sde'))} / {_num(v.get('bls_snr'))}"),
+        ("transits with data", _num(v.get("vet_n_transits"), 0)),
+        ("odd/even", f"{_num(v.get('vet_odd_even_sigma'))} sigma"),
+        ("correlated-noise SNR", _num(v.get("vet_depth_snr_red"))),
+        ("points, baseline", f"{data.time.size}, {np.ptp(data.time):.1f} d"),
+        ("vetting", verdict),
+    ]
+    for row, (key, value) in enumerate(lines):
+        y = 0.97 - row * 0.083
+        ax.text(0.0, y, key, transform=ax.transAxes, fontsize=9, va="top", color="0.35")
+        ax.text(0.55, y, value, transform=ax.transAxes, fontsize=9, va="top", weight="bold")
+
+
+def _text(value: Any) -> str | None:
+    return str(value).strip() or None if value is not None else None
+
+
+def _num(value: Any, digits: int = 1) -> str:
+    return f"{float(value):.{digits}f}" if _finite(value) else "-"
+
+
+def _finite(value: Any) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
