@@ -12,6 +12,8 @@
    first, and a scheduling model of it for 16 workers (``bench/parallel.py``).
 7. Runs of 100,000 targets: per-chunk bookkeeping beside 0.1's, end-to-end seconds per
    target, resume planning (``bench/scale.py``).
+8. Seeing a 10,000-target run: status, report and export beside reading the table and
+   beside one diagnostic sheet per star (``bench/report.py``).
 
 Run from the repository: ``make bench`` (or ``python bench/run.py --only 1,2``).
 """
@@ -258,7 +260,7 @@ def bench_search() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--only", default="1,2,3,4,6,7", help="comma-separated sections")
+    parser.add_argument("--only", default="1,2,3,4,6,7,8", help="comma-separated sections")
     parser.add_argument("--scale", type=int, default=100_000, help="targets in section 7")
     parser.add_argument("--noop", type=int, default=2000, help="no-op targets in section 1")
     parser.add_argument("--targets", type=int, default=100, help="targets in section 2")
@@ -282,6 +284,10 @@ def main() -> None:
         from scale import bench_scale
 
         bench_scale(args.scale)
+    if "8" in chosen:
+        from report import bench_report
+
+        bench_report()
 
 
 if __name__ == "__main__":

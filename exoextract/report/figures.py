@@ -85,20 +85,22 @@ def throughput_figure(finished: Sequence[tuple[float, int]]) -> Figure:
     figure = Figure(figsize=(6.0, 2.6), layout="constrained")
     ax = figure.add_subplot()
     ax.set_title("targets finished over time", fontsize=10, loc="left")
-    ax.set_xlabel("hours since the first checkpoint")
     ax.set_ylabel("targets")
     if finished:
         points = sorted(finished)
         start = points[0][0]
-        hours = [(t - start) / 3600.0 for t, _ in points]
+        span = points[-1][0] - start
+        unit, scale = ("hours", 3600.0) if span >= 7200 else ("minutes", 60.0)
+        x = [(t - start) / scale for t, _ in points]
         ax.step(
-            hours,
+            x,
             np.cumsum([n for _, n in points]),
             where="post",
             color="tab:blue",
-            marker="o",
+            marker="o" if len(points) < 50 else None,
             ms=3,
         )
+        ax.set_xlabel(f"{unit} since the first checkpoint")
     return figure
 
 
