@@ -28,6 +28,7 @@ from typing import Any
 import pandas as pd
 
 from exoextract import __version__, features, plugins
+from exoextract.attempts import Outcome, Policy
 from exoextract.checkpoint import CheckpointStore, write_json, write_parquet
 from exoextract.errors import InputError, RunDirError
 from exoextract.extract import OUTCOME_COLUMNS, SOURCE_COLUMNS, reserved_columns
@@ -40,7 +41,7 @@ from exoextract.settings import (
     settings_from_dict,
 )
 from exoextract.sources import get_source
-from exoextract.supervisor import Outcome, Policy, Prefetch, Supervisor
+from exoextract.supervisor import Prefetch, Supervisor
 from exoextract.targets import Target, TargetList, read_targets
 from exoextract.task import Candidate, Task
 

@@ -26,7 +26,6 @@ import heapq
 import itertools
 import multiprocessing
 import os
-import random
 import shutil
 import tempfile
 import threading
@@ -35,12 +34,21 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import CancelledError, Future, wait
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pebble import ProcessExpired, ProcessPool
 from pebble.common import types as pebble_types
 
+from exoextract.attempts import (
+    TERMINAL,
+    Attempt,
+    Job,
+    Outcome,
+    Policy,
+    Retrier,
+    RunStats,
+)
 from exoextract.isolation import (
     WorkerConfig,
     describe_exit,
@@ -50,7 +58,15 @@ from exoextract.isolation import (
     worker_init,
 )
 
-TERMINAL = ("ok", "failed", "no_data", "timed_out", "crashed", "memory_exceeded", "quarantined")
+__all__ = [
+    "TERMINAL",
+    "Outcome",
+    "Policy",
+    "Prefetch",
+    "Supervisor",
+    "SupervisorStats",
+    "missing_pebble_internals",
+]
 INTERNALS_WARNING = (
     "pebble's internals changed ({missing}): workers that vanish are no longer reaped and "
     "the kill grace is pebble's own — install pebble<5.3 (what exoextract is tested with)"
@@ -74,45 +90,6 @@ def missing_pebble_internals(pool: ProcessPool | None = None) -> list[str]:
 
 
 @dataclass(frozen=True)
-class Policy:
-    """How hard the supervisor tries; built from :class:`~exoextract.settings.Settings`."""
-
-    workers: int = 1
-    timeout: float = 600.0
-    retries: int = 2
-    backoff_base: float = 2.0
-    backoff_max: float = 60.0
-    max_tasks_per_worker: int = 25
-    quarantine_after: int = 2
-    pool_rebuilds: int = 2
-    kill_grace: float = 3.0
-    stop_grace: float = 10.0
-    max_memory: int | None = None
-    preload: tuple[str, ...] = ()
-    start_method: str = "forkserver"
-    tick: float = 0.2
-    stall_margin: float = 10.0
-
-
-@dataclass
-class Outcome:
-    """How one task ended; failed tasks are results too."""
-
-    key: str
-    status: str
-    attempts: int
-    seconds: float
-    error_type: str | None = None
-    message: str | None = None
-    exit_code: int | None = None
-    data: Mapping[str, Any] | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-
-@dataclass(frozen=True)
 class Prefetch:
     """An optional first stage (downloads) with its own small pool, running ahead.
 
@@ -129,32 +106,20 @@ class Prefetch:
     ahead: int = 8
 
 
-@dataclass
-class _Job:
-    key: str
-    payload: Any
-    stage: str = "compute"
-    attempts: int = 1
-    kills: int = 0
-    seconds: float = 0.0
-    not_before: float = 0.0
-    started: float = 0.0
-
-
 class _Stage:
     """A pool and the jobs in flight in it, with the time of its last finished job."""
 
     def __init__(self, pool: ProcessPool) -> None:
         self.pool = pool
-        self.inflight: dict[Future[Any], _Job] = {}
+        self.inflight: dict[Future[Any], Job] = {}
         self.last_progress = time.monotonic()
 
-    def submit(self, job: _Job, future: Future[Any]) -> None:
+    def submit(self, job: Job, future: Future[Any]) -> None:
         if not self.inflight:
             self.last_progress = time.monotonic()
         self.inflight[future] = job
 
-    def finish(self, future: Future[Any]) -> _Job:
+    def finish(self, future: Future[Any]) -> Job:
         self.last_progress = time.monotonic()
         return self.inflight.pop(future)
 
@@ -164,7 +129,7 @@ class _Stage:
     def stalled(self, limit: float) -> bool:
         return bool(self.inflight) and self.stalled_for() > limit
 
-    def drain(self) -> list[_Job]:
+    def drain(self) -> list[Job]:
         """Take back every job in flight (the pool failed, not the jobs)."""
         jobs = list(self.inflight.values())
         self.inflight.clear()
@@ -175,15 +140,7 @@ class _Stage:
         self.last_progress = time.monotonic()
 
 
-@dataclass
-class SupervisorStats:
-    """What happened to the pool itself, for the summary and the manifest."""
-
-    rebuilds: int = 0
-    sequential_fallback: bool = False
-    retries: int = 0
-    reaped_groups: int = 0
-    events: list[str] = field(default_factory=list)
+SupervisorStats = RunStats  # the name before the executors shared it
 
 
 class Supervisor:
@@ -200,7 +157,7 @@ class Supervisor:
         self.function = function
         self.policy = policy
         self.prefetch = prefetch
-        self.stats = SupervisorStats()
+        self.stats = RunStats()
         self._log_sink = log
         self._attempt_hook = attempt_hook
         self._stop_signum: int | None = None
@@ -209,6 +166,7 @@ class Supervisor:
         self._known_workers: set[int] = set()
         self._marker_dir = tempfile.mkdtemp(prefix="exoextract-markers-")
         self._internals_checked = False
+        self.retrier = Retrier(policy, self.stats, self._log, lambda: self._stop_signum is not None)
         if policy.max_memory is not None and not memory_readable():
             message = (
                 "resident memory cannot be read on this platform: the memory cap "
@@ -239,11 +197,11 @@ class Supervisor:
         """Yield an outcome per finished task; tasks left when stopped are not yielded."""
         prefetch = self.prefetch
         first_stage = "prefetch" if prefetch else "compute"
-        fetch_queue: deque[_Job] = deque()
-        pending: deque[_Job] = deque()
+        fetch_queue: deque[Job] = deque()
+        pending: deque[Job] = deque()
         for key, payload in tasks:
-            (fetch_queue if prefetch else pending).append(_Job(key, payload, stage=first_stage))
-        delayed: list[tuple[float, int, _Job]] = []
+            (fetch_queue if prefetch else pending).append(Job(key, payload, stage=first_stage))
+        delayed: list[tuple[float, int, Job]] = []
         counter = itertools.count()
         compute = _Stage(self._new_pool(self.stats.sequential_fallback))
         fetch = _Stage(self._new_prefetch_pool()) if prefetch else None
@@ -369,7 +327,7 @@ class Supervisor:
         )
 
     def _schedule(
-        self, pool: ProcessPool, function: Callable[[Any], Any], job: _Job, timeout: float
+        self, pool: ProcessPool, function: Callable[[Any], Any], job: Job, timeout: float
     ) -> Future[Any]:
         job.started = time.monotonic()
         payload = job.payload
@@ -437,125 +395,42 @@ class Supervisor:
         return False
 
     # ------------------------------------------------------------------ outcomes
-    def _settle(self, future: Future[Any], job: _Job) -> Outcome | None:
+    def _settle(self, future: Future[Any], job: Job) -> Outcome | None:
         """Turn a finished future into a final outcome, or requeue the job (None)."""
         job.seconds += time.monotonic() - job.started
         timeout = self.policy.timeout
         if job.stage == "prefetch" and self.prefetch is not None:
             timeout = self.prefetch.timeout
+        attempt = self._attempt(future)
+        result = attempt.result
+        if attempt.kind == "result" and isinstance(result, Mapping) and self.prefetch is not None:
+            if result.get("status") == "ok" and job.stage == "prefetch":
+                job.payload = self.prefetch.attach(job.payload, result.get("data") or {})
+                job.stage, job.not_before = "compute", 0.0
+                return None
+            if result.get("status") != "ok" and result.get("refetch"):
+                job.stage = "prefetch"  # the cached files went bad: download them again
+        return self.retrier.settle(job, attempt, timeout)
+
+    def _attempt(self, future: Future[Any]) -> Attempt:
+        """What one try in the pool came to."""
         try:
-            result = future.result()
+            return Attempt("result", result=future.result())
         except CancelledError:
-            return None
+            return Attempt("cancelled")
         except FutureTimeout:
-            return self._retry_or_end(
-                job,
-                "timed_out",
-                "Timeout",
-                f"no result after {timeout:g} s{' (download)' if job.stage == 'prefetch' else ''}"
-                "; worker killed",
-                None,
-                True,
-            )
+            return Attempt("timeout")
         except ProcessExpired as expired:
-            return self._worker_died(job, expired)
+            return Attempt(
+                "died",
+                exit_code=expired.exitcode,
+                how=describe_exit(expired.exitcode),
+                memory=pop_memory_marker(self._marker_dir, expired.pid),
+            )
         except MemoryError as error:
-            return self._end(job, "memory_exceeded", "MemoryError", str(error) or "out of memory")
+            return Attempt("memory_error", message=str(error) or "out of memory")
         except Exception as error:  # pebble's pickling problems and remote tracebacks
-            return self._end(job, "failed", type(error).__name__, _one_line(str(error)))
-        if not isinstance(result, Mapping) or result.get("status") not in TERMINAL:
-            return self._end(
-                job,
-                "failed",
-                "BadWorkerResult",
-                f"task returned {type(result).__name__}, not an outcome mapping",
-            )
-        status = result["status"]
-        if status == "ok" and job.stage == "prefetch" and self.prefetch is not None:
-            job.payload = self.prefetch.attach(job.payload, result.get("data") or {})
-            job.stage, job.not_before = "compute", 0.0
-            return None
-        if status == "ok":
-            return self._end(job, "ok", None, None, data=result.get("data"))
-        if result.get("refetch") and self.prefetch is not None:
-            job.stage = "prefetch"  # the cached files went bad: download them again
-        return self._retry_or_end(
-            job,
-            status,
-            result.get("error_type"),
-            result.get("message"),
-            None,
-            bool(result.get("transient")),
-            data=result.get("data"),
-        )
-
-    def _worker_died(self, job: _Job, expired: ProcessExpired) -> Outcome | None:
-        job.kills += 1
-        code = expired.exitcode
-        memory = pop_memory_marker(self._marker_dir, expired.pid)
-        if memory is not None:
-            rss, cap = memory
-            return self._end(
-                job,
-                "memory_exceeded",
-                "MemoryCapExceeded",
-                f"worker reached {rss / 2**20:.0f} MiB resident, over the "
-                f"{cap / 2**20:.0f} MiB cap; killed",
-                code,
-            )
-        how = describe_exit(code)
-        if job.kills >= self.policy.quarantine_after:
-            return self._end(
-                job,
-                "quarantined",
-                "WorkerKilled",
-                f"killed its worker {job.kills} times (last: {how}); not retried again",
-                code,
-            )
-        return self._retry_or_end(job, "crashed", "WorkerDied", f"worker died ({how})", code, True)
-
-    def _retry_or_end(
-        self,
-        job: _Job,
-        status: str,
-        error_type: str | None,
-        message: str | None,
-        exit_code: int | None,
-        transient: bool,
-        data: Mapping[str, Any] | None = None,
-    ) -> Outcome | None:
-        if transient and job.attempts <= self.policy.retries and self._stop_signum is None:
-            delay = min(self.policy.backoff_max, self.policy.backoff_base * 2 ** (job.attempts - 1))
-            delay *= random.uniform(0.5, 1.5)
-            job.not_before = time.monotonic() + delay
-            self.stats.retries += 1
-            self._log(
-                f"{job.key}: {status} ({_one_line(message or '')}); retry "
-                f"{job.attempts}/{self.policy.retries} in {delay:.1f} s"
-            )
-            job.attempts += 1
-            return None
-        return self._end(job, status, error_type, message, exit_code, data)
-
-    @staticmethod
-    def _end(
-        job: _Job,
-        status: str,
-        error_type: str | None,
-        message: str | None,
-        exit_code: int | None = None,
-        data: Mapping[str, Any] | None = None,
-    ) -> Outcome:
-        return Outcome(
-            job.key,
-            status,
-            job.attempts,
-            round(job.seconds, 3),
-            error_type,
-            message,
-            exit_code,
-            data,
-        )
+            return Attempt("error", error_type=type(error).__name__, message=str(error))
 
     def _log(self, message: str) -> None:
         self.stats.events.append(message)
@@ -576,8 +451,3 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"

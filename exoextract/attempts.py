@@ -1,0 +1,231 @@
+"""How the tries of one target become its one outcome: the policy every executor shares.
+
+An executor (the local pool in :mod:`exoextract.supervisor`, the Dask cluster in
+:mod:`exoextract.dask_executor`) runs tries and reports each as an :class:`Attempt`: the task
+returned a result mapping, ran out of time, its process died (and whether our memory cap
+killed it), or something else raised. :class:`Retrier` decides: the final :class:`Outcome`,
+or another try after an exponential, jittered backoff (transient failures only), with a
+target that killed its process ``quarantine_after`` times quarantined instead.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+TERMINAL = ("ok", "failed", "no_data", "timed_out", "crashed", "memory_exceeded", "quarantined")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How hard an executor tries; built from :class:`~exoextract.settings.Settings`."""
+
+    workers: int = 1
+    timeout: float = 600.0
+    retries: int = 2
+    backoff_base: float = 2.0
+    backoff_max: float = 60.0
+    max_tasks_per_worker: int = 25
+    quarantine_after: int = 2
+    pool_rebuilds: int = 2
+    kill_grace: float = 3.0
+    stop_grace: float = 10.0
+    max_memory: int | None = None
+    preload: tuple[str, ...] = ()
+    start_method: str = "forkserver"
+    tick: float = 0.2
+    stall_margin: float = 10.0
+
+
+@dataclass
+class Outcome:
+    """How one task ended; failed tasks are results too. ``transient`` says whether the
+    last failure was of a kind worth trying again later (a resume with --retry-failed)."""
+
+    key: str
+    status: str
+    attempts: int
+    seconds: float
+    error_type: str | None = None
+    message: str | None = None
+    exit_code: int | None = None
+    data: Mapping[str, Any] | None = None
+    transient: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass
+class Job:
+    """A target on its way through an executor: its tries so far."""
+
+    key: str
+    payload: Any
+    stage: str = "compute"
+    attempts: int = 1
+    kills: int = 0
+    seconds: float = 0.0
+    not_before: float = 0.0
+    started: float = 0.0
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What one try came to.
+
+    ``kind``: ``result`` (the task returned ``result``), ``timeout`` (killed at the time
+    limit), ``died`` (its process ended: ``exit_code``, ``how``, and ``memory`` = (resident,
+    cap) bytes when our cap killed it), ``memory_error`` (a MemoryError reached us),
+    ``error`` (anything else raised around the task: ``error_type``, ``message``) or
+    ``cancelled`` (the executor took it back; try again, not counted).
+    """
+
+    kind: str
+    result: Any = None
+    exit_code: int | None = None
+    how: str | None = None
+    memory: tuple[int, int] | None = None
+    error_type: str | None = None
+    message: str | None = None
+
+
+@dataclass
+class RunStats:
+    """What happened to the executor itself, for the summary and the manifest."""
+
+    rebuilds: int = 0
+    sequential_fallback: bool = False
+    retries: int = 0
+    reaped_groups: int = 0
+    events: list[str] = field(default_factory=list)
+
+
+class Retrier:
+    """The retry, backoff, quarantine and classification policy, in one place."""
+
+    def __init__(
+        self,
+        policy: Policy,
+        stats: RunStats,
+        log: Callable[[str], None],
+        stopping: Callable[[], bool],
+    ) -> None:
+        self.policy = policy
+        self.stats = stats
+        self.log = log
+        self.stopping = stopping
+
+    def settle(self, job: Job, attempt: Attempt, timeout: float | None = None) -> Outcome | None:
+        """The job's final outcome, or None to try it again (not before ``job.not_before``)."""
+        timeout = self.policy.timeout if timeout is None else timeout
+        if attempt.kind == "cancelled":
+            return None
+        if attempt.kind == "timeout":
+            where = " (download)" if job.stage == "prefetch" else ""
+            message = f"no result after {timeout:g} s{where}; worker killed"
+            return self.retry_or_end(job, "timed_out", "Timeout", message, None, True)
+        if attempt.kind == "died":
+            return self._died(job, attempt)
+        if attempt.kind == "memory_error":
+            return end(job, "memory_exceeded", "MemoryError", attempt.message or "out of memory")
+        if attempt.kind == "error":
+            return end(job, "failed", attempt.error_type, one_line(attempt.message or ""))
+        result = attempt.result
+        if not isinstance(result, Mapping) or result.get("status") not in TERMINAL:
+            return end(
+                job,
+                "failed",
+                "BadWorkerResult",
+                f"task returned {type(result).__name__}, not an outcome mapping",
+            )
+        if result["status"] == "ok":
+            return end(job, "ok", None, None, data=result.get("data"))
+        return self.retry_or_end(
+            job,
+            result["status"],
+            result.get("error_type"),
+            result.get("message"),
+            None,
+            bool(result.get("transient")),
+            data=result.get("data"),
+        )
+
+    def _died(self, job: Job, attempt: Attempt) -> Outcome | None:
+        job.kills += 1
+        if attempt.memory is not None:
+            rss, cap = attempt.memory
+            return end(
+                job,
+                "memory_exceeded",
+                "MemoryCapExceeded",
+                f"worker reached {rss / 2**20:.0f} MiB resident, over the "
+                f"{cap / 2**20:.0f} MiB cap; killed",
+                attempt.exit_code,
+            )
+        how = attempt.how or f"exit code {attempt.exit_code}"
+        if job.kills >= self.policy.quarantine_after:
+            return end(
+                job,
+                "quarantined",
+                "WorkerKilled",
+                f"killed its worker {job.kills} times (last: {how}); not retried again",
+                attempt.exit_code,
+            )
+        return self.retry_or_end(
+            job, "crashed", "WorkerDied", f"worker died ({how})", attempt.exit_code, True
+        )
+
+    def retry_or_end(
+        self,
+        job: Job,
+        status: str,
+        error_type: str | None,
+        message: str | None,
+        exit_code: int | None,
+        transient: bool,
+        data: Mapping[str, Any] | None = None,
+    ) -> Outcome | None:
+        if transient and job.attempts <= self.policy.retries and not self.stopping():
+            delay = min(self.policy.backoff_max, self.policy.backoff_base * 2 ** (job.attempts - 1))
+            delay *= random.uniform(0.5, 1.5)
+            job.not_before = time.monotonic() + delay
+            self.stats.retries += 1
+            self.log(
+                f"{job.key}: {status} ({one_line(message or '')}); retry "
+                f"{job.attempts}/{self.policy.retries} in {delay:.1f} s"
+            )
+            job.attempts += 1
+            return None
+        return end(job, status, error_type, message, exit_code, data, transient)
+
+
+def end(
+    job: Job,
+    status: str,
+    error_type: str | None,
+    message: str | None,
+    exit_code: int | None = None,
+    data: Mapping[str, Any] | None = None,
+    transient: bool = False,
+) -> Outcome:
+    return Outcome(
+        job.key,
+        status,
+        job.attempts,
+        round(job.seconds, 3),
+        error_type,
+        message,
+        exit_code,
+        data,
+        transient,
+    )
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
