@@ -46,7 +46,7 @@ def _old_bookkeeping(
 
 def _simulate(n: int, old: bool) -> tuple[float, float]:
     from exoextract.checkpoint import CheckpointStore, write_json
-    from exoextract.runner import _chunk_finished
+    from exoextract.runfolder import chunk_finished
 
     chunks = n // CHUNK
     keys = [[f"KIC {c * CHUNK + i}" for i in range(CHUNK)] for c in range(chunks)]
@@ -65,7 +65,7 @@ def _simulate(n: int, old: bool) -> tuple[float, float]:
             if old:
                 _old_bookkeeping(manifest, keys, done, store)
             else:
-                _chunk_finished(manifest, len(rows))
+                chunk_finished(manifest, len(rows))
             write_json(run_dir / "manifest.json", manifest, "")
             costs.append(time.perf_counter() - start)
     half = len(costs) // 2

@@ -13,7 +13,6 @@ return a :class:`RunResult`. A run folder holds::
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import os
 import signal
 import threading
@@ -25,15 +24,35 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
-from exoextract import __version__, features, plugins
-from exoextract.attempts import Outcome, Policy
-from exoextract.checkpoint import CheckpointStore, write_json, write_parquet
+from exoextract import __version__, plugins
+from exoextract.attempts import Policy
+from exoextract.checkpoint import CheckpointStore, write_json
 from exoextract.errors import InputError, RunDirError
-from exoextract.extract import OUTCOME_COLUMNS, SOURCE_COLUMNS, reserved_columns
+from exoextract.extract import reserved_columns
+from exoextract.merge import merge
+from exoextract.plan import (
+    biggest_first,
+    checkpoint_row,
+    group_stars,
+    plan_chunks,
+    read_input,
+    star_task,
+    task_for,
+    tasks_for,
+)
 from exoextract.progress import NullProgress, Progress
 from exoextract.resources import default_workers
+from exoextract.runfolder import (
+    FORMAT,
+    MANIFEST,
+    chunk_finished,
+    latest_run,
+    load_manifest,
+    new_run_dir,
+    now,
+    record_progress,
+    save_manifest,
+)
 from exoextract.settings import (
     Settings,
     result_differences,
@@ -42,12 +61,23 @@ from exoextract.settings import (
 )
 from exoextract.sources import get_source
 from exoextract.supervisor import Prefetch, Supervisor
-from exoextract.targets import Target, TargetList, read_targets
+from exoextract.targets import Target, TargetList
 from exoextract.task import Candidate, Task
 
-MANIFEST = "manifest.json"
-FORMAT = 1
 RETRYABLE = ("failed", "timed_out", "crashed", "memory_exceeded", "quarantined")
+# Kept importable from here (notebooks and scripts used them before the split).
+__all__ = [
+    "MANIFEST",
+    "RunResult",
+    "biggest_first",
+    "chunk_finished",
+    "latest_run",
+    "load_manifest",
+    "resume_run",
+    "star_task",
+    "start_run",
+    "tasks_for",
+]
 
 
 @dataclass
@@ -113,8 +143,8 @@ def start_run(
     runs_root: str | Path = "runs",
 ) -> RunResult:
     """Start a new run of ``csv_path`` into ``out_dir`` (default runs/<time>-<name>)."""
-    targets = _read(csv_path, settings)
-    run_dir = Path(out_dir) if out_dir else _new_run_dir(Path(runs_root), Path(csv_path))
+    targets = read_input(csv_path, settings)
+    run_dir = Path(out_dir) if out_dir else new_run_dir(Path(runs_root), Path(csv_path))
     if (run_dir / MANIFEST).exists():
         raise RunDirError(
             f"{run_dir} already holds a run — continue it with "
@@ -127,7 +157,7 @@ def start_run(
     manifest = {
         "format": FORMAT,
         "run_id": uuid.uuid4().hex[:12],
-        "created": _now(),
+        "created": now(),
         "exoextract_version": __version__,
         "input": {
             "path": str(Path(csv_path).resolve()),
@@ -169,7 +199,7 @@ def resume_run(
     csv_path = Path(manifest["input"]["path"])
     if not csv_path.exists():
         raise RunDirError(f"{run_dir}: its input {csv_path} is gone — put it back to resume")
-    targets = _read(csv_path, settings)
+    targets = read_input(csv_path, settings)
     if targets.sha256 != manifest["input"]["sha256"] and not force:
         raise RunDirError(
             f"{run_dir}: input {csv_path} changed since the run started — restore it, or "
@@ -190,39 +220,6 @@ def resume_run(
     )
 
 
-def _read(csv_path: str | Path, settings: Settings) -> TargetList:
-    return read_targets(
-        csv_path, settings.mission, settings.column_mapping(), settings.skip_bad_rows
-    )
-
-
-def latest_run(runs_root: Path) -> Path:
-    """The run folder under ``runs_root`` whose manifest changed last."""
-    manifests = sorted(runs_root.glob(f"*/{MANIFEST}"), key=lambda p: p.stat().st_mtime)
-    if not manifests:
-        raise RunDirError(
-            f"no run found under {runs_root}/ — give the run folder: exoextract resume RUN_DIR"
-        )
-    return manifests[-1].parent
-
-
-def load_manifest(run_dir: Path) -> dict[str, Any]:
-    import json
-
-    path = run_dir / MANIFEST
-    if not path.exists():
-        raise RunDirError(f"{run_dir} is not a run folder (no {MANIFEST}) — check the path")
-    try:
-        manifest: dict[str, Any] = json.loads(path.read_text())
-    except (OSError, ValueError) as error:
-        raise RunDirError(
-            f"{path} is unreadable ({error}) — it is not a run you can resume"
-        ) from None
-    if manifest.get("format") != FORMAT:
-        raise RunDirError(f"{run_dir} was written by an incompatible exoextract version")
-    return manifest
-
-
 # ---------------------------------------------------------------------- the work
 @dataclass
 class _Prepared:
@@ -239,8 +236,8 @@ def _prepare(
     """Start-up checks that can fail on user error, before any state is written."""
     for spec in settings.extra_features:
         plugins.load(spec, plugin_path)
-    stars = [replace(star[0], key=star[0].target_id) for star in _stars(targets.targets)]
-    located = get_source(settings.source).locate(stars, settings, base_dir)
+    firsts = [replace(star[0], key=star[0].target_id) for star in group_stars(targets.targets)]
+    located = get_source(settings.source).locate(firsts, settings, base_dir)
     workers = settings.workers or default_workers(settings.max_memory_per_worker)
     warnings = list(targets.warnings)
     if settings.extra_features and targets.targets:
@@ -265,16 +262,16 @@ def _execute(
     done = store.done_keys(retry)
     keys = [t.key for t in targets.targets]
     previously_done = sum(1 for k in keys if k in done)
-    stars = _stars(targets.targets)
+    stars = group_stars(targets.targets)
     if settings.schedule == "biggest-first":
         stars = biggest_first(stars, prepared.located)
-    chunks = _plan(stars, settings.chunk_size)
+    chunks = plan_chunks(stars, settings.chunk_size)
     workers = prepared.workers
-    session = {"started": _now(), "workers": workers, "pid": os.getpid()}
+    session = {"started": now(), "workers": workers, "pid": os.getpid()}
     manifest["sessions"].append(session)
     manifest["status"] = "running"
-    _record_progress(manifest, chunks, done)
-    _save_manifest(run_dir, manifest)
+    record_progress(manifest, chunks, done)
+    save_manifest(run_dir, manifest)
 
     plugin_path = manifest.get("plugin_path")
     todo: list[tuple[int, list[Target]]] = []
@@ -299,7 +296,7 @@ def _execute(
     progress.start(sum(len(c) for c in chunks), stars_done, workers, str(run_dir))
     try:
         tasks = [
-            (star[0].target_id, _task(star, settings, prepared.located, plugin_path))
+            (star[0].target_id, task_for(star, settings, prepared.located, plugin_path))
             for _, star in todo
         ]
         chunk_of = {star[0].target_id: i for i, star in todo}
@@ -314,15 +311,15 @@ def _execute(
                     warnings.append(f"{outcome.key}: {note}")
                 index = chunk_of[outcome.key]
                 buffers.setdefault(index, []).extend(
-                    _row(outcome, target) for target in rows_of[outcome.key]
+                    checkpoint_row(outcome, target) for target in rows_of[outcome.key]
                 )
                 remaining[index] -= 1
                 if remaining[index] == 0:
                     rows = buffers.pop(index)
                     store.write(index, rows)
                     done.update(r["key"] for r in rows)
-                    _chunk_finished(manifest, len(rows))
-                    _save_manifest(run_dir, manifest)
+                    chunk_finished(manifest, len(rows))
+                    save_manifest(run_dir, manifest)
             interrupted = sup.stopped_by
         for index in sorted(buffers):  # partly finished chunks of an interrupted run
             rows = buffers.pop(index)
@@ -333,16 +330,16 @@ def _execute(
         events.extend(sup.stats.events)
         sup.close()
         session.update(
-            ended=_now(),
+            ended=now(),
             computed=computed,
             rebuilds=sup.stats.rebuilds,
             sequential_fallback=sup.stats.sequential_fallback,
             events=events,
         )
         with contextlib.suppress(Exception):
-            _record_progress(manifest, chunks, done)
+            record_progress(manifest, chunks, done)
             manifest["status"] = "interrupted"
-            _save_manifest(run_dir, manifest)
+            save_manifest(run_dir, manifest)
 
     frame = store.load()
     frame = frame[frame["key"].isin(set(keys))]
@@ -364,10 +361,10 @@ def _execute(
         interrupted_by=interrupted,
     )
     if complete:
-        _merge(run_dir, frame, targets, settings, result)
+        merge(run_dir, frame, targets, settings, result)
     manifest["status"] = "complete" if complete else "interrupted"
-    manifest["updated"] = _now()
-    _save_manifest(run_dir, manifest)
+    manifest["updated"] = now()
+    save_manifest(run_dir, manifest)
     write_json(run_dir / "summary.json", result.to_dict(), store.hint)
     return result
 
@@ -425,163 +422,6 @@ def _policy(settings: Settings, workers: int) -> Policy:
     )
 
 
-def _task(
-    star: list[Target],
-    settings: Settings,
-    located: Mapping[str, tuple[str, ...]],
-    plugin_path: str | None,
-) -> Task:
-    first = star[0]
-    return Task(
-        key=first.target_id,
-        target_id=first.target_id,
-        mission=first.mission,
-        number=first.number,
-        settings=settings,
-        candidates=tuple(
-            Candidate(
-                key=t.key,
-                period=t.period,
-                t0=t.t0,
-                duration=t.duration,
-                depth=t.depth,
-                row=dict(t.row),
-            )
-            for t in star
-        ),
-        paths=tuple(located.get(first.target_id, ())),
-        plugin_path=plugin_path,
-    )
-
-
-def _row(outcome: Outcome, target: Target) -> dict[str, Any]:
-    """One checkpoint row: a candidate (or star) with its star's outcome."""
-    row: dict[str, Any] = {
-        "key": target.key,
-        "target_id": target.target_id,
-        "candidate": target.candidate,
-        "status": outcome.status,
-        "error_type": outcome.error_type,
-        "message": outcome.message,
-        "attempts": outcome.attempts,
-        "seconds": outcome.seconds,
-        "exit_code": outcome.exit_code,
-    }
-    rows = (outcome.data or {}).get("rows") or {}
-    row.update(rows.get(target.key) or {})
-    return row
-
-
-def tasks_for(
-    targets: Sequence[Target],
-    settings: Settings,
-    plugin_path: str | None = None,
-    located: Mapping[str, tuple[str, ...]] | None = None,
-) -> list[Task]:
-    """The tasks a run would submit for ``targets``: one per star, its candidates inside.
-
-    ``located`` maps a star's ``target_id`` to its light-curve files (local source).
-    """
-    return [_task(star, settings, located or {}, plugin_path) for star in _stars(targets)]
-
-
-def star_task(run_dir: str | Path, name: str) -> tuple[Task, list[Target]]:
-    """The task a run would submit for the star of ``name`` (a target id or candidate, in
-    any spacing or case: 'TIC 100', 'tic100', 'TOI-185.01'), and its rows."""
-    run_dir = Path(run_dir)
-    manifest = load_manifest(run_dir)
-    settings = settings_from_dict(manifest["settings"])
-    csv_path = Path(manifest["input"]["path"])
-    if not csv_path.exists():
-        raise RunDirError(f"{run_dir}: its input {csv_path} is gone — put it back to plot a star")
-    targets = _read(csv_path, settings)
-    wanted = _plain(name)
-    matches = [
-        t
-        for t in targets.targets
-        if wanted in {_plain(t.key), _plain(t.target_id), _plain(t.candidate or "")}
-    ]
-    if not matches:
-        known = ", ".join(t.key for t in targets.targets[:5])
-        raise InputError(
-            f"{name!r} is not a target of {run_dir} — give a target id or candidate from its "
-            f"input (e.g. {known})"
-        )
-    star = [t for t in targets.targets if t.target_id == matches[0].target_id]
-    located = get_source(settings.source).locate(
-        [replace(star[0], key=star[0].target_id)], settings, csv_path.parent
-    )
-    return _task(star, settings, located, manifest.get("plugin_path")), matches
-
-
-def _plain(name: str) -> str:
-    return "".join(ch for ch in name.lower() if ch.isalnum() or ch == ".")
-
-
-def _stars(targets: Sequence[Target]) -> list[list[Target]]:
-    """Rows grouped by star, in order of first appearance: one task, one read per star."""
-    groups: dict[str, list[Target]] = {}
-    for target in targets:
-        groups.setdefault(target.target_id, []).append(target)
-    return list(groups.values())
-
-
-def biggest_first(
-    stars: Sequence[list[Target]], located: Mapping[str, tuple[str, ...]]
-) -> list[list[Target]]:
-    """Stars with the most light-curve bytes first (stable: unknown sizes keep their order).
-
-    A run that ends on one long star leaves every other worker idle; started first, the
-    long stars overlap with the short ones (longest-processing-time-first scheduling).
-    Sizes are known only where files are (the local source); the output keeps the input's
-    order whatever the schedule."""
-
-    def size(star: list[Target]) -> int:
-        total = 0
-        for path in located.get(star[0].target_id, ()):
-            with contextlib.suppress(OSError):
-                total += os.path.getsize(path)
-        return total
-
-    return sorted(stars, key=lambda star: -size(star))
-
-
-def _plan(stars: Sequence[list[Target]], size: int) -> list[list[list[Target]]]:
-    return [list(stars[i : i + size]) for i in range(0, len(stars), size)]
-
-
-def _record_progress(
-    manifest: dict[str, Any], chunks: list[list[list[Target]]], done: set[str]
-) -> dict[str, int]:
-    """Counters of the plan (computed once per session); the manifest holds only these, so
-    rewriting it after each chunk costs the same at chunk 10 as at chunk 10,000."""
-    sizes = [sum(len(star) for star in chunk) for chunk in chunks]
-    finished = [sum(1 for star in chunk for t in star if t.key in done) for chunk in chunks]
-    progress = {
-        "chunks": len(chunks),
-        "chunks_done": sum(1 for n, f in zip(sizes, finished, strict=True) if f == n),
-        "targets": sum(sizes),
-        "targets_done": sum(finished),
-    }
-    manifest["progress"] = progress
-    manifest.pop("chunks", None)  # 0.1 listed every chunk's keys here
-    manifest.pop("checkpoint_files", None)
-    return progress
-
-
-def _chunk_finished(manifest: dict[str, Any], rows: int) -> None:
-    progress = manifest["progress"]
-    progress["chunks_done"] += 1
-    progress["targets_done"] += rows
-
-
-def _save_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
-    manifest["updated"] = _now()
-    write_json(
-        run_dir / MANIFEST, manifest, f"free some disk space, then run: exoextract resume {run_dir}"
-    )
-
-
 @contextlib.contextmanager
 def _signals_to(sup: Supervisor) -> Iterator[None]:
     """Route SIGINT/SIGTERM to the supervisor while it runs (main thread only)."""
@@ -603,120 +443,6 @@ def _signals_to(sup: Supervisor) -> Iterator[None]:
 
 
 # ---------------------------------------------------------------------- merging
-def _merge(
-    run_dir: Path, frame: pd.DataFrame, targets: TargetList, settings: Settings, result: RunResult
-) -> None:
-    """Write features.parquet and failures.parquet: each row of the input exactly once."""
-    order = {t.key: i for i, t in enumerate(targets.targets)}
-    frame = frame.assign(_order=frame["key"].map(order)).sort_values("_order")
-    identity = _identity_frame(targets)
-    passthrough = _passthrough_frame(targets, result)
-    kinds = {c.name: c.kind for c in features.column_specs(settings)}
-    feature_cols = list(kinds)
-    timing = features.timing_columns(settings)
-    known = (
-        set(feature_cols) | set(OUTCOME_COLUMNS) | set(SOURCE_COLUMNS) | set(timing) | {"_order"}
-    )
-    extra = [c for c in frame.columns if c not in known]
-    ok = frame[frame["status"] == "ok"]
-    table = pd.concat(
-        [
-            identity.loc[ok["key"]].reset_index(drop=True).drop(columns=["line"]),
-            passthrough.loc[ok["key"]].reset_index(drop=True),
-        ],
-        axis=1,
-    )
-    columns: dict[str, Any] = {}
-    for column in [*feature_cols, *SOURCE_COLUMNS, *timing, *extra]:
-        values = ok[column] if column in ok else pd.Series([None] * len(ok))
-        series = pd.Series(values).reset_index(drop=True)
-        kind = kinds.get(column, "float")
-        if kind == "text":
-            columns[column] = series.fillna("").astype(str)
-        elif kind == "list":
-            columns[column] = pd.Series(
-                [
-                    None
-                    if v is None or (isinstance(v, float) and pd.isna(v))
-                    else [float(x) for x in v]
-                    for v in series
-                ],
-                dtype=object,
-            )
-        else:
-            columns[column] = pd.to_numeric(series, errors="coerce").astype("float64")
-    table = pd.concat([table, pd.DataFrame(columns)], axis=1)
-    meta = {
-        "schema_version": features.SCHEMA_VERSION,
-        "run_id": result.run_id,
-        "settings_fingerprint": result_fingerprint(settings),
-    }
-    hint = f"free disk space, then resume {run_dir}"
-    result.features_path = run_dir / "features.parquet"
-    write_parquet(result.features_path, table, hint, meta)
-
-    bad = frame[frame["status"] != "ok"]
-    outcome_cols = ["status", "error_type", "message", "attempts", "seconds", "exit_code"]
-    failures = pd.concat(
-        [
-            identity.loc[bad["key"]].reset_index(drop=True),
-            bad.reindex(columns=outcome_cols).reset_index(drop=True),
-            passthrough.loc[bad["key"]].reset_index(drop=True),
-        ],
-        axis=1,
-    )
-    failures["attempts"] = pd.to_numeric(failures["attempts"]).astype("Int64")
-    failures["exit_code"] = pd.to_numeric(failures["exit_code"]).astype("Int64")
-    result.failures_path = run_dir / "failures.parquet"
-    write_parquet(result.failures_path, failures, hint, meta)
-    shown = ["target_id", "status", "error_type", "message", "attempts", "exit_code"]
-    result.failures = [
-        {str(k): (None if pd.isna(v) else v) for k, v in rec.items()}
-        for rec in failures[shown].head(50).to_dict("records")
-    ]
-    if "known_reason" in table:
-        for key, reason in zip(ok["key"], table["known_reason"], strict=True):
-            target = targets.targets[order[key]]
-            if reason and (target.period is not None or target.t0 is not None):
-                result.warnings.append(
-                    f"line {target.line}: {key}: known ephemeris not measured ({reason})"
-                )
-
-
-def _identity_frame(targets: TargetList) -> pd.DataFrame:
-    """target_id, then candidate and label when the input has them, and the line."""
-    data: dict[str, list[Any]] = {"target_id": [t.target_id for t in targets.targets]}
-    if targets.has_candidates:
-        data["candidate"] = [t.candidate for t in targets.targets]
-    if targets.has_labels:
-        data["label"] = [t.label for t in targets.targets]
-    data["line"] = [t.line for t in targets.targets]
-    return pd.DataFrame(data, index=[t.key for t in targets.targets])
-
-
-def _passthrough_frame(targets: TargetList, result: RunResult) -> pd.DataFrame:
-    """The input's other columns, typed, indexed by key; renamed if they clash."""
-    reserved = reserved_columns() - {"candidate", "label"} | {"target_id", "line"}
-    if targets.has_candidates:
-        reserved.add("candidate")
-    if targets.has_labels:
-        reserved.add("label")
-    rename = {}
-    for name in targets.columns:
-        if name in reserved:
-            rename[name] = f"input_{name}"
-            result.warnings.append(
-                f"input column {name!r} clashes with an output column; kept as {rename[name]!r}"
-            )
-    data = {rename.get(c, c): [t.row.get(c) for t in targets.targets] for c in targets.columns}
-    frame = pd.DataFrame(data, index=[t.key for t in targets.targets])
-    for column in frame.columns:
-        if (
-            frame[column].map(lambda v: isinstance(v, int) and not isinstance(v, bool)).any()
-            and frame[column].map(lambda v: v is None or isinstance(v, int)).all()
-        ):
-            frame[column] = frame[column].astype("Int64")
-    return frame
 
 
 # ---------------------------------------------------------------------- helpers
@@ -760,17 +486,3 @@ def _apply_overrides(old: Settings, overrides: Mapping[str, Any]) -> Settings:
     base = {k: v for k, v in old.to_dict().items()}
     base.update({k: v for k, v in overrides.items() if v is not None})
     return load_settings(None, base)
-
-
-def _new_run_dir(root: Path, csv_path: Path) -> Path:
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    candidate = root / f"{stamp}-{csv_path.stem}"
-    n = 1
-    while candidate.exists():
-        n += 1
-        candidate = root / f"{stamp}-{csv_path.stem}-{n}"
-    return candidate
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

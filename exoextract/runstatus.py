@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from exoextract.checkpoint import CheckpointStore
 from exoextract.errors import CheckpointError
-from exoextract.runner import load_manifest
+from exoextract.runfolder import load_manifest
 
 # The settings a person checking a run wants to see; the rest are in manifest.json.
 SHOWN_SETTINGS = (

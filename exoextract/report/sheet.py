@@ -65,7 +65,7 @@ class SheetData:
 
 def sheet_data(run_dir: str | Path, name: str) -> SheetData:
     """Recompute what the sheet of ``name`` (a target or candidate of the run) shows."""
-    from exoextract.runner import star_task
+    from exoextract.plan import star_task
 
     task, rows = star_task(run_dir, name)
     settings = task.settings

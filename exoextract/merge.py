@@ -1,0 +1,135 @@
+"""The end of a run: every checkpointed row joined, in the input's order, into
+features.parquet (successful rows, with the input's identity, label and catalog columns)
+and failures.parquet (the others, with their reasons)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from exoextract import features
+from exoextract.checkpoint import write_parquet
+from exoextract.extract import OUTCOME_COLUMNS, SOURCE_COLUMNS, reserved_columns
+from exoextract.settings import Settings, result_fingerprint
+from exoextract.targets import TargetList
+
+if TYPE_CHECKING:
+    from exoextract.runner import RunResult
+
+
+def merge(
+    run_dir: Path, frame: pd.DataFrame, targets: TargetList, settings: Settings, result: RunResult
+) -> None:
+    """Write features.parquet and failures.parquet: each row of the input exactly once."""
+    order = {t.key: i for i, t in enumerate(targets.targets)}
+    frame = frame.assign(_order=frame["key"].map(order)).sort_values("_order")
+    identity = _identity_frame(targets)
+    passthrough = _passthrough_frame(targets, result)
+    kinds = {c.name: c.kind for c in features.column_specs(settings)}
+    feature_cols = list(kinds)
+    timing = features.timing_columns(settings)
+    known = (
+        set(feature_cols) | set(OUTCOME_COLUMNS) | set(SOURCE_COLUMNS) | set(timing) | {"_order"}
+    )
+    extra = [c for c in frame.columns if c not in known]
+    ok = frame[frame["status"] == "ok"]
+    table = pd.concat(
+        [
+            identity.loc[ok["key"]].reset_index(drop=True).drop(columns=["line"]),
+            passthrough.loc[ok["key"]].reset_index(drop=True),
+        ],
+        axis=1,
+    )
+    columns: dict[str, Any] = {}
+    for column in [*feature_cols, *SOURCE_COLUMNS, *timing, *extra]:
+        values = ok[column] if column in ok else pd.Series([None] * len(ok))
+        series = pd.Series(values).reset_index(drop=True)
+        kind = kinds.get(column, "float")
+        if kind == "text":
+            columns[column] = series.fillna("").astype(str)
+        elif kind == "list":
+            columns[column] = pd.Series(
+                [
+                    None
+                    if v is None or (isinstance(v, float) and pd.isna(v))
+                    else [float(x) for x in v]
+                    for v in series
+                ],
+                dtype=object,
+            )
+        else:
+            columns[column] = pd.to_numeric(series, errors="coerce").astype("float64")
+    table = pd.concat([table, pd.DataFrame(columns)], axis=1)
+    meta = {
+        "schema_version": features.SCHEMA_VERSION,
+        "run_id": result.run_id,
+        "settings_fingerprint": result_fingerprint(settings),
+    }
+    hint = f"free disk space, then resume {run_dir}"
+    result.features_path = run_dir / "features.parquet"
+    write_parquet(result.features_path, table, hint, meta)
+
+    bad = frame[frame["status"] != "ok"]
+    outcome_cols = ["status", "error_type", "message", "attempts", "seconds", "exit_code"]
+    failures = pd.concat(
+        [
+            identity.loc[bad["key"]].reset_index(drop=True),
+            bad.reindex(columns=outcome_cols).reset_index(drop=True),
+            passthrough.loc[bad["key"]].reset_index(drop=True),
+        ],
+        axis=1,
+    )
+    failures["attempts"] = pd.to_numeric(failures["attempts"]).astype("Int64")
+    failures["exit_code"] = pd.to_numeric(failures["exit_code"]).astype("Int64")
+    result.failures_path = run_dir / "failures.parquet"
+    write_parquet(result.failures_path, failures, hint, meta)
+    shown = ["target_id", "status", "error_type", "message", "attempts", "exit_code"]
+    result.failures = [
+        {str(k): (None if pd.isna(v) else v) for k, v in rec.items()}
+        for rec in failures[shown].head(50).to_dict("records")
+    ]
+    if "known_reason" in table:
+        for key, reason in zip(ok["key"], table["known_reason"], strict=True):
+            target = targets.targets[order[key]]
+            if reason and (target.period is not None or target.t0 is not None):
+                result.warnings.append(
+                    f"line {target.line}: {key}: known ephemeris not measured ({reason})"
+                )
+
+
+def _identity_frame(targets: TargetList) -> pd.DataFrame:
+    """target_id, then candidate and label when the input has them, and the line."""
+    data: dict[str, list[Any]] = {"target_id": [t.target_id for t in targets.targets]}
+    if targets.has_candidates:
+        data["candidate"] = [t.candidate for t in targets.targets]
+    if targets.has_labels:
+        data["label"] = [t.label for t in targets.targets]
+    data["line"] = [t.line for t in targets.targets]
+    return pd.DataFrame(data, index=[t.key for t in targets.targets])
+
+
+def _passthrough_frame(targets: TargetList, result: RunResult) -> pd.DataFrame:
+    """The input's other columns, typed, indexed by key; renamed if they clash."""
+    reserved = reserved_columns() - {"candidate", "label"} | {"target_id", "line"}
+    if targets.has_candidates:
+        reserved.add("candidate")
+    if targets.has_labels:
+        reserved.add("label")
+    rename = {}
+    for name in targets.columns:
+        if name in reserved:
+            rename[name] = f"input_{name}"
+            result.warnings.append(
+                f"input column {name!r} clashes with an output column; kept as {rename[name]!r}"
+            )
+    data = {rename.get(c, c): [t.row.get(c) for t in targets.targets] for c in targets.columns}
+    frame = pd.DataFrame(data, index=[t.key for t in targets.targets])
+    for column in frame.columns:
+        if (
+            frame[column].map(lambda v: isinstance(v, int) and not isinstance(v, bool)).any()
+            and frame[column].map(lambda v: v is None or isinstance(v, int)).all()
+        ):
+            frame[column] = frame[column].astype("Int64")
+    return frame

@@ -1,0 +1,151 @@
+"""The plan of a run: rows grouped by star (one task, one read per star), the order of the
+stars, the chunks they are checkpointed in, and the task a star becomes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from exoextract.attempts import Outcome
+from exoextract.errors import InputError, RunDirError
+from exoextract.runfolder import load_manifest
+from exoextract.settings import Settings, settings_from_dict
+from exoextract.sources import get_source
+from exoextract.targets import Target, TargetList, read_targets
+from exoextract.task import Candidate, Task
+
+
+def read_input(csv_path: str | Path, settings: Settings) -> TargetList:
+    return read_targets(
+        csv_path, settings.mission, settings.column_mapping(), settings.skip_bad_rows
+    )
+
+
+def group_stars(targets: Sequence[Target]) -> list[list[Target]]:
+    """Rows grouped by star, in order of first appearance: one task, one read per star."""
+    groups: dict[str, list[Target]] = {}
+    for target in targets:
+        groups.setdefault(target.target_id, []).append(target)
+    return list(groups.values())
+
+
+def biggest_first(
+    stars: Sequence[list[Target]], located: Mapping[str, tuple[str, ...]]
+) -> list[list[Target]]:
+    """Stars with the most light-curve bytes first (stable: unknown sizes keep their order).
+
+    A run that ends on one long star leaves every other worker idle; started first, the
+    long stars overlap with the short ones (longest-processing-time-first scheduling).
+    Sizes are known only where files are (the local source); the output keeps the input's
+    order whatever the schedule."""
+
+    def size(star: list[Target]) -> int:
+        total = 0
+        for path in located.get(star[0].target_id, ()):
+            with contextlib.suppress(OSError):
+                total += os.path.getsize(path)
+        return total
+
+    return sorted(stars, key=lambda star: -size(star))
+
+
+def plan_chunks(stars: Sequence[list[Target]], size: int) -> list[list[list[Target]]]:
+    return [list(stars[i : i + size]) for i in range(0, len(stars), size)]
+
+
+def task_for(
+    star: list[Target],
+    settings: Settings,
+    located: Mapping[str, tuple[str, ...]],
+    plugin_path: str | None,
+) -> Task:
+    first = star[0]
+    return Task(
+        key=first.target_id,
+        target_id=first.target_id,
+        mission=first.mission,
+        number=first.number,
+        settings=settings,
+        candidates=tuple(
+            Candidate(
+                key=t.key,
+                period=t.period,
+                t0=t.t0,
+                duration=t.duration,
+                depth=t.depth,
+                row=dict(t.row),
+            )
+            for t in star
+        ),
+        paths=tuple(located.get(first.target_id, ())),
+        plugin_path=plugin_path,
+    )
+
+
+def tasks_for(
+    targets: Sequence[Target],
+    settings: Settings,
+    plugin_path: str | None = None,
+    located: Mapping[str, tuple[str, ...]] | None = None,
+) -> list[Task]:
+    """The tasks a run would submit for ``targets``: one per star, its candidates inside.
+
+    ``located`` maps a star's ``target_id`` to its light-curve files (local source).
+    """
+    return [task_for(star, settings, located or {}, plugin_path) for star in group_stars(targets)]
+
+
+def checkpoint_row(outcome: Outcome, target: Target) -> dict[str, Any]:
+    """One checkpoint row: a candidate (or star) with its star's outcome."""
+    row: dict[str, Any] = {
+        "key": target.key,
+        "target_id": target.target_id,
+        "candidate": target.candidate,
+        "status": outcome.status,
+        "error_type": outcome.error_type,
+        "message": outcome.message,
+        "attempts": outcome.attempts,
+        "seconds": outcome.seconds,
+        "exit_code": outcome.exit_code,
+    }
+    rows = (outcome.data or {}).get("rows") or {}
+    row.update(rows.get(target.key) or {})
+    return row
+
+
+def star_task(run_dir: str | Path, name: str) -> tuple[Task, list[Target]]:
+    """The task a run would submit for the star of ``name`` (a target id or candidate, in
+    any spacing or case: 'TIC 100', 'tic100', 'TOI-185.01'), and its rows."""
+    run_dir = Path(run_dir)
+    manifest = load_manifest(run_dir)
+    settings = settings_from_dict(manifest["settings"])
+    csv_path = Path(manifest["input"]["path"])
+    if not csv_path.exists():
+        raise RunDirError(f"{run_dir}: its input {csv_path} is gone — put it back to plot a star")
+    targets = read_input(csv_path, settings)
+    wanted = _plain(name)
+    matches = [
+        t
+        for t in targets.targets
+        if wanted in {_plain(t.key), _plain(t.target_id), _plain(t.candidate or "")}
+    ]
+    if not matches:
+        known = ", ".join(t.key for t in targets.targets[:5])
+        raise InputError(
+            f"{name!r} is not a target of {run_dir} — give a target id or candidate from its "
+            f"input (e.g. {known})"
+        )
+    star = [t for t in targets.targets if t.target_id == matches[0].target_id]
+    located = get_source(settings.source).locate(
+        [replace(star[0], key=star[0].target_id)], settings, csv_path.parent
+    )
+    return task_for(star, settings, located, manifest.get("plugin_path")), matches
+
+
+def _plain(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum() or ch == ".")
