@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 TERMINAL = ("ok", "failed", "no_data", "timed_out", "crashed", "memory_exceeded", "quarantined")
 
@@ -103,6 +103,21 @@ class RunStats:
     retries: int = 0
     reaped_groups: int = 0
     events: list[str] = field(default_factory=list)
+
+
+class Executor(Protocol):
+    """What the runner needs of an executor: the local pool and the Dask cluster both are."""
+
+    stats: RunStats
+
+    @property
+    def stopped_by(self) -> int | None: ...
+
+    def stop(self, signum: int) -> None: ...
+
+    def run(self, tasks: Iterable[tuple[str, Any]]) -> Iterator[Outcome]: ...
+
+    def close(self) -> None: ...
 
 
 class Retrier:

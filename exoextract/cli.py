@@ -88,6 +88,17 @@ OfflineOpt = Annotated[
     bool | None,
     typer.Option("--offline", help="Use only the lightkurve cache and --data-dir; no network."),
 ]
+ExecutorOpt = Annotated[
+    str | None,
+    typer.Option(help="local (process pool, default) or dask (a Dask cluster)."),
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (or EXOEXTRACT_SCHEDULER); "
+        "without it --executor dask starts a local cluster of --workers processes."
+    ),
+]
 CacheDirOpt = Annotated[Path | None, typer.Option(help="lightkurve cache folder.")]
 
 
@@ -156,6 +167,8 @@ def run(
     offline: OfflineOpt = None,
     cache_dir: CacheDirOpt = None,
     workers: WorkersOpt = None,
+    executor: ExecutorOpt = None,
+    scheduler: SchedulerOpt = None,
     timeout: TimeoutOpt = None,
     retries: RetriesOpt = None,
     max_memory_per_worker: MemoryOpt = None,
@@ -236,6 +249,8 @@ def run(
         "duration_unit": duration_unit,
         "depth_unit": depth_unit,
         "skip_bad_rows": skip_bad_rows,
+        "executor": executor,
+        "scheduler": scheduler,
         **_execution(
             workers, timeout, retries, max_memory_per_worker, max_tasks_per_worker, chunk_size
         ),
@@ -252,6 +267,8 @@ def run(
 def resume(
     run_dir: Annotated[Path | None, typer.Argument(help="Run folder (default: latest).")] = None,
     workers: WorkersOpt = None,
+    executor: ExecutorOpt = None,
+    scheduler: SchedulerOpt = None,
     timeout: TimeoutOpt = None,
     retries: RetriesOpt = None,
     max_memory_per_worker: MemoryOpt = None,
@@ -279,6 +296,8 @@ def resume(
         workers, timeout, retries, max_memory_per_worker, max_tasks_per_worker, chunk_size
     )
     overrides.update(
+        executor=executor,
+        scheduler=scheduler,
         data_dir=str(data_dir) if data_dir else None,
         mast_url=mast_url,
         max_downloads=max_downloads,

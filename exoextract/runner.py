@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from exoextract import __version__, plugins
-from exoextract.attempts import Policy
+from exoextract.attempts import Executor, Policy
 from exoextract.checkpoint import CheckpointStore, write_json
 from exoextract.errors import InputError, RunDirError
 from exoextract.extract import reserved_columns
@@ -228,6 +228,7 @@ class _Prepared:
     located: Mapping[str, tuple[str, ...]]
     workers: int
     warnings: list[str]
+    cluster: Any = None  # a connected DaskExecutor (--executor dask), reached before any write
 
 
 def _prepare(
@@ -244,7 +245,18 @@ def _prepare(
         warnings.extend(
             _probe_plugins(settings, targets.targets[0], plugin_path, _policy(settings, 1))
         )
-    return _Prepared(located, workers, warnings)
+    cluster = None
+    if settings.executor == "dask":
+        from exoextract.dask_executor import DaskExecutor
+
+        cluster = DaskExecutor(
+            _task_function(),
+            _policy(settings, workers),
+            settings.scheduler,
+            attempt_hook=_with_attempt,
+        )
+        cluster.connect()
+    return _Prepared(located, workers, warnings, cluster)
 
 
 def _execute(
@@ -285,13 +297,18 @@ def _execute(
     computed = 0
     warnings = list(prepared.warnings)
     events: list[str] = []
-    sup = Supervisor(
-        _task_function(),
-        policy,
-        log=progress.log,
-        attempt_hook=_with_attempt,
-        prefetch=_prefetch_stage(settings, workers),
-    )
+    sup: Executor
+    if prepared.cluster is not None:
+        prepared.cluster.set_log(progress.log)
+        sup = prepared.cluster  # workers download for themselves: no prefetch stage
+    else:
+        sup = Supervisor(
+            _task_function(),
+            policy,
+            log=progress.log,
+            attempt_hook=_with_attempt,
+            prefetch=_prefetch_stage(settings, workers),
+        )
     stars_done = sum(1 for chunk in chunks for star in chunk if all(t.key in done for t in star))
     progress.start(sum(len(c) for c in chunks), stars_done, workers, str(run_dir))
     try:
@@ -423,7 +440,7 @@ def _policy(settings: Settings, workers: int) -> Policy:
 
 
 @contextlib.contextmanager
-def _signals_to(sup: Supervisor) -> Iterator[None]:
+def _signals_to(sup: Executor) -> Iterator[None]:
     """Route SIGINT/SIGTERM to the supervisor while it runs (main thread only)."""
     if threading.current_thread() is not threading.main_thread():
         yield

@@ -28,6 +28,7 @@ MISSIONS = ("Kepler", "K2", "TESS")
 TLS_BACKENDS = ("fused-pl", "fused", "fused-binned", "numba")
 SEARCH_MODES = ("fast", "full")
 SCHEDULES = ("biggest-first", "input")
+EXECUTORS = ("local", "dask")
 
 
 def _f(default: Any, section: str, doc: str, results: bool = True) -> Any:
@@ -179,6 +180,20 @@ class Settings:
 
     # --- execution ----------------------------------------------------------------------
     workers: int = _f(0, "run", "Worker processes; 0 = derived from CPUs and memory.", False)
+    executor: str = _f(
+        "local",
+        "run",
+        "local (a process pool on this machine) or dask (a Dask cluster: --scheduler, or a "
+        "local cluster of `workers` processes).",
+        False,
+    )
+    scheduler: str | None = _f(
+        None,
+        "run",
+        "Dask scheduler address, e.g. tcp://10.0.0.5:8786 (env EXOEXTRACT_SCHEDULER); "
+        "None = a local Dask cluster.",
+        False,
+    )
     chunk_size: int = _f(25, "run", "Targets per checkpoint file.", False)
     schedule: str = _f(
         "biggest-first",
@@ -258,6 +273,8 @@ def _validate(s: Settings) -> None:
             raise InputError(
                 f"unknown {name} {getattr(s, name)!r} — use one of: {', '.join(SEARCH_MODES)}"
             )
+    if s.executor not in EXECUTORS:
+        raise InputError(f"unknown executor {s.executor!r} — use one of: {', '.join(EXECUTORS)}")
     if s.schedule not in SCHEDULES:
         raise InputError(f"unknown schedule {s.schedule!r} — use one of: {', '.join(SCHEDULES)}")
     positive = (
@@ -396,6 +413,8 @@ def load_settings(
     values: dict[str, Any] = {}
     if config is not None:
         values.update(read_config(config))
+    if os.environ.get("EXOEXTRACT_SCHEDULER"):
+        values["scheduler"] = os.environ["EXOEXTRACT_SCHEDULER"]
     if os.environ.get("EXOEXTRACT_MAST_URL"):  # the environment beats the file, flags beat both
         values["mast_url"] = os.environ["EXOEXTRACT_MAST_URL"]
     for key, value in (overrides or {}).items():

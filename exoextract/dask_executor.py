@@ -1,0 +1,301 @@
+"""The same run on a Dask cluster (``--executor dask``), with the local pool's guarantees.
+
+Dask cannot kill a running task, so each try runs inside the Dask worker through the local
+pool's own supervisor with one process (:func:`attempt_in_worker`): the target gets a child
+process in its own process group, the resident-memory cap, the time limit that kills it and
+its children, and one BLAS/numba thread. The child reports back as an
+:class:`~exoextract.attempts.Attempt`; the client decides what it means with the same
+:class:`~exoextract.attempts.Retrier` as the local pool (transient failures retried with
+backoff, quarantine after ``quarantine_after`` process deaths). Dask's own retries are off.
+
+A Dask worker that dies (SIGKILL, out of memory, a node lost) takes no target with it:
+the scheduler hands its queued targets to other workers; a target that was running there is
+reported as ``KilledWorker`` (the scheduler's ``allowed-failures`` is set to 0 on a local
+cluster) and counts as a death of its own process. The client (the ``exoextract`` process)
+alone writes checkpoints, the manifest and the tables; workers only return rows.
+
+Without a scheduler address a ``LocalCluster`` of ``workers`` processes is started here.
+Worker processes must not be daemons (they start the target's child process): a local
+cluster is configured so; remote workers need ``DASK_DISTRIBUTED__WORKER__DAEMON=False``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import itertools
+import logging
+import multiprocessing
+import os
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import asdict, replace
+from typing import Any
+
+from exoextract.attempts import Attempt, Job, Outcome, Policy, Retrier, RunStats
+from exoextract.errors import InputError
+
+CONNECT_ENV = "EXOEXTRACT_DASK_CONNECT_TIMEOUT"  # seconds to reach a scheduler (default 20)
+DAEMON_MESSAGE = (
+    "Dask workers run as daemon processes and cannot start the process a target runs in — "
+    "start them with DASK_DISTRIBUTED__WORKER__DAEMON=False"
+)
+
+
+def require_distributed() -> Any:
+    """The distributed package, or a one-line InputError saying how to install it."""
+    try:
+        import distributed
+    except ImportError:
+        raise InputError(
+            "--executor dask needs the Dask extra — install it with "
+            "pip install 'exoextract[dask]' (make install does)"
+        ) from None
+    return distributed
+
+
+def attempt_in_worker(
+    function: Callable[[Any], Mapping[str, Any]], payload: Any, policy: Policy, key: str
+) -> dict[str, Any]:
+    """One try of ``function(payload)``, run inside a Dask worker in a child process with
+    the local pool's isolation; returns an :class:`Attempt` as a plain dict."""
+    from exoextract.supervisor import Supervisor
+
+    if multiprocessing.current_process().daemon:
+        return asdict(Attempt("error", error_type="DaemonWorker", message=DAEMON_MESSAGE))
+    once = replace(policy, workers=1, retries=0, quarantine_after=1_000_000, max_tasks_per_worker=1)
+    with Supervisor(function, once) as supervisor:
+        outcomes = list(supervisor.run([(key, payload)]))
+    if not outcomes:
+        return asdict(Attempt("cancelled"))
+    return asdict(_as_attempt(outcomes[0]))
+
+
+def _as_attempt(outcome: Outcome) -> Attempt:
+    """The one-process supervisor's outcome, as the try it was (the client decides)."""
+    if outcome.status == "timed_out" and outcome.error_type == "Timeout":
+        return Attempt("timeout")
+    if outcome.status == "crashed" and outcome.error_type == "WorkerDied":
+        how = (outcome.message or "").removeprefix("worker died (").removesuffix(")")
+        return Attempt("died", exit_code=outcome.exit_code, how=how)
+    result: dict[str, Any] = {
+        "status": outcome.status,
+        "error_type": outcome.error_type,
+        "message": outcome.message,
+        "transient": outcome.transient,
+        "data": dict(outcome.data) if outcome.data is not None else None,
+    }
+    return Attempt("result", result=result)
+
+
+class DaskExecutor:
+    """Feed tasks to a Dask cluster and yield one :class:`Outcome` per task."""
+
+    def __init__(
+        self,
+        function: Callable[[Any], Mapping[str, Any]],
+        policy: Policy,
+        scheduler: str | None = None,
+        log: Callable[[str], None] | None = None,
+        attempt_hook: Callable[[Any, int], Any] | None = None,
+    ) -> None:
+        require_distributed()
+        self.function = function
+        self.policy = policy
+        self.scheduler = scheduler
+        self.stats = RunStats()
+        self._log_sink = log
+        self._attempt_hook = attempt_hook
+        self._lock = threading.Lock()
+        self._stop_signum: int | None = None
+        self._stop_deadline = float("inf")
+        self.retrier = Retrier(policy, self.stats, self._log, lambda: self._stop_signum is not None)
+        self._client: Any = None
+        self._cluster: Any = None
+        self._threads = policy.workers
+        self._threads_checked = 0.0
+        self._finished = threading.Event()  # set by Dask when any submitted try ends
+
+    # ------------------------------------------------------------------ public
+    @property
+    def stopped_by(self) -> int | None:
+        return self._stop_signum
+
+    def stop(self, signum: int) -> None:
+        """First call: stop submitting, let running targets finish within ``stop_grace``;
+        second call: cancel them now. Signal-safe."""
+        with self._lock:
+            now = time.monotonic()
+            if self._stop_signum is None:
+                self._stop_signum = signum
+                self._stop_deadline = now + self.policy.stop_grace
+            else:
+                self._stop_deadline = now
+
+    def set_log(self, log: Callable[[str], None]) -> None:
+        self._log_sink = log
+
+    def connect(self) -> None:
+        """Start the local cluster or reach the scheduler (InputError with what to check)."""
+        if self._client is not None:
+            return
+        import dask
+        from distributed import Client, LocalCluster
+
+        if self.scheduler is None:
+            # Set for this process, not a block: the nannies read it again when they
+            # restart a worker that died, and a restarted worker must not be a daemon either.
+            dask.config.set(
+                {"distributed.worker.daemon": False, "distributed.scheduler.allowed-failures": 0}
+            )
+            self._cluster = LocalCluster(
+                n_workers=self.policy.workers,
+                threads_per_worker=1,
+                processes=True,
+                memory_limit=0,  # the per-target cap applies in each target's process
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+                host="127.0.0.1",
+            )
+            self._client = Client(self._cluster, set_as_default=False)
+            self._log(f"started a local Dask cluster of {self.policy.workers} worker(s)")
+            return
+        seconds = float(os.environ.get(CONNECT_ENV) or 20.0)
+        try:
+            self._client = Client(self.scheduler, timeout=f"{seconds:g}s", set_as_default=False)
+        except (OSError, TimeoutError) as error:
+            raise InputError(
+                f"cannot reach the Dask scheduler at {self.scheduler} ({_first_line(error)}) "
+                "— check that it runs, the address and port, and the firewall"
+            ) from None
+        self._log(f"connected to the Dask scheduler at {self.scheduler}")
+
+    def run(self, tasks: Iterable[tuple[str, Any]]) -> Iterator[Outcome]:
+        """Yield an outcome per finished task; tasks left when stopped are not yielded."""
+        from distributed import KilledWorker
+
+        self.connect()
+        client = self._client
+        pending: deque[Job] = deque(Job(key, payload) for key, payload in tasks)
+        delayed: list[tuple[float, int, Job]] = []
+        counter = itertools.count()
+        inflight: dict[Any, Job] = {}
+        limit = self.policy.timeout + self.policy.kill_grace + self.policy.stall_margin + 30.0
+        try:
+            while pending or delayed or inflight:
+                now = time.monotonic()
+                if self._stop_signum is not None and (not inflight or now >= self._stop_deadline):
+                    break
+                while delayed and delayed[0][0] <= now:
+                    pending.appendleft(heapq.heappop(delayed)[2])
+                if self._stop_signum is None:
+                    capacity = self._capacity() + 1
+                    while pending and len(inflight) < capacity:
+                        job = pending.popleft()
+                        inflight[self._submit(job)] = job
+                if not inflight:
+                    wake = delayed[0][0] - now if delayed else self.policy.tick
+                    time.sleep(min(max(wake, 0.0), self.policy.tick))
+                    continue
+                if not any(f.done() for f in inflight):
+                    self._finished.wait(self.policy.tick)
+                self._finished.clear()
+                for future in [f for f in inflight if f.done()]:
+                    job = inflight.pop(future)
+                    job.seconds += time.monotonic() - job.started
+                    attempt = self._attempt(future, KilledWorker)
+                    outcome = self.retrier.settle(job, attempt)
+                    if outcome is not None:
+                        yield outcome
+                    elif job.not_before > time.monotonic():
+                        heapq.heappush(delayed, (job.not_before, next(counter), job))
+                    else:
+                        pending.append(job)
+                for future, job in list(inflight.items()):  # a worker that never answers
+                    if time.monotonic() - job.started > limit:
+                        inflight.pop(future)
+                        future.cancel()
+                        job.seconds += time.monotonic() - job.started
+                        self._log(f"{job.key}: no answer from Dask for {limit:.0f} s; cancelled")
+                        outcome = self.retrier.settle(job, Attempt("timeout"))
+                        if outcome is not None:
+                            yield outcome
+                        else:
+                            heapq.heappush(delayed, (job.not_before, next(counter), job))
+        finally:
+            if inflight:
+                with contextlib.suppress(Exception):
+                    client.cancel(list(inflight), force=True)
+
+    def close(self) -> None:
+        """Close the client, and the local cluster with its workers and their targets."""
+        for resource in (self._client, self._cluster):
+            if resource is not None:
+                with contextlib.suppress(Exception):
+                    resource.close(timeout=10)
+        self._client = self._cluster = None
+
+    def __enter__(self) -> DaskExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ internals
+    def _submit(self, job: Job) -> Any:
+        job.started = time.monotonic()
+        payload = job.payload
+        if self._attempt_hook is not None:
+            payload = self._attempt_hook(payload, job.attempts)
+        future = self._client.submit(
+            attempt_in_worker,
+            self.function,
+            payload,
+            self.policy,
+            job.key,
+            key=f"exoextract-{uuid.uuid4().hex[:8]}-{job.attempts}",
+            pure=False,
+            retries=0,
+        )
+        future.add_done_callback(lambda _: self._finished.set())
+        return future
+
+    def _attempt(self, future: Any, killed_worker: type[BaseException]) -> Attempt:
+        if future.status == "cancelled":
+            return Attempt("cancelled")
+        error = future.exception()
+        if error is None:
+            try:
+                attempt = Attempt(**future.result())
+            except (TypeError, ValueError) as bad:
+                return Attempt("error", error_type="BadWorkerResult", message=str(bad))
+            if attempt.error_type == "DaemonWorker":  # the cluster's setup, not the target's
+                raise InputError(f"{DAEMON_MESSAGE} ({self.scheduler})")
+            return attempt
+        if isinstance(error, killed_worker):
+            return Attempt("died", how="its Dask worker died while running it (KilledWorker)")
+        if isinstance(error, MemoryError):
+            return Attempt("memory_error", message=str(error) or "out of memory")
+        return Attempt("error", error_type=type(error).__name__, message=str(error))
+
+    def _capacity(self) -> int:
+        """Threads of the cluster's workers (asked at most every 2 s: workers come and go)."""
+        now = time.monotonic()
+        if now - self._threads_checked > 2.0:
+            self._threads_checked = now
+            with contextlib.suppress(Exception):
+                self._threads = max(sum(self._client.nthreads().values()), 1)
+        return self._threads
+
+    def _log(self, message: str) -> None:
+        self.stats.events.append(message)
+        if self._log_sink is not None:
+            self._log_sink(message)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
