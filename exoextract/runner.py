@@ -153,7 +153,13 @@ def start_run(
     if run_dir.exists() and any(run_dir.iterdir()):
         raise RunDirError(f"{run_dir} is not empty — choose another --out")
     prepared = _prepare(targets, settings, Path(csv_path).resolve().parent, os.getcwd())
-    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        prepared.close()
+        raise RunDirError(
+            f"cannot create {run_dir}: {error.strerror or error} — choose another --out"
+        ) from None
     manifest = {
         "format": FORMAT,
         "run_id": uuid.uuid4().hex[:12],
@@ -171,7 +177,11 @@ def start_run(
         "status": "running",
         "sessions": [],
     }
-    write_json(run_dir / MANIFEST, manifest, f"check that {run_dir} is writable")
+    try:
+        write_json(run_dir / MANIFEST, manifest, f"check that {run_dir} is writable")
+    except BaseException:
+        prepared.close()
+        raise
     return _execute(
         run_dir, manifest, targets, settings, prepared, progress or NullProgress(), retry=()
     )
@@ -229,6 +239,11 @@ class _Prepared:
     workers: int
     warnings: list[str]
     cluster: Any = None  # a connected DaskExecutor (--executor dask), reached before any write
+
+    def close(self) -> None:
+        """Give back a cluster that will not be used (the run could not start)."""
+        if self.cluster is not None:
+            self.cluster.close()
 
 
 def _prepare(
