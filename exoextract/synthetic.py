@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-KINDS = ("planet", "eb", "variable", "quiet")
+KINDS = ("planet", "eb", "variable", "quiet")  # cycled by id; "spotted" is made by hand
+SPOT_GROUPS = 3
 KEPLER_CADENCE = 0.0204335  # days: 29.4 min long cadence
 TESS_CADENCE = 2.0 / 1440.0  # days: 2-min cadence
 KEPLER_QUARTER_DAYS = 89.0
@@ -40,6 +41,9 @@ class StarSpec:
     red_noise: float = 0.3  # correlated noise over ~25 cadences, as a fraction of `noise`
     var_amplitude: float = 0.0
     var_period: float = 0.0
+    spot_amplitude: float = 0.0  # starspots: dimming of the largest spot group (fraction)
+    spot_period: float = 0.0  # rotation period, days
+    spot_lifetime: float = 30.0  # days over which spot groups grow, decay and drift
     segments: int = 1
     first_segment: int = 1
     segment_step: int = 1  # 13 for TESS sectors a year apart
@@ -145,7 +149,36 @@ def flux_model(spec: StarSpec, t: np.ndarray, origin: float) -> np.ndarray:
     if spec.var_amplitude > 0:
         phase = 2 * np.pi * (t - origin) / spec.var_period
         model *= 1 + spec.var_amplitude * (np.sin(phase) + 0.3 * np.sin(2 * phase + 1.0))
+    if spec.spot_amplitude > 0 and spec.spot_period > 0:
+        model *= spot_model(spec, t - origin)
     return model
+
+
+def spot_model(spec: StarSpec, t: np.ndarray) -> np.ndarray:
+    """Rotational modulation by spot groups that evolve: each group dims the star while it
+    faces us (a clipped cosine, so the signal is not a pure sinusoid), rotates at its own
+    latitude's period (differential rotation, within 3 %), and grows, decays and drifts in
+    longitude over ``spot_lifetime`` days, so amplitude and phase change across a
+    multi-year light curve. Deterministic in the spec's seed."""
+    rng = np.random.default_rng([spec.seed, 7])
+    out = np.ones_like(t)
+    for group in range(SPOT_GROUPS):
+        period = spec.spot_period * (1 + float(rng.uniform(-0.03, 0.03)))
+        size = spec.spot_amplitude * (1.0 if group == 0 else float(rng.uniform(0.3, 0.8)))
+        growth = _smooth(rng, t, spec.spot_lifetime)  # in [-1, 1]
+        drift = _smooth(rng, t, spec.spot_lifetime)
+        amplitude = size * np.clip(0.55 + 0.45 * growth, 0.05, 1.0)
+        longitude = 2 * np.pi * (t / period + float(rng.uniform(0, 1))) + 1.5 * drift
+        out -= amplitude * np.clip(np.cos(longitude), 0.0, None) ** 1.5
+    return out
+
+
+def _smooth(rng: np.random.Generator, t: np.ndarray, timescale: float) -> np.ndarray:
+    """A smooth random curve in [-1, 1] that changes over ``timescale`` days."""
+    frequencies = rng.uniform(0.2, 1.0, 6) / max(timescale, 1e-3)
+    phases = rng.uniform(0, 2 * np.pi, 6)
+    curve = np.sum(np.cos(2 * np.pi * np.outer(t, frequencies) + phases), axis=1)
+    return np.asarray(curve / 6.0 * np.sqrt(2.0), dtype=float).clip(-1.0, 1.0)
 
 
 def make_segments(spec: StarSpec) -> list[dict[str, np.ndarray | int]]:
