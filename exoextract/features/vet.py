@@ -25,6 +25,7 @@ import math
 from typing import Any
 
 from exoextract.features import Column, FeatureContext, NotComputable
+from exoextract.features.variability import strongest_period
 from exoextract.features.vetting import at_ephemeris, metric_columns
 
 SDE_MIN = 9.0
@@ -35,6 +36,21 @@ SECONDARY_MAX = 0.1  # of the primary depth: a hot Jupiter's occultation is a fe
 SIN_TO_DEPTH_MAX = 0.25  # planets in the benchmark stay below 0.17, surviving waves above 0.35
 ODD_EVEN_MAX = 5.0
 TRANSITS_MIN = 3
+# Per-transit depths inconsistent beyond correlated noise AND by half the depth or more: one
+# or two events carry the signal (a spot's residual dip). High-SNR planets whose transits
+# differ only by sampling reach chi2 > 5 with a spread of 0.1-0.3, so both are required.
+CHI2_RED_MAX = 5.0
+SPREAD_MAX = 0.5
+# Two transits are enough only with more evidence: consistent depths, a correlated-noise
+# SNR 1.5 times the threshold and no sinusoid left at P/2, P or 2P.
+TWO_TRANSIT_RED_FACTOR = 1.5
+TWO_TRANSIT_SPREAD_MAX = 0.3
+TWO_TRANSIT_SIN_MAX = 0.1
+# A period within 2 % of the star's rotation (Lomb-Scargle of the unflattened flux), half or
+# twice it, on a star whose modulation is at least half the dip's depth: a spot feature.
+ROTATION_MATCH_MAX = 0.02
+ROTATION_TO_DEPTH_MIN = 0.5
+ROTATION_MULTIPLES = (0.5, 1.0, 2.0)
 
 COLUMNS = (
     Column("vet_uses_tls", "", "1 if measured at TLS's best period, 0 if at BLS's."),
@@ -48,6 +64,23 @@ COLUMNS = (
         f"odd/even < {ODD_EVEN_MAX:g} sigma, no secondary eclipse (> {SECONDARY_MAX:g} x "
         f"depth at > {ODD_EVEN_MAX:g} sigma) and >= {TRANSITS_MIN} transits have data; "
         "else 0 (NaN without TLS).",
+    ),
+    Column(
+        "vet_rotation_period",
+        "d",
+        "Strongest Lomb-Scargle period of the unflattened flux (a spotted star's rotation "
+        "or half of it), as var_ls_period.",
+    ),
+    Column(
+        "vet_rotation_match",
+        "",
+        "Smallest relative distance of the signal's period from 1/2, 1 or 2 times that "
+        "period (0: the signal lines up with the rotation).",
+    ),
+    Column(
+        "vet_rotation_to_depth",
+        "",
+        "Semi-amplitude of that modulation over the transit depth.",
     ),
     *metric_columns("vet_", "at the blind search's best period"),
 )
@@ -65,7 +98,8 @@ def red_snr_threshold(baseline: float) -> float:
 def transit_like(
     results: dict[str, Any], metrics: dict[str, float], baseline: float = 89.0
 ) -> float:
-    """The documented candidate flag (see the module docstring)."""
+    """The documented candidate flag (see the module docstring). ``metrics`` may carry
+    ``rotation_match`` and ``rotation_to_depth`` (the vet family's rotation columns)."""
     sde = results.get("tls_sde")
     if not isinstance(sde, float) or not math.isfinite(sde):
         return math.nan
@@ -73,10 +107,25 @@ def transit_like(
     not_a_wave = not (math.isfinite(wave) and wave >= SIN_TO_DEPTH_MAX)
     odd_even = metrics.get("odd_even_sigma", math.nan)
     consistent = not (math.isfinite(odd_even) and odd_even >= ODD_EVEN_MAX)
-    enough = metrics.get("n_transits", 0.0) >= TRANSITS_MIN
     no_eclipse = not _significant_secondary(metrics)
     confirmed = metrics.get("depth_snr", math.nan) >= DEPTH_SNR_MIN
-    beyond_noise = metrics.get("depth_snr_red", math.nan) >= red_snr_threshold(baseline)
+    threshold = red_snr_threshold(baseline)
+    red = metrics.get("depth_snr_red", math.nan)
+    beyond_noise = red >= threshold
+    chi2 = metrics.get("depth_chi2_red", math.nan)
+    spread = metrics.get("depth_spread", math.nan)
+    uneven = math.isfinite(chi2) and chi2 >= CHI2_RED_MAX and spread >= SPREAD_MAX
+    transits = metrics.get("n_transits", 0.0)
+    enough = transits >= TRANSITS_MIN or (
+        transits == 2
+        and red >= TWO_TRANSIT_RED_FACTOR * threshold
+        and spread < TWO_TRANSIT_SPREAD_MAX
+        and math.isfinite(wave)
+        and wave < TWO_TRANSIT_SIN_MAX
+    )
+    match = metrics.get("rotation_match", math.nan)
+    spots = metrics.get("rotation_to_depth", math.nan)
+    on_rotation = match < ROTATION_MATCH_MAX and spots >= ROTATION_TO_DEPTH_MIN
     return float(
         sde >= SDE_MIN
         and confirmed
@@ -85,7 +134,23 @@ def transit_like(
         and consistent
         and enough
         and no_eclipse
+        and not uneven
+        and not on_rotation
     )
+
+
+def rotation_metrics(
+    period: float, depth: float, rotation: tuple[float, float, float] | None
+) -> dict[str, float]:
+    """How the signal's period stands to the star's rotation (see the columns)."""
+    if rotation is None or not (period > 0):
+        return {"rotation_period": math.nan, "rotation_match": math.nan,
+                "rotation_to_depth": math.nan}  # fmt: skip
+    rotation_period, _, amplitude = rotation
+    match = min(abs(period / (k * rotation_period) - 1.0) for k in ROTATION_MULTIPLES)
+    ratio = amplitude / depth if depth > 0 else math.inf
+    return {"rotation_period": rotation_period, "rotation_match": match,
+            "rotation_to_depth": ratio}  # fmt: skip
 
 
 def _significant_secondary(metrics: dict[str, float]) -> bool:
@@ -128,10 +193,12 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
         raise NotComputable("no blind-search period to vet (BLS and TLS off or failed)")
     period, t0, duration, uses_tls = found
     values = at_ephemeris(ctx.time, ctx.flux, period, t0, duration)
+    rotation = rotation_metrics(period, values["depth"], strongest_period(ctx))
     return {
         "vet_uses_tls": uses_tls,
         "vet_transit_like": transit_like(
-            ctx.results, values, float(ctx.time.max() - ctx.time.min())
+            ctx.results, {**values, **rotation}, float(ctx.time.max() - ctx.time.min())
         ),
+        **{f"vet_{k}": v for k, v in rotation.items()},
         **{f"vet_{k}": v for k, v in values.items()},
     }

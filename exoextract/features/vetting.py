@@ -51,6 +51,12 @@ METRICS = (
         "same correlated-noise scatter (about 1 for a planet; large when one or two events "
         "carry the signal).",
     ),
+    (
+        "depth_spread",
+        "",
+        "Standard deviation of the per-transit depths over their mean (0 for identical "
+        "transits; near or above 1 when some transits have no dip).",
+    ),
     ("odd_depth", "relative flux", "Depth of odd-numbered transits."),
     ("even_depth", "relative flux", "Depth of even-numbered transits."),
     ("odd_even_sigma", "sigma", "Odd/even depth difference over its uncertainty."),
@@ -146,7 +152,7 @@ def _red_noise_depth(
     time: np.ndarray, flux: np.ndarray, dt: np.ndarray, epoch: np.ndarray, duration: float
 ) -> dict[str, float]:
     """Depth significance and per-transit consistency against correlated noise."""
-    nan = {"depth_snr_red": math.nan, "depth_chi2_red": math.nan}
+    nan = {"depth_snr_red": math.nan, "depth_chi2_red": math.nan, "depth_spread": math.nan}
     inside = np.abs(dt) < 0.5 * duration
     away = np.abs(dt) > duration
     if not inside.any() or away.sum() < 20:
@@ -171,7 +177,8 @@ def _red_noise_depth(
         if epochs.size > 1
         else math.nan
     )
-    return {"depth_snr_red": snr, "depth_chi2_red": chi2}
+    spread = float(np.std(depths)) / depth if depth > 0 and epochs.size > 1 else math.nan
+    return {"depth_snr_red": snr, "depth_chi2_red": chi2, "depth_spread": spread}
 
 
 def _best_other_dip(
