@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from exoextract.clean import flatten_window
-from exoextract.features.vet import red_snr_threshold
+from exoextract.features.vet import red_snr_threshold, transit_like
 from exoextract.features.vetting import at_ephemeris
 from exoextract.settings import load_settings
 from exoextract.synthetic import StarSpec, make_lightcurve, spec_for, transit_model
@@ -100,3 +100,96 @@ def test_quiet_two_year_stars_with_red_noise_are_not_flagged(number: int) -> Non
     spec = replace(spec_for(number, "Kepler"), kind="quiet", depth=0.0, segments=8)
     assert spec.red_noise > 0
     assert _row(spec)["vet_transit_like"] == 0.0
+
+
+# ------------------------------------------------------------------ spots and few transits
+SPOTTED = [  # strongly spotted quiet stars, two years of Kepler: rotation 1.6-20 d
+    StarSpec(
+        number=7_000_000 + i,
+        mission="Kepler",
+        kind="quiet",
+        depth=0.0,
+        noise=noise,
+        segments=8,
+        seed=1000 + i,
+        spot_amplitude=amplitude,
+        spot_period=rotation,
+        spot_lifetime=lifetime,
+    )
+    for i, (noise, amplitude, rotation, lifetime) in enumerate(
+        (
+            (1.2e-4, 0.026, 1.63, 20.0),
+            (2.3e-4, 0.0063, 16.7, 25.0),  # flagged at 213 d before the depth-spread rule
+            (1.0e-4, 0.017, 2.8, 40.0),
+            (1.5e-4, 0.028, 5.8, 15.0),
+            (2.0e-4, 0.020, 7.5, 50.0),
+            (0.9e-4, 0.018, 10.2, 30.0),
+        )
+    )
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("spec", SPOTTED, ids=lambda s: f"rot{s.spot_period:g}")
+def test_spotted_two_year_stars_are_not_flagged(spec: StarSpec) -> None:
+    row = _row(spec)
+    assert row["vet_transit_like"] == 0.0
+    assert row["vet_rotation_period"] > 0  # the modulation was measured
+
+
+@pytest.mark.slow
+def test_a_planet_on_a_spotted_star_is_still_flagged() -> None:
+    spec = replace(
+        LONG_PLANETS[1], spot_amplitude=4e-3, spot_period=11.0, spot_lifetime=30.0, seed=77
+    )
+    row = _row(spec)
+    assert row["tls_period"] == pytest.approx(spec.period, rel=0.01)
+    assert row["vet_transit_like"] == 1.0
+    assert row["vet_rotation_match"] > 0.02
+
+
+def test_depth_spread_sees_missing_transits() -> None:
+    time, flux = _series(red=False)
+    even = flux * transit_model(time, 20.0, 5.0, 1e-3, 0.3, 0.01)
+    gone = (np.abs(time - 25.0) < 1.0) | (np.abs(time - 45.0) < 1.0)  # 2 of 5 without a dip
+    one_missing = np.where(gone, flux, even)
+    steady = at_ephemeris(time, even, 20.0, 5.0, 0.3)
+    broken = at_ephemeris(time, one_missing, 20.0, 5.0, 0.3)
+    assert steady["depth_spread"] < 0.15 and steady["depth_chi2_red"] < 4
+    assert broken["depth_spread"] > 0.5 and broken["depth_chi2_red"] > 5
+
+
+def _flag(**metrics: float) -> float:
+    base = {
+        "sin_to_depth": 0.05,
+        "odd_even_sigma": 0.5,
+        "depth": 1e-3,
+        "depth_snr": 12.0,
+        "depth_snr_red": 12.0,
+        "depth_chi2_red": 1.0,
+        "depth_spread": 0.1,
+        "n_transits": 6.0,
+        "rotation_match": 0.3,
+        "rotation_to_depth": 2.0,
+    }
+    return transit_like({"tls_sde": 20.0}, {**base, **metrics}, baseline=730.0)
+
+
+def test_the_flag_rules_for_spots_and_few_transits() -> None:
+    assert _flag() == 1.0
+    # depths that differ beyond noise AND by half the depth: one or two events carry it
+    assert _flag(depth_chi2_red=40.0, depth_spread=0.8) == 0.0
+    assert _flag(depth_chi2_red=40.0, depth_spread=0.2) == 1.0  # a bright planet's sampling
+    assert _flag(depth_chi2_red=2.0, depth_spread=0.9) == 1.0  # many noisy transits
+    # on the rotation period (or half, or twice it) of a star spotted deeper than half the dip
+    assert _flag(rotation_match=0.01) == 0.0
+    assert _flag(rotation_match=0.01, rotation_to_depth=0.1) == 1.0
+    # two transits only with more evidence
+    threshold = red_snr_threshold(730.0)
+    assert _flag(n_transits=2.0, depth_snr_red=1.6 * threshold, depth_spread=0.1) == 1.0
+    assert _flag(n_transits=2.0, depth_snr_red=1.2 * threshold) == 0.0
+    assert _flag(n_transits=2.0, depth_snr_red=2 * threshold, depth_spread=0.4) == 0.0
+    assert _flag(n_transits=2.0, depth_snr_red=2 * threshold, sin_to_depth=0.2) == 0.0
+    assert _flag(n_transits=1.0, depth_snr_red=5 * threshold) == 0.0
+    assert _flag(n_transits=2.0, depth_snr_red=2 * threshold, depth=0.14) == 0.0  # a binary?
+    assert _flag(n_transits=3.0, depth=0.14) == 1.0  # three or more: the other checks decide

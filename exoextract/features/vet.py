@@ -15,8 +15,18 @@ quarter of the dip's depth or more (a variable star's wave that survived flatten
 planets in the benchmark stay below 0.17 of their depth, such waves above 0.35), odd and
 even transits within 5 sigma of each other, no second eclipse deeper than a tenth of the
 transit at more than 5 sigma (an eclipsing binary; a hot Jupiter's occultation is a few
-percent), and at least 3 transits with data. A classifier trained on the other columns
-should do better; the flag is for triage.
+percent), and at least 3 transits with data. Long baselines add three rules, for the
+spotted stars that dominate real tables: per-transit depths may not differ both beyond
+correlated noise (``vet_depth_chi2_red`` >= 5) and by half the depth (``vet_depth_spread``
+>= 0.5) — one or two events carrying the signal is a spot's residual, not an orbit; a
+period within 2 % of the star's rotation, half or twice it (``vet_rotation_match``, from
+the Lomb-Scargle period of the unflattened flux) on a star whose modulation is at least
+half the dip's depth is a spot feature; and two transits are enough only with more
+evidence: consistent depths (spread < 0.3), a correlated-noise SNR 1.5 times the
+threshold, no sinusoid left above a tenth of the depth, and a depth under 3 % (deeper, the
+two events may be an eclipsing binary's two eclipses at twice the period: in the benchmark
+two binaries seen twice a year apart were flagged before this bound). A classifier trained on the
+other columns should do better; the flag is for triage.
 """
 
 from __future__ import annotations
@@ -46,6 +56,7 @@ SPREAD_MAX = 0.5
 TWO_TRANSIT_RED_FACTOR = 1.5
 TWO_TRANSIT_SPREAD_MAX = 0.3
 TWO_TRANSIT_SIN_MAX = 0.1
+TWO_TRANSIT_DEPTH_MAX = 0.03  # deeper, two events may be a binary's two eclipses at 2P
 # A period within 2 % of the star's rotation (Lomb-Scargle of the unflattened flux), half or
 # twice it, on a star whose modulation is at least half the dip's depth: a spot feature.
 ROTATION_MATCH_MAX = 0.02
@@ -62,8 +73,12 @@ COLUMNS = (
         "sinusoid "
         f"amplitudes < {SIN_TO_DEPTH_MAX:g} x depth, "
         f"odd/even < {ODD_EVEN_MAX:g} sigma, no secondary eclipse (> {SECONDARY_MAX:g} x "
-        f"depth at > {ODD_EVEN_MAX:g} sigma) and >= {TRANSITS_MIN} transits have data; "
-        "else 0 (NaN without TLS).",
+        f"depth at > {ODD_EVEN_MAX:g} sigma), >= {TRANSITS_MIN} transits with data (2 with "
+        "more evidence), per-transit depths consistent (not chi2_red >= "
+        f"{CHI2_RED_MAX:g} with spread >= {SPREAD_MAX:g}) and the period not on a spotted "
+        "star's rotation (rotation_match >= "
+        f"{ROTATION_MATCH_MAX:g} or rotation_to_depth < {ROTATION_TO_DEPTH_MIN:g}); else 0 "
+        "(NaN without TLS).",
     ),
     Column(
         "vet_rotation_period",
@@ -122,6 +137,7 @@ def transit_like(
         and spread < TWO_TRANSIT_SPREAD_MAX
         and math.isfinite(wave)
         and wave < TWO_TRANSIT_SIN_MAX
+        and metrics.get("depth", math.nan) < TWO_TRANSIT_DEPTH_MAX
     )
     match = metrics.get("rotation_match", math.nan)
     spots = metrics.get("rotation_to_depth", math.nan)
