@@ -171,6 +171,7 @@ def _flag(**metrics: float) -> float:
         "n_transits": 6.0,
         "rotation_match": 0.3,
         "rotation_to_depth": 2.0,
+        "rotation_period": 10.0,
     }
     return transit_like({"tls_sde": 20.0}, {**base, **metrics}, baseline=730.0)
 
@@ -184,6 +185,11 @@ def test_the_flag_rules_for_spots_and_few_transits() -> None:
     # on the rotation period (or half, or twice it) of a star spotted deeper than half the dip
     assert _flag(rotation_match=0.01) == 0.0
     assert _flag(rotation_match=0.01, rotation_to_depth=0.1) == 1.0
+    assert _flag(rotation_match=0.01, rotation_period=92.0) == 1.0  # a Kepler quarter, not spots
+    # a second dip counts as an eclipse only if it repeats from orbit to orbit
+    eclipse = {"secondary_best_depth": 3e-4, "secondary_best_snr": 12.0}
+    assert _flag(**eclipse, secondary_best_spread=0.2) == 0.0
+    assert _flag(**eclipse, secondary_best_spread=0.9) == 1.0
     # two transits only with more evidence
     threshold = red_snr_threshold(730.0)
     assert _flag(n_transits=2.0, depth_snr_red=1.6 * threshold, depth_spread=0.1) == 1.0

@@ -34,8 +34,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from exoextract.features import Column, FeatureContext, NotComputable
-from exoextract.features.variability import strongest_period
+from exoextract.features.variability import lomb_scargle_peak, strongest_period
 from exoextract.features.vetting import at_ephemeris, metric_columns
 
 SDE_MIN = 9.0
@@ -62,6 +64,7 @@ TWO_TRANSIT_DEPTH_MAX = 0.03  # deeper, two events may be a binary's two eclipse
 ROTATION_MATCH_MAX = 0.02
 ROTATION_TO_DEPTH_MIN = 0.5
 ROTATION_MULTIPLES = (0.5, 1.0, 2.0)
+ROTATION_MAX_DAYS = 45.0  # slower "rotations" are Kepler's quarters and other systematics
 
 COLUMNS = (
     Column("vet_uses_tls", "", "1 if measured at TLS's best period, 0 if at BLS's."),
@@ -83,8 +86,8 @@ COLUMNS = (
     Column(
         "vet_rotation_period",
         "d",
-        "Strongest Lomb-Scargle period of the unflattened flux (a spotted star's rotation "
-        "or half of it), as var_ls_period.",
+        "Strongest Lomb-Scargle period of the unflattened flux out of transit (a spotted "
+        "star's rotation or half of it).",
     ),
     Column(
         "vet_rotation_match",
@@ -141,7 +144,12 @@ def transit_like(
     )
     match = metrics.get("rotation_match", math.nan)
     spots = metrics.get("rotation_to_depth", math.nan)
-    on_rotation = match < ROTATION_MATCH_MAX and spots >= ROTATION_TO_DEPTH_MIN
+    rotation = metrics.get("rotation_period", math.nan)
+    on_rotation = (
+        match < ROTATION_MATCH_MAX
+        and spots >= ROTATION_TO_DEPTH_MIN
+        and rotation <= ROTATION_MAX_DAYS
+    )
     return float(
         sde >= SDE_MIN
         and confirmed
@@ -177,11 +185,13 @@ def _significant_secondary(metrics: dict[str, float]) -> bool:
     for name in ("secondary", "secondary_best"):
         value = metrics.get(f"{name}_depth", math.nan)
         snr = metrics.get(f"{name}_snr", math.nan)
+        spread = metrics.get(f"{name}_spread", math.nan)
         if (
             math.isfinite(value)
             and math.isfinite(snr)
             and value > SECONDARY_MAX * depth
             and snr > ODD_EVEN_MAX
+            and not spread >= SPREAD_MAX  # an eclipse repeats; one spot event does not
         ):
             return True
     return False
@@ -201,6 +211,18 @@ def best_ephemeris(results: dict[str, Any]) -> tuple[float, float, float, float]
     return None
 
 
+def _rotation(
+    ctx: FeatureContext, period: float, t0: float, duration: float
+) -> tuple[float, float, float] | None:
+    """The star's modulation measured out of transit (a deep transit train would otherwise
+    be its own 'rotation'); the shared periodogram when the transits are too few to matter."""
+    if ctx.raw_time is None or ctx.raw_flux is None:
+        return strongest_period(ctx)
+    offset = np.abs((ctx.raw_time - t0 + 0.5 * period) % period - 0.5 * period)
+    away = offset > duration
+    return lomb_scargle_peak(ctx.raw_time[away], ctx.raw_flux[away])
+
+
 def compute(ctx: FeatureContext) -> dict[str, Any]:
     if ctx.time.size < ctx.settings.min_points:
         raise NotComputable(f"only {ctx.time.size} cleaned points")
@@ -209,7 +231,7 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
         raise NotComputable("no blind-search period to vet (BLS and TLS off or failed)")
     period, t0, duration, uses_tls = found
     values = at_ephemeris(ctx.time, ctx.flux, period, t0, duration)
-    rotation = rotation_metrics(period, values["depth"], strongest_period(ctx))
+    rotation = rotation_metrics(period, values["depth"], _rotation(ctx, period, t0, duration))
     return {
         "vet_uses_tls": uses_tls,
         "vet_transit_like": transit_like(
