@@ -185,13 +185,11 @@ def _significant_secondary(metrics: dict[str, float]) -> bool:
     for name in ("secondary", "secondary_best"):
         value = metrics.get(f"{name}_depth", math.nan)
         snr = metrics.get(f"{name}_snr", math.nan)
-        spread = metrics.get(f"{name}_spread", math.nan)
         if (
             math.isfinite(value)
             and math.isfinite(snr)
             and value > SECONDARY_MAX * depth
             and snr > ODD_EVEN_MAX
-            and not spread >= SPREAD_MAX  # an eclipse repeats; one spot event does not
         ):
             return True
     return False

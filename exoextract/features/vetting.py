@@ -64,17 +64,7 @@ METRICS = (
     ("secondary_snr", "", "Phase-0.5 depth over its uncertainty."),
     ("secondary_best_phase", "phase", "Phase (0-1) of the deepest dip away from the transit."),
     ("secondary_best_depth", "relative flux", "Depth of that deepest other dip."),
-    (
-        "secondary_best_snr",
-        "",
-        "That dip's depth over its uncertainty (white or correlated noise, the larger).",
-    ),
-    (
-        "secondary_best_spread",
-        "",
-        "Standard deviation of that dip's per-orbit depths over their mean (an eclipse "
-        "repeats: small; one spot event: large).",
-    ),
+    ("secondary_best_snr", "", "That dip's depth over its uncertainty."),
     (
         "ingress_fraction",
         "fraction of duration",
@@ -158,20 +148,6 @@ def at_ephemeris(
     return out
 
 
-def _red_scatter(time: np.ndarray, flux: np.ndarray, duration: float) -> float:
-    """Scatter of duration-long means of ``flux`` (correlated noise included), or NaN."""
-    if time.size < 20:
-        return math.nan
-    index = np.floor((time - time.min()) / duration).astype(np.int64)
-    counts = np.bincount(index)
-    sums = np.bincount(index, weights=flux)
-    full = counts >= max(2, 0.5 * float(np.median(counts[counts > 0])))
-    if full.sum() < 5:
-        return math.nan
-    means = sums[full] / counts[full]
-    return 1.4826 * float(np.median(np.abs(means - np.median(means))))
-
-
 def _red_noise_depth(
     time: np.ndarray, flux: np.ndarray, dt: np.ndarray, epoch: np.ndarray, duration: float
 ) -> dict[str, float]:
@@ -182,7 +158,14 @@ def _red_noise_depth(
     if not inside.any() or away.sum() < 20:
         return nan
     level = float(np.median(flux[away]))
-    scatter = _red_scatter(time[away], flux[away], duration)
+    index = np.floor((time[away] - time.min()) / duration).astype(np.int64)
+    counts = np.bincount(index)
+    sums = np.bincount(index, weights=flux[away])
+    full = counts >= max(2, 0.5 * float(np.median(counts[counts > 0])))
+    if full.sum() < 5:
+        return nan
+    means = sums[full] / counts[full]
+    scatter = 1.4826 * float(np.median(np.abs(means - np.median(means))))
     if not scatter > 0:
         return nan
     epochs, which = np.unique(epoch[inside], return_inverse=True)
@@ -220,30 +203,16 @@ def _best_other_dip(
             "secondary_best_phase": math.nan,
             "secondary_best_depth": math.nan,
             "secondary_best_snr": math.nan,
-            "secondary_best_spread": math.nan,
         }
     level = float(np.median(flux))
     scatter = 1.4826 * float(np.median(np.abs(flux - level)))
     depths = np.where(allowed, level - box_mean, -np.inf)
     best = int(np.argmax(depths))
     err = scatter / math.sqrt(box_n[best]) if box_n[best] > 0 else math.nan
-    # Correlated noise (spot residuals on long baselines) makes box-long dips at some phase
-    # out of hundreds: the error is at least the scatter of box-long means over the
-    # square root of the events in the box.
-    in_box = (index == best) | (index == (best + 1) % n_bins)
-    events, which = np.unique(np.floor((time[in_box] - t0) / period), return_inverse=True)
-    red = _red_scatter(time, flux, duration)
-    if math.isfinite(red) and events.size > 0:
-        err = max(err, red / math.sqrt(events.size))
-    # An eclipse repeats every orbit; a spot's residual is one or two events.
-    per_event = level - np.bincount(which, weights=flux[in_box]) / np.bincount(which)
-    mean = float(np.mean(per_event)) if per_event.size else math.nan
-    spread = float(np.std(per_event)) / mean if per_event.size > 1 and mean > 0 else math.nan
     return {
         "secondary_best_phase": float(centres[best] % 1.0),
         "secondary_best_depth": float(depths[best]),
         "secondary_best_snr": _ratio(float(depths[best]), err),
-        "secondary_best_spread": spread,
     }
 
 
