@@ -11,6 +11,7 @@ target that killed its process ``quarantine_after`` times quarantined instead.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -103,6 +104,34 @@ class RunStats:
     retries: int = 0
     reaped_groups: int = 0
     events: list[str] = field(default_factory=list)
+
+
+class Stopping:
+    """Ctrl-C / SIGTERM for an executor: the first stop lets running tries finish within
+    ``grace`` seconds (nothing new starts); a second one stops now. Signal-safe."""
+
+    def __init__(self, grace: float) -> None:
+        self.grace = grace
+        self.signum: int | None = None
+        self.deadline = float("inf")
+        self._lock = threading.Lock()
+
+    def stop(self, signum: int) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if self.signum is None:
+                self.signum = signum
+                self.deadline = now + self.grace
+            else:
+                self.deadline = now
+
+    @property
+    def requested(self) -> bool:
+        return self.signum is not None
+
+    def now(self, busy: bool) -> bool:
+        """Whether to leave the run loop: stopped, and nothing running or grace over."""
+        return self.signum is not None and (not busy or time.monotonic() >= self.deadline)
 
 
 class Executor(Protocol):

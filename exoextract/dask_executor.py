@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, replace
 from typing import Any
 
-from exoextract.attempts import Attempt, Job, Outcome, Policy, Retrier, RunStats
+from exoextract.attempts import Attempt, Job, Outcome, Policy, Retrier, RunStats, Stopping
 from exoextract.errors import InputError
 
 CONNECT_ENV = "EXOEXTRACT_DASK_CONNECT_TIMEOUT"  # seconds to reach a scheduler (default 20)
@@ -109,10 +109,8 @@ class DaskExecutor:
         self.stats = RunStats()
         self._log_sink = log
         self._attempt_hook = attempt_hook
-        self._lock = threading.Lock()
-        self._stop_signum: int | None = None
-        self._stop_deadline = float("inf")
-        self.retrier = Retrier(policy, self.stats, self._log, lambda: self._stop_signum is not None)
+        self._stopping = Stopping(policy.stop_grace)
+        self.retrier = Retrier(policy, self.stats, self._log, lambda: self._stopping.requested)
         self._client: Any = None
         self._cluster: Any = None
         self._threads = policy.workers
@@ -122,18 +120,12 @@ class DaskExecutor:
     # ------------------------------------------------------------------ public
     @property
     def stopped_by(self) -> int | None:
-        return self._stop_signum
+        return self._stopping.signum
 
     def stop(self, signum: int) -> None:
         """First call: stop submitting, let running targets finish within ``stop_grace``;
         second call: cancel them now. Signal-safe."""
-        with self._lock:
-            now = time.monotonic()
-            if self._stop_signum is None:
-                self._stop_signum = signum
-                self._stop_deadline = now + self.policy.stop_grace
-            else:
-                self._stop_deadline = now
+        self._stopping.stop(signum)
 
     def set_log(self, log: Callable[[str], None]) -> None:
         self._log_sink = log
@@ -187,11 +179,11 @@ class DaskExecutor:
         try:
             while pending or delayed or inflight:
                 now = time.monotonic()
-                if self._stop_signum is not None and (not inflight or now >= self._stop_deadline):
+                if self._stopping.now(bool(inflight)):
                     break
                 while delayed and delayed[0][0] <= now:
                     pending.appendleft(heapq.heappop(delayed)[2])
-                if self._stop_signum is None:
+                if not self._stopping.requested:
                     capacity = self._capacity() + 1
                     while pending and len(inflight) < capacity:
                         job = pending.popleft()

@@ -48,6 +48,7 @@ from exoextract.attempts import (
     Policy,
     Retrier,
     RunStats,
+    Stopping,
 )
 from exoextract.isolation import (
     WorkerConfig,
@@ -160,13 +161,11 @@ class Supervisor:
         self.stats = RunStats()
         self._log_sink = log
         self._attempt_hook = attempt_hook
-        self._stop_signum: int | None = None
-        self._stop_deadline = float("inf")
-        self._lock = threading.Lock()
+        self._stopping = Stopping(policy.stop_grace)
         self._known_workers: set[int] = set()
         self._marker_dir = tempfile.mkdtemp(prefix="exoextract-markers-")
         self._internals_checked = False
-        self.retrier = Retrier(policy, self.stats, self._log, lambda: self._stop_signum is not None)
+        self.retrier = Retrier(policy, self.stats, self._log, lambda: self._stopping.requested)
         if policy.max_memory is not None and not memory_readable():
             message = (
                 "resident memory cannot be read on this platform: the memory cap "
@@ -181,17 +180,11 @@ class Supervisor:
     @property
     def stopped_by(self) -> int | None:
         """The signal that stopped the run, or None if it ran to the end."""
-        return self._stop_signum
+        return self._stopping.signum
 
     def stop(self, signum: int) -> None:
         """First call: drain within ``stop_grace``; second call: kill now. Signal-safe."""
-        with self._lock:
-            now = time.monotonic()
-            if self._stop_signum is None:
-                self._stop_signum = signum
-                self._stop_deadline = now + self.policy.stop_grace
-            else:
-                self._stop_deadline = now
+        self._stopping.stop(signum)
 
     def run(self, tasks: Iterable[tuple[str, Any]]) -> Iterator[Outcome]:
         """Yield an outcome per finished task; tasks left when stopped are not yielded."""
@@ -211,12 +204,12 @@ class Supervisor:
             ):
                 now = time.monotonic()
                 busy = compute.inflight or (fetch and fetch.inflight)
-                if self._stop_signum is not None and (not busy or now >= self._stop_deadline):
+                if self._stopping.now(bool(busy)):
                     break
                 while delayed and delayed[0][0] <= now:
                     job = heapq.heappop(delayed)[2]
                     (fetch_queue if job.stage == "prefetch" else pending).appendleft(job)
-                if self._stop_signum is None:
+                if not self._stopping.requested:
                     if fetch is not None and prefetch is not None:
                         while (
                             fetch_queue

@@ -19,27 +19,23 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from runhelpers import alive, checkpoint_files, cli_env, descendants, live_processes, wait_for
+from runhelpers import (
+    alive,
+    checkpoint_files,
+    cli_env,
+    descendants,
+    live_processes,
+    start_cli,
+    wait_for,
+)
 
 pytestmark = pytest.mark.dask
 DASK = ["--executor", "dask", "--workers", "2"]
 
 
-def _start(args: list[str], cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "exoextract", *args],
-        cwd=cwd,
-        env=cli_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-
-
 def _run(args: list[str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run the CLI to its end; afterwards nothing it started may be alive."""
-    proc = _start(args, cwd)
+    proc = start_cli(args, cwd)
     seen: set[int] = set()
     try:
         while proc.poll() is None:
@@ -52,6 +48,13 @@ def _run(args: list[str], cwd: Path, timeout: float = 300) -> subprocess.Complet
             os.killpg(proc.pid, signal.SIGKILL)
     wait_for(lambda: not alive(seen), 20, "the run's scheduler, workers and targets to exit")
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def _slow_run(targets: Path, out: Path) -> list[str]:
+    """`run` on the Dask executor of synthetic stars that each sleep their row's seconds."""
+    return ["run", str(targets), "--out", str(out), *DASK, "--source", "synthetic",
+            "--no-tls", "--no-bls", "--chunk-size", "2",
+            "--extra-feature", "exo_test_plugins:slow"]  # fmt: skip
 
 
 def _dask_workers(pid: int) -> list[int]:
@@ -87,23 +90,8 @@ def test_a_dask_worker_sigkilled_mid_run_loses_no_target(tmp_path: Path) -> None
     rows = [f"TIC {600 + i},0.6" for i in range(14)]
     targets = _targets(tmp_path, rows, "target,sleep")
     out = tmp_path / "run"
-    args = [
-        "run",
-        str(targets),
-        "--out",
-        str(out),
-        *DASK,
-        "--source",
-        "synthetic",
-        "--no-tls",
-        "--no-bls",
-        "--chunk-size",
-        "2",
-        "--extra-feature",
-        "exo_test_plugins:slow",
-        "--json",
-    ]
-    proc = _start(args, tmp_path)
+    args = [*_slow_run(targets, out), "--json"]
+    proc = start_cli(args, tmp_path)
     seen: set[int] = set()
     try:
         wait_for(lambda: len(checkpoint_files(out)) >= 1, 120, "a first checkpoint")
@@ -163,22 +151,8 @@ def test_client_sigkilled_then_resumed_with_either_executor(
     rows = [f"TIC {800 + i},0.5" for i in range(12)]
     targets = _targets(tmp_path, rows, "target,sleep")
     out = tmp_path / "run"
-    args = [
-        "run",
-        str(targets),
-        "--out",
-        str(out),
-        *DASK,
-        "--source",
-        "synthetic",
-        "--no-tls",
-        "--no-bls",
-        "--chunk-size",
-        "2",
-        "--extra-feature",
-        "exo_test_plugins:slow",
-    ]
-    proc = _start(args, tmp_path)
+    args = _slow_run(targets, out)
+    proc = start_cli(args, tmp_path)
     try:
         wait_for(lambda: len(checkpoint_files(out)) >= 2, 120, "two checkpoints")
         started = descendants(proc.pid)
@@ -293,22 +267,8 @@ def test_ctrl_c_on_the_client_checkpoints_and_says_how_to_resume(tmp_path: Path)
     rows = [f"TIC {900 + i},0.5" for i in range(16)]
     targets = _targets(tmp_path, rows, "target,sleep")
     out = tmp_path / "run"
-    args = [
-        "run",
-        str(targets),
-        "--out",
-        str(out),
-        *DASK,
-        "--source",
-        "synthetic",
-        "--no-tls",
-        "--no-bls",
-        "--chunk-size",
-        "2",
-        "--extra-feature",
-        "exo_test_plugins:slow",
-    ]
-    proc = _start(args, tmp_path)
+    args = _slow_run(targets, out)
+    proc = start_cli(args, tmp_path)
     try:
         wait_for(lambda: len(checkpoint_files(out)) >= 1, 120, "a first checkpoint")
         started = descendants(proc.pid)
