@@ -12,6 +12,20 @@ from pathlib import Path
 import psutil
 
 HERE = Path(__file__).resolve().parent
+# A run long enough to interrupt: synthetic stars, each sleeping its row's `sleep` seconds
+# in a plugin, on 2 workers, checkpointed every 2 targets.
+SLOW_SYNTHETIC = [
+    "--source",
+    "synthetic",
+    "--no-tls",
+    "--no-bls",
+    "--workers",
+    "2",
+    "--chunk-size",
+    "2",
+    "--extra-feature",
+    "exo_test_plugins:slow",
+]
 
 
 def cli_env() -> dict[str, str]:

@@ -11,24 +11,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from runhelpers import checkpoint_files, cli_env, wait_for
+from runhelpers import SLOW_SYNTHETIC, checkpoint_files, cli_env, wait_for
 
 REPO = Path(__file__).resolve().parent.parent
 RUN_SH = REPO / "scripts" / "colab" / "run.sh"
 SETUP_SH = REPO / "scripts" / "colab" / "setup.sh"
 N = 14
-OPTIONS = [
-    "--source",
-    "synthetic",
-    "--no-tls",
-    "--no-bls",
-    "--workers",
-    "2",
-    "--chunk-size",
-    "2",
-    "--extra-feature",
-    "exo_test_plugins:slow",
-]
+OPTIONS = SLOW_SYNTHETIC
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:

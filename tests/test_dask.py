@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 from runhelpers import (
+    SLOW_SYNTHETIC,
     alive,
     checkpoint_files,
     cli_env,
@@ -52,9 +53,7 @@ def _run(args: list[str], cwd: Path, timeout: float = 300) -> subprocess.Complet
 
 def _slow_run(targets: Path, out: Path) -> list[str]:
     """`run` on the Dask executor of synthetic stars that each sleep their row's seconds."""
-    return ["run", str(targets), "--out", str(out), *DASK, "--source", "synthetic",
-            "--no-tls", "--no-bls", "--chunk-size", "2",
-            "--extra-feature", "exo_test_plugins:slow"]  # fmt: skip
+    return ["run", str(targets), "--out", str(out), "--executor", "dask", *SLOW_SYNTHETIC]
 
 
 def _dask_workers(pid: int) -> list[int]:

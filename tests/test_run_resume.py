@@ -10,22 +10,18 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from runhelpers import alive, checkpoint_files, descendants, run_cli, start_cli, wait_for
+from runhelpers import (
+    SLOW_SYNTHETIC,
+    alive,
+    checkpoint_files,
+    descendants,
+    run_cli,
+    start_cli,
+    wait_for,
+)
 
 N = 12
-BASE = [
-    "--source",
-    "synthetic",
-    "--no-tls",
-    "--no-bls",
-    "--workers",
-    "2",
-    "--chunk-size",
-    "2",
-    "--extra-feature",
-    "exo_test_plugins:slow",
-    "--quiet",
-]
+BASE = [*SLOW_SYNTHETIC, "--quiet"]
 
 
 @pytest.fixture
