@@ -7,7 +7,10 @@ duration of a Sun-like star at the longest period searched: a Savitzky-Golay win
 much longer than a transit fits the dip away (a 1-day window removed half the depth of
 12-hour transits), so multi-year light curves, whose long-period planets have the longest
 transits, get a wider window (two years of Kepler: 1.6 days; four years: 2.1 days), while a
-quarter or a sector keeps ``flatten_window_days``.
+quarter or a sector keeps ``flatten_window_days``. The light curve is divided by its trend
+(:mod:`exoextract.detrend`: a Savitzky-Golay filter of ``flatten_polyorder`` fitted around the
+points that stand out from it, after a fast rotator's spot modulation where
+``flatten_rotation`` is on); ``rotation_removed_period`` says when that model was used.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ class Cleaned:
     window_cadences: int
     n_raw: int
     n_clipped: int
+    rotation_removed: float = float("nan")  # rotation period whose spots were divided out
 
 
 def cadence_days(time: np.ndarray) -> float:
@@ -80,13 +84,38 @@ def clean_lightcurve(lc: Any, settings: Settings) -> Cleaned:
             return Cleaned(lc, lc, cadence, 0, n_raw, clipped)
         days = flatten_window(settings, float(time.max() - time.min()))
         window = window_length(days, cadence, len(lc))
-        flat = lc.flatten(
-            window_length=window,
-            polyorder=settings.flatten_polyorder,
-            break_tolerance=max(5, window // 2),
-        )
-        flat = flat.remove_nans()
-    return Cleaned(flat, lc, cadence, window, n_raw, clipped)
+        flat, rotation = _flatten(lc, time, window, settings, cadence)
+    return Cleaned(flat, lc, cadence, window, n_raw, clipped, rotation)
+
+
+def _flatten(
+    lc: Any, time: np.ndarray, window: int, settings: Settings, cadence: float
+) -> tuple[Any, float]:
+    """``lc`` divided by its trend (:mod:`exoextract.detrend`), and the rotation period whose
+    spot modulation went with it (NaN if none); gaps longer than half the window (at least
+    5 cadences) split the trend."""
+    from exoextract import detrend
+
+    flux = np.asarray(lc.flux.value, dtype=float)
+    order = np.argsort(time, kind="stable")
+    t, f = time[order], flux[order]
+    spots = np.ones(f.size)
+    rotation = None
+    if settings.flatten_rotation:
+        rotation = detrend.rotation_to_model(t, f, window * cadence, settings.period_min)
+        if rotation is not None:
+            spots = detrend.rotation_model(t, f, *rotation)
+            spots = np.where(spots > 0, spots, 1.0)
+    gap = max(5, window // 2) * cadence
+    polyorder = min(settings.flatten_polyorder, window - 1)
+    fitted = np.empty(f.size)
+    fitted[order] = spots * detrend.trend(t, f / spots, window, polyorder, gap)
+    flat = lc.copy()
+    flat.flux = lc.flux / fitted
+    if "flux_err" in lc.colnames:
+        flat.flux_err = lc.flux_err / fitted
+    keep = np.isfinite(np.asarray(flat.flux.value, dtype=float))
+    return flat[keep], float("nan") if rotation is None else float(rotation[0])
 
 
 def _apply_quality(lc: Any, bitmask: str) -> Any:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 
-from exoextract import features
+from exoextract import clean, detrend, features
 from exoextract.features import FAMILIES
 from exoextract.settings import Settings
 
@@ -85,6 +85,14 @@ def render() -> str:
         "## Identity",
         "",
         *_table(list(IDENTITY)),
+        "",
+        "## Cleaning",
+        "",
+        "Before any family: what every family's flux went through.",
+        "",
+        _summary(clean.__doc__),
+        "",
+        _summary(detrend.__doc__),
         "",
     ]
     for family in FAMILIES:

@@ -121,6 +121,13 @@ class Settings:
         "Widen the flattening window to this many Sun-like transit durations at the longest "
         "period searched (long baselines keep long transits); 0 = never widen.",
     )
+    flatten_rotation: bool = _f(
+        True,
+        "clean",
+        "Divide out a fast rotator's spot modulation (harmonics of its rotation period, "
+        "three rotations at a time) before the flattening filter, where the window is too "
+        "long to follow it.",
+    )
     sigma_upper: float = _f(4.0, "clean", "Clip points this many sigma above the median.")
     sigma_lower: float = _f(
         20.0, "clean", "Clip points this many sigma below (high: transits are dips)."

@@ -52,13 +52,23 @@ COLUMNS = (
         for h in CDPP_HOURS
     ),
     Column("n_clipped", "count", "Bright outliers removed by cleaning."),
+    Column(
+        "rotation_removed_period",
+        "d",
+        "Rotation period whose spot modulation cleaning divided out before flattening "
+        "(NaN: none was).",
+    ),
 )
 
 
 def compute(ctx: FeatureContext) -> dict[str, Any]:
     time, flux = ctx.time, ctx.flux
     n = int(flux.size)
-    out: dict[str, Any] = {"n_points": n, "n_clipped": ctx.cleaned.n_clipped}
+    out: dict[str, Any] = {
+        "n_points": n,
+        "n_clipped": ctx.cleaned.n_clipped,
+        "rotation_removed_period": ctx.cleaned.rotation_removed,
+    }
     if n < 3:
         raise NotComputable(f"only {n} cleaned points", out)
     cadence = float(ctx.cleaned.cadence)
