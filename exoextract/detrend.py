@@ -129,10 +129,13 @@ def fast_rotation(
     ``longest`` removed, searched up to twice ``longest``) lies between ``shortest``
     and ``longest`` days; twice that period where the star also varies at twice it with a
     quarter of the amplitude (spots on both hemispheres: the peak is half the rotation).
-    None otherwise, or without the data to cover two of the longest periods."""
-    from astropy.timeseries import LombScargle
-
-    from exoextract.features.variability import BIN_DAYS, binned
+    None otherwise, or without the data to cover four of the longest periods."""
+    from exoextract.features.variability import (
+        BIN_DAYS,
+        binned,
+        periodogram,
+        semi_amplitude,
+    )
 
     if longest <= shortest or time.size < 20:
         return None
@@ -142,26 +145,14 @@ def fast_rotation(
     # without what varies slower than the range searched (a quarter's drift would lead it)
     width = int(4 * longest / BIN_DAYS) | 1
     y = y - trend(t, y, width, 1, gap=1.0, passes=1)
-    model = LombScargle(t, y)
-    frequency, power = model.autopower(
-        minimum_frequency=0.5 / longest,
-        maximum_frequency=1.0 / shortest,
-        samples_per_peak=5,
-        method="fast",
-        method_kwds={"algorithm": "fasper"},
-    )
+    model, frequency, power = periodogram(t, y, 0.5 / longest, 1.0 / shortest)
     best = float(frequency[int(np.argmax(power))])
     if 1.0 / best > longest:
         return None
-
-    def amplitude(f: float) -> float:
-        params = model.model_parameters(f)
-        return float(np.hypot(params[1], params[2]))
-
-    found = amplitude(best)
+    found = semi_amplitude(model, best)
     if narrow_dip(t, y, 1.0 / best):
         return None  # a transit or eclipse train, not spots
-    doubled = amplitude(0.5 * best) >= 0.25 * found
+    doubled = semi_amplitude(model, 0.5 * best) >= 0.25 * found
     return (2.0 if doubled else 1.0) / best, found, doubled
 
 

@@ -44,35 +44,46 @@ def binned(time: np.ndarray, flux: np.ndarray, width: float) -> tuple[np.ndarray
     return centres[keep], sums[keep] / counts[keep]
 
 
+def periodogram(
+    time: np.ndarray, flux: np.ndarray, low: float, high: float
+) -> tuple[Any, np.ndarray, np.ndarray]:
+    """(astropy LombScargle model, frequencies, normalised powers) from ``low`` to ``high``
+    cycles per day, 5 samples per peak, with Press & Rybicki's extirpolation: the same
+    periodogram as astropy's default low-rank NUFFT here, 5x faster and a third of the
+    memory on multi-year curves."""
+    from astropy.timeseries import LombScargle
+
+    model = LombScargle(time, flux)
+    frequency, power = model.autopower(
+        minimum_frequency=low,
+        maximum_frequency=high,
+        samples_per_peak=5,
+        method="fast",
+        method_kwds={"algorithm": "fasper"},
+    )
+    return model, np.asarray(frequency), np.asarray(power)
+
+
 def lomb_scargle_peak(time: np.ndarray, flux: np.ndarray) -> tuple[float, float, float] | None:
     """(period, normalised power, semi-amplitude) of the highest Lomb-Scargle peak of the
     flux binned to 30 minutes, periods from 1 hour to half the baseline; None with too
     little data."""
-    from astropy.timeseries import LombScargle
-
     if time.size < 2:
         return None
     t, y = binned(time, flux, BIN_DAYS)
     baseline = float(t.max() - t.min())
     if t.size < 20 or baseline < 4 * BIN_DAYS:
         return None
-    model = LombScargle(t, y)
-    frequency, power = model.autopower(
-        minimum_frequency=2.0 / baseline,
-        maximum_frequency=24.0,
-        samples_per_peak=5,
-        method="fast",
-        # Press & Rybicki's extirpolation: the same periodogram as astropy's default
-        # low-rank NUFFT here, 5x faster and a third of the memory on multi-year curves
-        method_kwds={"algorithm": "fasper"},
-    )
+    model, frequency, power = periodogram(t, y, 2.0 / baseline, 24.0)
     best = int(np.argmax(power))
-    params = model.model_parameters(float(frequency[best]))
-    return (
-        1.0 / float(frequency[best]),
-        float(power[best]),
-        float(math.hypot(params[1], params[2])),
-    )
+    frequency_best = float(frequency[best])
+    return 1.0 / frequency_best, float(power[best]), semi_amplitude(model, frequency_best)
+
+
+def semi_amplitude(model: Any, frequency: float) -> float:
+    """Semi-amplitude of the sinusoid a LombScargle ``model`` fits at ``frequency``."""
+    params = model.model_parameters(frequency)
+    return float(math.hypot(params[1], params[2]))
 
 
 def strongest_period(ctx: FeatureContext) -> tuple[float, float, float] | None:
