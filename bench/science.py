@@ -610,8 +610,8 @@ def main() -> None:
     stars = [] if args.no_short else population(args.per_bin, args.others)
     tasks = []
     exhaustive = {"bls_mode": "full", "tls_mode": "full"}
+    overrides = dict(item.split("=", 1) for item in args.set)
     for i, star in enumerate(stars):
-        overrides = dict(item.split("=", 1) for item in args.set)
         pipelines: list[tuple[str, dict[str, Any]]] = [
             ("exoextract", {"tls_backend": backend, **overrides})
         ]
@@ -627,7 +627,7 @@ def main() -> None:
         )
     long_stars = [] if args.no_long else long_population(args.long_per_band, args.long_others)
     for i, star in enumerate(long_stars):
-        long_pipelines: list[tuple[str, dict[str, Any]]] = [("exoextract", {})]
+        long_pipelines: list[tuple[str, dict[str, Any]]] = [("exoextract", dict(overrides))]
         not_four_years = star["case"] != "Kepler, 4 years"
         if args.exhaustive_every and i % args.exhaustive_every == 0 and not_four_years:
             long_pipelines.append(("exoextract, exhaustive", exhaustive))
