@@ -215,7 +215,7 @@ def bench_hostile(n: int) -> None:
 def bench_search() -> None:
     """The blind search on real light curves: fast (fold-based, refined) versus full."""
     from exoextract import features
-    from exoextract.clean import arrays, clean_lightcurve
+    from exoextract.clean import clean_lightcurve
     from exoextract.features import FeatureContext
     from exoextract.lcio import read_lightcurve, stitch
     from exoextract.search.ffa import warmup
@@ -241,8 +241,7 @@ def bench_search() -> None:
         for mode in ("fast", "full"):
             settings = load_settings(None, {"bls_mode": mode, "tls_mode": mode, "run_known": False})
             cleaned = clean_lightcurve(lc, settings)
-            t, y, dy = arrays(cleaned.flat)
-            ctx = FeatureContext(t, y, dy, cleaned, settings, {})
+            ctx = FeatureContext.of(cleaned, settings)
             chosen = [f for f in features.enabled(settings) if f.name in ("bls", "tls")]
             row = features.compute(ctx, chosen)
             table.add_row(

@@ -292,7 +292,7 @@ def _share(cell: str) -> str:
 def run_star(payload: dict[str, Any]) -> dict[str, Any]:
     """Both pipelines on one star (runs in a worker). Returns plain numbers."""
     from exoextract import features
-    from exoextract.clean import arrays, clean_lightcurve
+    from exoextract.clean import clean_lightcurve
     from exoextract.features import FeatureContext
     from exoextract.settings import load_settings
     from exoextract.synthetic import make_lightcurve
@@ -308,9 +308,7 @@ def run_star(payload: dict[str, Any]) -> dict[str, Any]:
         )
         start = time.perf_counter()
         cleaned = clean_lightcurve(lc, settings)
-        t, f, e = arrays(cleaned.flat)
-        rt, rf, _ = arrays(cleaned.normalized)
-        ctx = FeatureContext(t, f, e, cleaned, settings, {}, raw_time=rt, raw_flux=rf)
+        ctx = FeatureContext.of(cleaned, settings)
         row = features.compute(ctx, features.enabled(settings))
         data[label] = {
             "period": row["tls_period"],
@@ -508,7 +506,7 @@ def backends(stars: list[dict[str, Any]], results: dict[int, dict[str, Any]]) ->
 # ---------------------------------------------------------------- real stars
 def real_stars() -> None:
     from exoextract import features
-    from exoextract.clean import arrays, clean_lightcurve
+    from exoextract.clean import clean_lightcurve
     from exoextract.features import FeatureContext
     from exoextract.lcio import read_lightcurve, stitch
     from exoextract.settings import load_settings
@@ -535,9 +533,7 @@ def real_stars() -> None:
         if not paths or not all(Path(p).exists() for p in paths):
             continue
         cleaned = clean_lightcurve(stitch([read_lightcurve(p) for p in paths]), settings)
-        t, f, e = arrays(cleaned.flat)
-        rt, rf, _ = arrays(cleaned.normalized)
-        ctx = FeatureContext(t, f, e, cleaned, settings, {}, raw_time=rt, raw_flux=rf)
+        ctx = FeatureContext.of(cleaned, settings)
         row = features.compute(ctx, features.enabled(settings))
         if expected is not None:
             ok = abs(row["tls_period"] - expected) <= 0.005 * expected

@@ -12,7 +12,7 @@ from time import perf_counter
 from typing import Any
 
 from exoextract import features, plugins
-from exoextract.clean import arrays, clean_lightcurve
+from exoextract.clean import clean_lightcurve
 from exoextract.features import FeatureContext
 from exoextract.sources import get_source
 from exoextract.task import Task
@@ -64,18 +64,7 @@ def load_star(task: Task) -> Star:
         features.timing_column("read"): round(read - started, 4),
         features.timing_column("clean"): round(perf_counter() - read, 4),
     }
-    time, flux, err = arrays(cleaned.flat)
-    raw_time, raw_flux, _ = arrays(cleaned.normalized)
-    ctx = FeatureContext(
-        time=time,
-        flux=flux,
-        flux_err=err,
-        cleaned=cleaned,
-        settings=settings,
-        row=task.row,
-        raw_time=raw_time,
-        raw_flux=raw_flux,
-    )
+    ctx = FeatureContext.of(cleaned, settings, task.row)
     return Star(ctx, fetched, timing)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from exoextract import features
-from exoextract.clean import arrays, clean_lightcurve
+from exoextract.clean import clean_lightcurve
 from exoextract.features import FeatureContext
 from exoextract.features.bls import period_grid
 from exoextract.lcio import read_lightcurve, stitch
@@ -21,8 +21,7 @@ from conftest import KEPLER90_DIR, WASP18
 def context(lc, **overrides: object) -> FeatureContext:  # type: ignore[no-untyped-def]
     settings = load_settings(None, overrides)
     cleaned = clean_lightcurve(lc, settings)
-    t, f, e = arrays(cleaned.flat)
-    return FeatureContext(t, f, e, cleaned, settings, {})
+    return FeatureContext.of(cleaned, settings)
 
 
 PLANET = StarSpec(

@@ -93,6 +93,19 @@ class FeatureContext:
     results: dict[str, Any] = field(default_factory=dict)
     shared: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def of(
+        cls, cleaned: Any, settings: Settings, row: Mapping[str, Any] | None = None
+    ) -> FeatureContext:
+        """The context of a cleaned light curve (:func:`exoextract.clean.clean_lightcurve`)."""
+        from exoextract.clean import arrays
+
+        time, flux, err = arrays(cleaned.flat)
+        raw_time, raw_flux, _ = arrays(cleaned.normalized)
+        return cls(
+            time, flux, err, cleaned, settings, row or {}, raw_time=raw_time, raw_flux=raw_flux
+        )
+
     def memo(self, name: str, build: Callable[[], Any]) -> Any:
         """A value computed once per star and shared by families (the blind search's
         spectrum): built by the first family that asks, at that family's cost."""
