@@ -1,16 +1,22 @@
-"""Cleaning: one light curve in, a flattened, outlier-clipped, normalised one out.
+"""Cleaning: one light curve in, flattened, outlier-clipped, normalised ones out.
 
 The flattening window is given in days and converted with the light curve's own cadence,
-so the same setting suits Kepler (29.4 min) and TESS (2 min) data. It is widened, where the
-baseline allows long periods, to ``flatten_transit_factor`` times the central transit
-duration of a Sun-like star at the longest period searched: a Savitzky-Golay window not
-much longer than a transit fits the dip away (a 1-day window removed half the depth of
-12-hour transits), so multi-year light curves, whose long-period planets have the longest
-transits, get a wider window (two years of Kepler: 1.6 days; four years: 2.1 days), while a
-quarter or a sector keeps ``flatten_window_days``. The light curve is divided by its trend
-(:mod:`exoextract.detrend`: a Savitzky-Golay filter of ``flatten_polyorder`` fitted around the
-points that stand out from it, after a fast rotator's spot modulation where
-``flatten_rotation`` is on); ``rotation_removed_period`` says when that model was used.
+so the same setting suits Kepler (29.4 min) and TESS (2 min) data. A Savitzky-Golay window
+not much longer than a transit fits the dip away (a quadratic over three transit durations
+keeps a third of a shallow transit's depth, over five a bit more than half), while a wide
+window cannot follow a spotted star. The window is widened, where the baseline allows long
+periods, to ``flatten_transit_factor`` times the central transit duration of a Sun-like star
+at the longest period searched (two years of Kepler: 1.6 days; four years: 2.1 days); a
+quarter or a sector keeps ``flatten_window_days``. With ``flatten_per_octave`` the light
+curve is flattened once per octave of trial periods instead (:func:`flatten_bands`), each
+with the factor's durations at the octave's longest period, never less than
+``flatten_window_days``: the search folds each octave's own flux, and the template fits, the
+vetting and the views read the flux of the octave of the period they look at
+(:meth:`exoextract.features.FeatureContext.flux_for`); the other families read the narrowest.
+The light curve is divided by its trend (:mod:`exoextract.detrend`: a Savitzky-Golay filter
+of ``flatten_polyorder`` fitted around the points that stand out from it, after a fast
+rotator's spot modulation where ``flatten_rotation`` is on, judged per window);
+``rotation_removed_period`` says when that model was used.
 """
 
 from __future__ import annotations
@@ -36,6 +42,26 @@ class Cleaned:
     n_raw: int
     n_clipped: int
     rotation_removed: float = float("nan")  # rotation period whose spots were divided out
+    bands: tuple[Band, ...] = ()  # the flux flattened with each window, narrowest first
+
+    def band_for(self, period: float) -> Band | None:
+        """The band whose window protects transits at ``period`` (its octave's band)."""
+        for band in self.bands:
+            if period <= band.up_to * (1 + 1e-3):  # band ends are octave edges of the search
+                return band
+        return self.bands[-1] if self.bands else None
+
+
+@dataclass(frozen=True)
+class Band:
+    """The light curve flattened with one window (flux and errors on ``flat``'s times),
+    for the trial periods up to ``up_to`` days (the longest band: every period)."""
+
+    window_days: float
+    up_to: float
+    flux: np.ndarray
+    flux_err: np.ndarray | None
+    rotation: float = float("nan")  # rotation period whose spot model is in the trend
 
 
 def cadence_days(time: np.ndarray) -> float:
@@ -55,13 +81,40 @@ def window_length(window_days: float, cadence: float, n_points: int) -> int:
     return max(3, min(length, limit))
 
 
-def flatten_window(settings: Settings, baseline: float) -> float:
-    """Window in days: ``flatten_window_days``, widened to protect the longest transits."""
-    from exoextract.search.durations import physical_duration
+def longest_period(settings: Settings, baseline: float) -> float:
+    """The longest trial period: half the baseline (two transits) or ``period_max``."""
+    return baseline / 2.0 if settings.period_max is None else min(settings.period_max, baseline)
 
-    longest = baseline / 2.0 if settings.period_max is None else settings.period_max
-    protect = settings.flatten_transit_factor * float(physical_duration(max(longest, 0.0)))
-    return max(settings.flatten_window_days, protect)
+
+def flatten_bands(settings: Settings, baseline: float) -> list[tuple[float, float]]:
+    """(longest period, window in days) per band, ascending; the last band takes every
+    longer period. One band per octave of the search (:func:`exoextract.search.octave_edges`,
+    ``period_min`` to half the baseline or ``period_max``) whose window is
+    ``flatten_transit_factor`` Sun-like transit durations at the octave's longest period;
+    octaves for which ``flatten_window_days`` is already that wide share one band."""
+    from exoextract.search.durations import octave_edges, physical_duration
+
+    base, factor = settings.flatten_window_days, settings.flatten_transit_factor
+    longest = longest_period(settings, baseline)
+    if factor <= 0 or not longest > settings.period_min:
+        return [(float("inf"), base)]
+    if not settings.flatten_per_octave:
+        return [(float("inf"), max(base, factor * float(physical_duration(longest))))]
+    bands: list[tuple[float, float]] = []
+    for high in octave_edges(settings.period_min, longest)[1:]:
+        window = max(base, factor * float(physical_duration(float(high))))
+        if bands and bands[-1][1] >= window:
+            bands[-1] = (float(high), bands[-1][1])
+        else:
+            bands.append((float(high), window))
+    bands[-1] = (float("inf"), bands[-1][1])
+    return bands
+
+
+def flatten_window(settings: Settings, baseline: float) -> float:
+    """The widest window in days: ``flatten_window_days``, widened to protect the longest
+    transits."""
+    return flatten_bands(settings, baseline)[-1][1]
 
 
 def clean_lightcurve(lc: Any, settings: Settings) -> Cleaned:
@@ -82,18 +135,67 @@ def clean_lightcurve(lc: Any, settings: Settings) -> Cleaned:
         cadence = cadence_days(time)
         if len(lc) < max(settings.min_points, 7):
             return Cleaned(lc, lc, cadence, 0, n_raw, clipped)
-        days = flatten_window(settings, float(time.max() - time.min()))
-        window = window_length(days, cadence, len(lc))
-        flat, rotation = _flatten(lc, time, window, settings, cadence)
-    return Cleaned(flat, lc, cadence, window, n_raw, clipped, rotation)
+        bands, trends = _flattenings(lc, time, cadence, settings)
+        flux = np.asarray(lc.flux.value, dtype=float)
+        keep = np.logical_and.reduce([np.isfinite(flux / fitted) for fitted, _ in trends])
+        flat = lc.copy()
+        flat.flux = lc.flux / trends[0][0]
+        if "flux_err" in lc.colnames:
+            flat.flux_err = lc.flux_err / trends[0][0]
+        flat = flat[keep]
+        flattened = _bands(lc, keep, bands, trends, cadence)
+    rotation = next((b.rotation for b in flattened if np.isfinite(b.rotation)), float("nan"))
+    return Cleaned(flat, lc, cadence, bands[0][1], n_raw, clipped, rotation, flattened)
 
 
-def _flatten(
+def _flattenings(
+    lc: Any, time: np.ndarray, cadence: float, settings: Settings
+) -> tuple[list[tuple[float, int]], list[tuple[np.ndarray, float]]]:
+    """The bands (period reach, window in cadences) and their trends."""
+    baseline = float(time.max() - time.min())
+    bands = _merged(
+        [
+            (up_to, window_length(days, cadence, len(lc)))
+            for up_to, days in flatten_bands(settings, baseline)
+        ]
+    )
+    return bands, [_trend(lc, time, window, settings, cadence) for _, window in bands]
+
+
+def _merged(bands: list[tuple[float, int]]) -> list[tuple[float, int]]:
+    """Bands whose windows come out the same in cadences become one."""
+    out: list[tuple[float, int]] = []
+    for up_to, window in bands:
+        if out and out[-1][1] >= window:
+            out[-1] = (up_to, out[-1][1])
+        else:
+            out.append((up_to, window))
+    return out
+
+
+def _bands(
+    lc: Any,
+    keep: np.ndarray,
+    bands: list[tuple[float, int]],
+    trends: list[tuple[np.ndarray, float]],
+    cadence: float,
+) -> tuple[Band, ...]:
+    flux = np.asarray(lc.flux.value, dtype=float)[keep]
+    err = np.asarray(lc.flux_err.value, dtype=float)[keep] if "flux_err" in lc.colnames else None
+    out = []
+    for (up_to, window), (fitted, rotation) in zip(bands, trends, strict=True):
+        divisor = fitted[keep]
+        band_err = None if err is None else err / divisor
+        out.append(Band(window * cadence, up_to, flux / divisor, band_err, rotation))
+    return tuple(out)
+
+
+def _trend(
     lc: Any, time: np.ndarray, window: int, settings: Settings, cadence: float
-) -> tuple[Any, float]:
-    """``lc`` divided by its trend (:mod:`exoextract.detrend`), and the rotation period whose
-    spot modulation went with it (NaN if none); gaps longer than half the window (at least
-    5 cadences) split the trend."""
+) -> tuple[np.ndarray, float]:
+    """The trend to divide ``lc`` by (:mod:`exoextract.detrend`), and the rotation period
+    whose spot modulation is part of it (NaN if none); gaps longer than half the window
+    (at least 5 cadences) split the trend."""
     from exoextract import detrend
 
     flux = np.asarray(lc.flux.value, dtype=float)
@@ -110,12 +212,7 @@ def _flatten(
     polyorder = min(settings.flatten_polyorder, window - 1)
     fitted = np.empty(f.size)
     fitted[order] = spots * detrend.trend(t, f / spots, window, polyorder, gap)
-    flat = lc.copy()
-    flat.flux = lc.flux / fitted
-    if "flux_err" in lc.colnames:
-        flat.flux_err = lc.flux_err / fitted
-    keep = np.isfinite(np.asarray(flat.flux.value, dtype=float))
-    return flat[keep], float("nan") if rotation is None else float(rotation[0])
+    return fitted, float("nan") if rotation is None else float(rotation[0])
 
 
 def _apply_quality(lc: Any, bitmask: str) -> Any:

@@ -119,7 +119,14 @@ class Settings:
         3.0,
         "clean",
         "Widen the flattening window to this many Sun-like transit durations at the longest "
-        "period searched (long baselines keep long transits); 0 = never widen.",
+        "period searched (per octave of periods with flatten_per_octave); 0 = never widen.",
+    )
+    flatten_per_octave: bool = _f(
+        False,
+        "clean",
+        "Flatten once per octave of trial periods, each with flatten_transit_factor Sun-like "
+        "durations at its longest period (4 suits it): long-period transits keep more depth, "
+        "but spotted stars leave more residuals at long periods (see the README).",
     )
     flatten_rotation: bool = _f(
         True,

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
+import math
+
 import numpy as np
 import pytest
 
-from exoextract.clean import cadence_days, clean_lightcurve, window_length
+from exoextract.clean import cadence_days, clean_lightcurve, flatten_bands, window_length
+from exoextract.features import FeatureContext
 from exoextract.lcio import quiet_import_lightkurve
+from exoextract.search.durations import physical_duration
 from exoextract.settings import load_settings
 from exoextract.synthetic import KEPLER_CADENCE, TESS_CADENCE, StarSpec, make_lightcurve
 
@@ -70,3 +75,51 @@ def test_cadence() -> None:
 def test_too_few_points_are_left_unflattened() -> None:
     cleaned = clean_lightcurve(raw_lightcurve(n=60), load_settings())
     assert cleaned.window_cadences == 0
+
+
+PER_OCTAVE = {"flatten_per_octave": True, "flatten_transit_factor": 4.0}
+
+
+def test_long_baselines_get_a_window_per_period_octave() -> None:
+    settings = load_settings(None, PER_OCTAVE)
+    factor = settings.flatten_transit_factor
+    assert flatten_bands(settings, 27.4) == [(math.inf, 1.0)]  # a sector: one window
+    for baseline in (730.0, 1460.0):
+        bands = flatten_bands(settings, baseline)
+        ends, windows = [b[0] for b in bands], [b[1] for b in bands]
+        assert windows[0] == 1.0 and len(bands) >= 4
+        assert all(a < b for a, b in itertools.pairwise(windows))
+        assert all(a < b for a, b in itertools.pairwise(ends)) and ends[-1] == math.inf
+        for end, window in bands[1:-1]:  # the window protects the octave's longest transits
+            assert window == pytest.approx(factor * physical_duration(end))
+        assert windows[-1] == pytest.approx(factor * physical_duration(baseline / 2))
+    assert flatten_bands(settings.replace(flatten_transit_factor=0.0), 730.0) == [(math.inf, 1.0)]
+    assert flatten_bands(settings.replace(period_max=10.0), 730.0) == [(math.inf, 1.0)]
+    single = flatten_bands(settings.replace(flatten_per_octave=False), 730.0)
+    assert single == [(math.inf, pytest.approx(factor * physical_duration(365.0)))]
+
+
+def _in_transit_depth(time: np.ndarray, flux: np.ndarray, spec: StarSpec) -> float:
+    """1 - the median flux in the central fifth of the transits (``time`` from the start)."""
+    half = 0.5 * spec.period
+    phase = np.abs((time - spec.t0 + half) % spec.period - half)
+    return 1.0 - float(np.median(flux[phase < 0.1 * spec.duration]))
+
+
+def test_long_transits_are_read_from_a_wider_window() -> None:
+    """A 230-day planet's 11-hour transits on two years of Kepler, two noise levels deep
+    (too shallow per point for the trend's outlier rejection to leave them out): the band
+    the search and the vetting read at its period keeps more than half the depth, which the
+    narrowest window (kept for short periods) would mostly fit away."""
+    spec = StarSpec(number=1, mission="Kepler", kind="planet", period=230.0, t0=10.0,
+                    depth=2e-4, duration=0.46, noise=1e-4, red_noise=0.0, segments=8,
+                    seed=4)  # fmt: skip
+    settings = load_settings(None, PER_OCTAVE)
+    ctx = FeatureContext.of(clean_lightcurve(make_lightcurve(spec), settings), settings)
+    wide, _ = ctx.flux_for(spec.period)
+    narrow, _ = ctx.flux_for(1.0)
+    assert np.allclose(narrow, ctx.flux) and not np.allclose(wide, ctx.flux)
+    kept = _in_transit_depth(ctx.time - ctx.time.min(), wide, spec) / spec.depth
+    lost = _in_transit_depth(ctx.time - ctx.time.min(), narrow, spec) / spec.depth
+    assert kept > 0.45  # four Sun-like durations at the longest period: about half kept
+    assert lost < 0.25

@@ -106,6 +106,14 @@ class FeatureContext:
             time, flux, err, cleaned, settings, row or {}, raw_time=raw_time, raw_flux=raw_flux
         )
 
+    def flux_for(self, period: float) -> tuple[np.ndarray, np.ndarray | None]:
+        """The flux (and errors) flattened with the window that protects transits at
+        ``period``: the band of its octave (:mod:`exoextract.clean`)."""
+        band = self.cleaned.band_for(period) if getattr(self.cleaned, "bands", ()) else None
+        if band is None:
+            return self.flux, self.flux_err
+        return band.flux, None if self.flux_err is None else band.flux_err
+
     def memo(self, name: str, build: Callable[[], Any]) -> Any:
         """A value computed once per star and shared by families (the blind search's
         spectrum): built by the first family that asks, at that family's cost."""

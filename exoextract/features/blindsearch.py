@@ -3,13 +3,16 @@
 :func:`spectrum` runs the fast box search (:func:`exoextract.search.box_spectrum`) once per
 star, whichever family asks first, over ``period_min`` to ``period_max`` (default half the
 baseline: at least two transits), with the ``bls_durations_hours`` that are plausible in
-each period octave and ``bls_oversample`` bins per shortest duration.
+each period octave and ``bls_oversample`` bins per shortest duration. Each octave folds the
+light curve flattened with the window that protects its longest transits
+(:mod:`exoextract.clean`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from exoextract.clean import longest_period
 from exoextract.features import FeatureContext, NotComputable
 from exoextract.search import Spectrum, box_spectrum
 from exoextract.settings import Settings
@@ -21,7 +24,7 @@ def limits(ctx: FeatureContext) -> tuple[float, float, float]:
     if time.size < settings.min_points:
         raise NotComputable(f"only {time.size} cleaned points (min_points={settings.min_points})")
     baseline = float(time.max() - time.min())
-    longest = baseline / 2.0 if settings.period_max is None else min(settings.period_max, baseline)
+    longest = longest_period(settings, baseline)
     if longest <= settings.period_min:
         raise NotComputable(
             f"baseline {baseline:.2f} d too short for periods above {settings.period_min} d"
@@ -48,7 +51,14 @@ def spectrum(ctx: FeatureContext) -> Spectrum:
         except NotComputable as why:
             return why
         found = box_spectrum(
-            ctx.time, ctx.flux, ctx.flux_err, low, high, durations, ctx.settings.bls_oversample
+            ctx.time,
+            ctx.flux,
+            ctx.flux_err,
+            low,
+            high,
+            durations,
+            ctx.settings.bls_oversample,
+            flux_for=ctx.flux_for,
         )
         if found.size < 3:
             return NotComputable("no trial period fits the baseline and durations")

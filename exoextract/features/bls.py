@@ -119,8 +119,9 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
     settings = ctx.settings
     baseline, pmin, pmax = blindsearch.limits(ctx)
     durations = blindsearch.trial_durations(settings)
-    model = BoxLeastSquares(ctx.time, ctx.flux, dy=ctx.flux_err)
     if settings.bls_mode == "full":
+        flux, err = ctx.flux_for(pmax)
+        model = BoxLeastSquares(ctx.time, flux, dy=err)
         periods = period_grid(baseline, pmin, pmax, float(durations[0]), settings.bls_oversample)
         result = segmented_power(model, periods, durations)
         power = result["power"]
@@ -130,8 +131,11 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
         n_periods = int(periods.size)
     else:
         spectrum = blindsearch.spectrum(ctx)
-        low, high = spectrum.window(int(np.argmax(spectrum.power)), REFINE_STEPS)
+        peak = int(np.argmax(spectrum.power))
+        low, high = spectrum.window(peak, REFINE_STEPS)
         low, high = max(low, pmin), min(high, pmax)
+        flux, err = ctx.flux_for(float(spectrum.periods[peak]))
+        model = BoxLeastSquares(ctx.time, flux, dy=err)
         fine = np.linspace(low, high, REFINE_PERIODS)
         trial = plausible_durations(durations, low, high)
         result = segmented_power(model, fine, trial if trial.size else durations[:1])

@@ -47,7 +47,7 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
     ]
     if missing:
         raise NotComputable(f"no {', '.join(missing)} in the catalog", out)
-    time, flux = ctx.time, ctx.flux
+    time, flux = ctx.time, ctx.flux_for(candidate.period)[0]
     if time.size < ctx.settings.min_points:
         raise NotComputable(f"only {time.size} cleaned points", out)
     middle = float(np.median(time))

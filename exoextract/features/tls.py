@@ -36,6 +36,7 @@ import contextlib
 import io
 import math
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -87,7 +88,7 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
     settings = ctx.settings
     baseline, period_min, period_max = blindsearch.limits(ctx)
     if settings.tls_mode == "full":
-        return summarise(_tls(ctx, period_min, period_max))
+        return summarise(_tls(ctx, period_min, period_max, *ctx.flux_for(period_max)))
     spectrum = blindsearch.spectrum(ctx)
     grid = tls_grid(baseline, period_min, period_max, settings.tls_oversampling)
     chi2 = pooled_chi2(spectrum, grid)
@@ -97,17 +98,22 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
     fits = []
     for index in peaks:
         low, high = _window(spectrum, float(grid[index]), baseline, settings.tls_oversampling)
+        low, high = max(low, period_min), min(high, period_max)
+        flux, err = ctx.flux_for(float(grid[index]))  # the flattening of the peak's octave
         try:
-            fits.append(_tls(ctx, max(low, period_min), min(high, period_max)))
+            fit = _tls(ctx, low, high, flux, err)
         except (ValueError, ZeroDivisionError, IndexError):
             continue  # a window TLS cannot fit; the other candidates still count
-    fits = [f for f in fits if math.isfinite(_scalar(f.chi2_min))]
+        if math.isfinite(_scalar(fit.chi2_min)):
+            convert = _to_search_units(flux, err, spectrum.chi2_null)
+            best = float(convert(np.array([_scalar(fit.chi2_min)]))[0])
+            fits.append((fit, convert, best))
     if not fits:
         raise NotComputable("TLS found no transit at any candidate period")
-    for fit in fits:  # where TLS ran, its template fits replace the boxes
-        _fold_in(chi2, grid, fit, ctx, spectrum.chi2_null)
+    for fit, convert, _ in fits:  # where TLS ran, its template fits replace the boxes
+        _fold_in(chi2, grid, fit, convert)
     raw, power = tls_spectra(chi2, grid, settings.tls_oversampling)
-    result = min(fits, key=lambda f: _scalar(f.chi2_min))
+    result = min(fits, key=lambda f: f[2])[0]  # lowest chi-squared in the search's units
     index = int(np.argmin(np.abs(grid - _scalar(result.period))))
     out = summarise(result)
     sde = float(power[index])
@@ -122,43 +128,57 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
 
 
 def _fold_in(
-    chi2: np.ndarray, grid: np.ndarray, fit: Any, ctx: FeatureContext, chi2_null: float
+    chi2: np.ndarray, grid: np.ndarray, fit: Any, convert: Callable[[np.ndarray], np.ndarray]
 ) -> None:
-    """Put TLS's own chi-squared, in the box search's units, at the grid periods it fitted.
-
-    transitleastsquares divides the errors by their mean (or uses the flux's standard
-    deviation without errors), so its chi-squared differs from the search's by a constant
-    factor; its improvement over a flat line at 1 is converted and subtracted from the
-    search's flat-line chi-squared."""
+    """Put TLS's own chi-squared, in the box search's units (``convert``), at the grid
+    periods it fitted."""
     periods = np.asarray(getattr(fit, "periods", []), dtype=float)
     fitted = np.asarray(getattr(fit, "chi2", []), dtype=float)
     if periods.size == 0 or periods.size != fitted.size:
         return
-    flux = ctx.flux
-    if ctx.flux_err is not None:
-        scale = float(np.mean(ctx.flux_err))
-        tls_null = float(np.sum(((flux - 1.0) / (ctx.flux_err / scale)) ** 2))
+    cells = np.clip(np.searchsorted(grid, periods), 1, grid.size - 1)
+    cells = np.where(
+        np.abs(grid[cells - 1] - periods) < np.abs(grid[cells] - periods), cells - 1, cells
+    )
+    np.minimum.at(chi2, cells, convert(fitted))
+
+
+def _to_search_units(
+    flux: np.ndarray, flux_err: np.ndarray | None, chi2_null: float
+) -> Callable[[np.ndarray], np.ndarray]:
+    """TLS chi-squared values on ``flux`` -> the box search's units.
+
+    transitleastsquares divides the errors by their mean (or uses the flux's standard
+    deviation without errors), so its chi-squared differs from the search's by a constant
+    factor; its improvement over a flat line at 1 is converted and subtracted from the
+    search's flat-line chi-squared ``chi2_null``. Fits to differently flattened fluxes
+    compare by that improvement, never by their raw chi-squared (a wider window leaves
+    more of the star's own variation in the flux)."""
+    if flux_err is not None:
+        scale = float(np.mean(flux_err))
+        tls_null = float(np.sum(((flux - 1.0) / (flux_err / scale)) ** 2))
         factor = 1.0 / scale**2
     else:
         spread = float(np.std(flux))
         scatter = 1.4826 * float(np.median(np.abs(flux - np.median(flux))))
         tls_null = float(np.sum(((flux - 1.0) / spread) ** 2))
         factor = (spread / max(scatter, 1e-12)) ** 2
-    cells = np.clip(np.searchsorted(grid, periods), 1, grid.size - 1)
-    cells = np.where(
-        np.abs(grid[cells - 1] - periods) < np.abs(grid[cells] - periods), cells - 1, cells
-    )
-    converted = chi2_null - (tls_null - fitted) * factor
-    np.minimum.at(chi2, cells, np.maximum(converted, 1e-12))
+    return lambda fitted: np.maximum(chi2_null - (tls_null - fitted) * factor, 1e-12)
 
 
-def _tls(ctx: FeatureContext, period_min: float, period_max: float) -> Any:
-    """transitleastsquares over [period_min, period_max], one thread, quietly."""
+def _tls(
+    ctx: FeatureContext,
+    period_min: float,
+    period_max: float,
+    flux: np.ndarray,
+    flux_err: np.ndarray | None,
+) -> Any:
+    """transitleastsquares on ``flux`` over [period_min, period_max], one thread, quietly."""
     from transitleastsquares import transitleastsquares
 
     settings = ctx.settings
     with contextlib.redirect_stdout(io.StringIO()):
-        model = transitleastsquares(ctx.time, ctx.flux, ctx.flux_err, verbose=False)
+        model = transitleastsquares(ctx.time, flux, flux_err, verbose=False)
         return model.power(
             use_threads=1,
             backend=settings.tls_backend,

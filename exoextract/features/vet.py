@@ -228,7 +228,7 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
     if found is None:
         raise NotComputable("no blind-search period to vet (BLS and TLS off or failed)")
     period, t0, duration, uses_tls = found
-    values = at_ephemeris(ctx.time, ctx.flux, period, t0, duration)
+    values = at_ephemeris(ctx.time, ctx.flux_for(period)[0], period, t0, duration)
     rotation = rotation_metrics(period, values["depth"], _rotation(ctx, period, t0, duration))
     return {
         "vet_uses_tls": uses_tls,

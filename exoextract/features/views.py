@@ -80,8 +80,9 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
             raise NotComputable("no ephemeris to fold at")
         period, t0, duration, _ = found
     dt = phase_offset(ctx.time, period, t0)
-    global_view = binned_median(dt, ctx.flux, -0.5 * period, 0.5 * period, GLOBAL_BINS)
-    local_view = binned_median(dt, ctx.flux, -2 * duration, 2 * duration, LOCAL_BINS)
+    flux = ctx.flux_for(period)[0]
+    global_view = binned_median(dt, flux, -0.5 * period, 0.5 * period, GLOBAL_BINS)
+    local_view = binned_median(dt, flux, -2 * duration, 2 * duration, LOCAL_BINS)
     return {
         "view_uses_known": 1.0 if known else 0.0,
         "view_global": normalise(global_view).astype(np.float32),

@@ -26,6 +26,7 @@ from exoextract import features
 from exoextract.errors import InputError, TargetError
 from exoextract.extract import load_star
 from exoextract.features import blindsearch, tls
+from exoextract.features.vet import best_ephemeris
 from exoextract.search import pooled_chi2, tls_spectra
 
 PAGE_INCHES = (8.5, 11.0)
@@ -88,13 +89,15 @@ def sheet_data(run_dir: str | Path, name: str) -> SheetData:
     except features.NotComputable as why:
         raise InputError(f"cannot draw {name}: {why.reason}") from None
     assert ctx.raw_time is not None and ctx.raw_flux is not None
+    found = best_ephemeris(values)
+    flux = ctx.flux if found is None else ctx.flux_for(found[0])[0]
     return SheetData(
         name=rows[0].key,
         label=rows[0].label or _text(rows[0].row.get("label")),
         raw_time=ctx.raw_time,
         raw_flux=ctx.raw_flux,
         time=ctx.time,
-        flux=ctx.flux,
+        flux=flux,
         box_periods=spectrum.periods,
         box_power=spectrum.power,
         tls_periods=grid,

@@ -11,6 +11,7 @@ than 30-minute data over the same span.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,6 +52,36 @@ class Spectrum:
         return centre - steps * float(step), centre + steps * float(step)
 
 
+FluxFor = Callable[[float], tuple[np.ndarray, np.ndarray | None]]
+
+
+@dataclass(frozen=True)
+class _Weighted:
+    """A flux as the search folds it: residuals from its weighted mean, weights
+    normalised to a mean of one (``scale`` their mean before), their sum, and the
+    chi-squared of a flat line."""
+
+    residual: np.ndarray
+    norm: np.ndarray
+    scale: float
+    w_total: float
+    chi2_null: float
+
+    @classmethod
+    def of(cls, flux: np.ndarray, flux_err: np.ndarray | None) -> _Weighted:
+        if flux_err is not None:
+            weights = 1.0 / np.asarray(flux_err, dtype=float) ** 2
+        else:
+            residual = flux - np.median(flux)
+            scatter = 1.4826 * float(np.median(np.abs(residual)))
+            weights = np.full(flux.size, 1.0 / max(scatter, 1e-12) ** 2)
+        mean_flux = float(np.sum(weights * flux) / np.sum(weights))
+        residual = flux - mean_flux
+        scale = float(np.mean(weights))  # the statistic scales with the weights
+        norm = weights / scale
+        return cls(residual, norm, scale, float(np.sum(norm)), float(np.sum(weights * residual**2)))
+
+
 def box_spectrum(
     time: np.ndarray,
     flux: np.ndarray,
@@ -59,20 +90,22 @@ def box_spectrum(
     period_max: float,
     durations: np.ndarray,
     bins_per_duration: float,
+    flux_for: FluxFor | None = None,
 ) -> Spectrum:
-    """The box log-likelihood of every trial period in [period_min, period_max]."""
-    if flux_err is not None:
-        weights = 1.0 / np.asarray(flux_err, dtype=float) ** 2
-    else:
-        residual = flux - np.median(flux)
-        scatter = 1.4826 * float(np.median(np.abs(residual)))
-        weights = np.full(flux.size, 1.0 / max(scatter, 1e-12) ** 2)
-    mean_flux = float(np.sum(weights * flux) / np.sum(weights))
-    residual = flux - mean_flux
-    chi2_null = float(np.sum(weights * residual**2))
-    scale = float(np.mean(weights))  # fold normalised weights; the statistic scales with them
-    norm = weights / scale
-    w_total = float(np.sum(norm))
+    """The box log-likelihood of every trial period in [period_min, period_max].
+
+    ``flux_for(period)``, if given, names the flux (and errors) to fold for an octave whose
+    longest period is ``period`` (a light curve flattened per period range); each octave's
+    log-likelihood is against a flat line through that flux. ``chi2_null`` is ``flux``'s."""
+    cache: dict[int, _Weighted] = {}
+
+    def weighted(pair: tuple[np.ndarray, np.ndarray | None]) -> _Weighted:
+        key = id(pair[0])
+        if key not in cache:
+            cache[key] = _Weighted.of(*pair)
+        return cache[key]
+
+    chi2_null = weighted((flux, flux_err)).chi2_null
     start = float(time.min())
     periods: list[np.ndarray] = []
     powers: list[np.ndarray] = []
@@ -81,12 +114,13 @@ def box_spectrum(
         trial = plausible_durations(durations, float(low), float(high))
         if trial.size == 0:
             continue
+        data = weighted(flux_for(float(high)) if flux_for else (flux, flux_err))
         width = float(trial.min()) / bins_per_duration
         index = np.floor((time - start) / width).astype(np.int64)
         n_bins = int(index.max()) + 1
         pairs = np.empty(2 * n_bins, dtype=np.float32)
-        pairs[0::2] = np.bincount(index, weights=norm * residual, minlength=n_bins)
-        pairs[1::2] = np.bincount(index, weights=norm, minlength=n_bins)
+        pairs[0::2] = np.bincount(index, weights=data.norm * data.residual, minlength=n_bins)
+        pairs[1::2] = np.bincount(index, weights=data.norm, minlength=n_bins)
         boxes = np.unique(np.maximum(1, np.round(trial / width).astype(np.int64)))
         strides = np.maximum(1, np.floor(boxes / bins_per_duration)).astype(np.int64)
         p_low = max(2, int(np.floor(low / width)))
@@ -97,12 +131,12 @@ def box_spectrum(
         out_periods = np.empty(size)
         out_power = np.empty(size)
         written = ffa.search_band(
-            pairs, p_low, p_high, boxes, strides, w_total, out_periods, out_power
+            pairs, p_low, p_high, boxes, strides, data.w_total, out_periods, out_power
         )
         band = out_periods[:written] * width
         keep = (band >= low) & (band <= high)
         periods.append(band[keep])
-        powers.append(out_power[:written][keep] * scale)
+        powers.append(out_power[:written][keep] * data.scale)
     if not periods:
         return Spectrum(np.array([]), np.array([]), chi2_null, bins_per_duration)
     all_periods = np.concatenate(periods)
