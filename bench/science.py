@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import math
 import os
 import sys
@@ -555,6 +556,14 @@ def real_stars() -> None:
     console.print(table)
 
 
+def _literal(text: str) -> Any:
+    """A --set value: JSON where it parses (true, 4, "x"), else the text itself."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--per-bin", type=int, default=12, help="planets per (mission, SNR) bin")
@@ -606,7 +615,7 @@ def main() -> None:
     stars = [] if args.no_short else population(args.per_bin, args.others)
     tasks = []
     exhaustive = {"bls_mode": "full", "tls_mode": "full"}
-    overrides = dict(item.split("=", 1) for item in args.set)
+    overrides = {k: _literal(v) for k, v in (item.split("=", 1) for item in args.set)}
     for i, star in enumerate(stars):
         pipelines: list[tuple[str, dict[str, Any]]] = [
             ("exoextract", {"tls_backend": backend, **overrides})
