@@ -58,7 +58,7 @@ def spectrum(ctx: FeatureContext) -> Spectrum:
             high,
             durations,
             ctx.settings.bls_oversample,
-            flux_for=ctx.flux_for,
+            flux_for=ctx.flux_for if len(getattr(ctx.cleaned, "bands", ())) > 1 else None,
         )
         if found.size < 3:
             return NotComputable("no trial period fits the baseline and durations")
