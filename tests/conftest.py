@@ -33,6 +33,10 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 )
 
 
+# the flattening per period octave, at the factor measured for it
+PER_OCTAVE = {"flatten_per_octave": True, "flatten_transit_factor": 4.0}
+
+
 def _isolate(home: Path) -> dict[str, str]:
     env = {
         "HOME": str(home),

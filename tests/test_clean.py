@@ -15,6 +15,8 @@ from exoextract.search.durations import physical_duration
 from exoextract.settings import load_settings
 from exoextract.synthetic import KEPLER_CADENCE, TESS_CADENCE, StarSpec, make_lightcurve
 
+from conftest import PER_OCTAVE
+
 
 def raw_lightcurve(n: int = 5000, cadence: float = TESS_CADENCE, quality: bool = True):  # type: ignore[no-untyped-def]
     lk = quiet_import_lightkurve()
@@ -75,9 +77,6 @@ def test_cadence() -> None:
 def test_too_few_points_are_left_unflattened() -> None:
     cleaned = clean_lightcurve(raw_lightcurve(n=60), load_settings())
     assert cleaned.window_cadences == 0
-
-
-PER_OCTAVE = {"flatten_per_octave": True, "flatten_transit_factor": 4.0}
 
 
 def test_long_baselines_get_a_window_per_period_octave() -> None:

@@ -15,7 +15,7 @@ from exoextract.features.vetting import at_ephemeris
 from exoextract.settings import load_settings
 from exoextract.synthetic import StarSpec, make_lightcurve, spec_for, transit_model
 
-from conftest import star_row
+from conftest import PER_OCTAVE, star_row
 
 
 def test_threshold_grows_with_the_baseline() -> None:
@@ -65,9 +65,10 @@ def _row(spec: StarSpec) -> dict[str, float]:
     return star_row(make_lightcurve(spec))  # type: ignore[return-value]
 
 
-LONG_PLANETS = [
-    StarSpec(
-        number=61 + i,
+def _two_year_planet(number: int, period: float, t0: float, depth: float) -> StarSpec:
+    """A quiet two-year Kepler star (white noise 200 ppm) with a Sun-like transit."""
+    return StarSpec(
+        number=number,
         mission="Kepler",
         kind="planet",
         period=period,
@@ -77,9 +78,13 @@ LONG_PLANETS = [
         noise=2e-4,
         red_noise=0.0,
         segments=8,
-        seed=61 + i,
+        seed=number,
     )
-    for i, (period, t0, depth) in enumerate(
+
+
+LONG_PLANETS = [
+    _two_year_planet(61 + i, *planet)
+    for i, planet in enumerate(
         ((94.0, 20.0, 6e-4), (193.0, 27.0, 9e-4), (230.0, 10.0, 9e-4))  # 3 transits of 230 d
     )
 ]
@@ -95,24 +100,11 @@ def test_long_period_planets_in_two_years_are_flagged(spec: StarSpec) -> None:
 
 
 THREE_TRANSIT_PLANETS = [  # SNR ~12 over three transits on two years of Kepler, quiet stars
-    StarSpec(
-        number=71 + i,
-        mission="Kepler",
-        kind="planet",
-        period=period,
-        t0=t0,
-        depth=depth,
-        duration=13 / 24 * (period / 365.25) ** (1 / 3),
-        noise=2e-4,
-        red_noise=0.0,
-        segments=8,
-        seed=71 + i,
-    )
-    for i, (period, t0, depth) in enumerate(
+    _two_year_planet(71 + i, *planet)
+    for i, planet in enumerate(
         ((240.0, 30.0, 2.8e-4), (250.0, 60.0, 3.0e-4), (230.0, 100.0, 2.6e-4))
     )
 ]
-PER_OCTAVE = {"flatten_per_octave": True, "flatten_transit_factor": 4.0}
 
 
 @pytest.mark.slow
