@@ -111,6 +111,13 @@ LONG_CASES = (
     ("TESS, 2 sectors a year apart", "TESS", 2, 13, ((0.8, 4), (4, 10))),
 )
 LONG_SNR = (12, 20)
+TOP_PEAKS = 10  # a missed planet outside the search's highest peaks was lost by the search
+MISSES = (
+    "not among the search's highest peaks",
+    "among them, another period reported",
+    "half or twice the period",
+    "at its period, not vetted",
+)
 
 
 def long_population(per_band: int, others: int, seed: int = 2027) -> list[dict[str, Any]]:
@@ -265,6 +272,7 @@ def summarise_long(stars: list[dict[str, Any]], results: dict[int, dict[str, Any
     lines.add_row("eclipsing binaries flagged planet-like", f"{len(flagged)}/{len(binaries)}",
                   "", "0")  # fmt: skip
     console.print(lines)
+    misses(planets, results)
     timing = Table(title="Long baselines: seconds per star (one core), mean (stars)")
     timing.add_column("light curve")
     for label in labels:
@@ -280,6 +288,39 @@ def summarise_long(stars: list[dict[str, Any]], results: dict[int, dict[str, Any
             row.append(f"{np.mean(times):.1f} ({len(times)})" if times else "-")
         timing.add_row(*row)
     console.print(timing)
+
+
+def miss(truth: float, found: dict[str, Any]) -> str | None:
+    """Where a planet was lost by exoextract (one of MISSES), or None if recovered."""
+    outcome = verdict(truth, found, "vetted")
+    if outcome == "recovered":
+        return None
+    period = found["period"]
+    if math.isfinite(period) and abs(period / truth - 1) <= 0.01:
+        return MISSES[3]
+    if outcome == "alias":
+        return MISSES[2]
+    return MISSES[0] if found.get("peak_rank") == -1 else MISSES[1]
+
+
+def misses(planets: list[dict[str, Any]], results: dict[int, dict[str, Any]]) -> None:
+    """Where exoextract's missed planets were lost, per light curve and host."""
+    table = Table(
+        title=f"Long baselines: where exoextract's misses were lost (the search's {TOP_PEAKS} "
+        "highest distinct peaks; quiet / spotted hosts)"
+    )
+    for name in ("light curve", "missed", *MISSES):
+        table.add_column(name, justify="right")
+    for case, *_ in LONG_CASES:
+        counts = {name: [0, 0] for name in ("missed", *MISSES)}
+        for star in (s for s in planets if s["case"] == case):
+            where = miss(star["spec"].period, results[star["spec"].number]["exoextract"])
+            if where is not None:
+                spotted = int(star["spec"].spot_amplitude > 0)
+                counts[where][spotted] += 1
+                counts["missed"][spotted] += 1
+        table.add_row(case, *(f"{q} / {s}" for q, s in counts.values()))
+    console.print(table)
 
 
 def _share(cell: str) -> str:
@@ -312,6 +353,7 @@ def run_star(payload: dict[str, Any]) -> dict[str, Any]:
         ctx = FeatureContext.of(cleaned, settings)
         row = features.compute(ctx, features.enabled(settings))
         data[label] = {
+            "peak_rank": peak_rank(ctx, spec.period) if spec.kind == "planet" else None,
             "period": row["tls_period"],
             "sde": row["tls_sde"],
             "snr": row["tls_snr"],
@@ -324,6 +366,19 @@ def run_star(payload: dict[str, Any]) -> dict[str, Any]:
     if payload["baseline"]:
         data["TLS defaults"] = tls_defaults(lc)
     return out
+
+
+def peak_rank(ctx: Any, period: float) -> int | None:
+    """Where ``period`` ranks (0: highest) among the ten highest distinct peaks of the
+    star's box search; -1 if not among them, None where the search did not run."""
+    from exoextract.search import Spectrum, peak_indices
+
+    spectrum = ctx.shared.get("box_spectrum")
+    if not isinstance(spectrum, Spectrum):
+        return None
+    peaks = peak_indices(spectrum.power, spectrum.periods, TOP_PEAKS, 0.01)
+    near = [i for i, p in enumerate(spectrum.periods[peaks]) if abs(p / period - 1) < 0.01]
+    return near[0] if near else -1
 
 
 def tls_defaults(lc: Any) -> dict[str, float]:
