@@ -111,7 +111,7 @@ LONG_CASES = (
     ("TESS, 2 sectors a year apart", "TESS", 2, 13, ((0.8, 4), (4, 10))),
 )
 LONG_SNR = (12, 20)
-TOP_PEAKS = 10  # a missed planet outside the search's highest peaks was lost by the search
+TOP_PEAKS = 10  # a missed planet not among this many of the search's peaks: the search lost it
 MISSES = (
     "not among the search's highest peaks",
     "among them, another period reported",
@@ -300,7 +300,8 @@ def miss(truth: float, found: dict[str, Any]) -> str | None:
         return MISSES[3]
     if outcome == "alias":
         return MISSES[2]
-    return MISSES[0] if found.get("peak_rank") == -1 else MISSES[1]
+    among = found.get("peak_rank") not in (-1, None)  # None: the search did not run
+    return MISSES[1] if among else MISSES[0]
 
 
 def misses(planets: list[dict[str, Any]], results: dict[int, dict[str, Any]]) -> None:
@@ -369,8 +370,8 @@ def run_star(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def peak_rank(ctx: Any, period: float) -> int | None:
-    """Where ``period`` ranks (0: highest) among the ten highest distinct peaks of the
-    star's box search; -1 if not among them, None where the search did not run."""
+    """Where ``period`` ranks (0: highest) among the ``TOP_PEAKS`` highest distinct peaks
+    of the star's box search; -1 if not among them, None where the search did not run."""
     from exoextract.search import Spectrum, peak_indices
 
     spectrum = ctx.shared.get("box_spectrum")
