@@ -336,7 +336,7 @@ def misses(planets: list[dict[str, Any]], results: dict[int, dict[str, Any]]) ->
 def spot_ceiling(spotted: list[dict[str, Any]], results: dict[int, dict[str, Any]]) -> None:
     """Planets on spotted hosts recovered with exoextract's spot model and with the
     generator's own divided out instead (:func:`true_spots`): how much recall a perfect
-    spot model could win back, and what is lost elsewhere."""
+    spot model could win back."""
     chosen = [s for s in spotted if TRUE_SPOTS in results[s["spec"].number]]
     if not chosen:
         return
