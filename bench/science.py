@@ -348,14 +348,8 @@ def spot_ceiling(spotted: list[dict[str, Any]], results: dict[int, dict[str, Any
         table.add_column(name, justify="right")
     for case in [c for c, *_ in LONG_CASES] + ["all"]:
         here = [s for s in chosen if case in ("all", s["case"])]
-        cells = [
-            sum(
-                verdict(s["spec"].period, results[s["spec"].number][label], "vetted") == "recovered"
-                for s in here
-            )
-            for label in ("exoextract", TRUE_SPOTS)
-        ]
-        table.add_row(case, str(len(here)), *(f"{c}/{len(here)}" for c in cells))
+        cells = [_rate(here, results, label, "recovered") for label in ("exoextract", TRUE_SPOTS)]
+        table.add_row(case, str(len(here)), *cells)
     console.print(table)
 
 
