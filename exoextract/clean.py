@@ -7,12 +7,15 @@ keeps a third of a shallow transit's depth, over five a bit more than half), whi
 window cannot follow a spotted star. The window is widened, where the baseline allows long
 periods, to ``flatten_transit_factor`` times the central transit duration of a Sun-like star
 at the longest period searched (two years of Kepler: 1.6 days; four years: 2.1 days); a
-quarter or a sector keeps ``flatten_window_days``. With ``flatten_per_octave`` the light
-curve is flattened once per octave of trial periods instead (:func:`flatten_bands`), each
-with the factor's durations at the octave's longest period, never less than
-``flatten_window_days``: the search folds each octave's own flux, and the template fits, the
-vetting and the views read the flux of the octave of the period they look at
-(:meth:`exoextract.features.FeatureContext.flux_for`); the other families read the narrowest.
+quarter or a sector keeps ``flatten_window_days``. That window suits the search, which
+compares every period against spot residuals everywhere, but it keeps only part of a long
+transit's depth; so a candidate is fitted, vetted and viewed on the light curve flattened
+for its octave of periods (:func:`flatten_bands`): ``flatten_fit_factor`` Sun-like
+durations at the octave's longest period, never narrower than the search's window
+(:meth:`exoextract.features.FeatureContext.flux_for`). With ``flatten_per_octave`` the search
+also folds one flux per octave, each flattened with ``flatten_transit_factor`` durations at
+the octave's longest period (:meth:`exoextract.features.FeatureContext.search_flux_for`).
+The other families read the narrowest flux.
 The light curve is divided by its trend (:mod:`exoextract.detrend`: a Savitzky-Golay filter
 of ``flatten_polyorder`` fitted around the points that stand out from it, after a fast
 rotator's spot modulation where ``flatten_rotation`` is on, judged per window);
@@ -22,7 +25,7 @@ rotator's spot modulation where ``flatten_rotation`` is on, judged per window);
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -42,14 +45,24 @@ class Cleaned:
     n_raw: int
     n_clipped: int
     rotation_removed: float = float("nan")  # rotation period whose spots were divided out
-    bands: tuple[Band, ...] = ()  # the flux flattened with each window, narrowest first
+    bands: tuple[Band, ...] = ()  # the flux candidates are fitted on, per octave, ascending
+    search_bands: tuple[Band, ...] = ()  # the flux the search folds (one band unless per octave)
 
     def band_for(self, period: float) -> Band | None:
         """The band whose window protects transits at ``period`` (its octave's band)."""
-        for band in self.bands:
-            if period <= band.up_to * (1 + 1e-3):  # band ends are octave edges of the search
-                return band
-        return self.bands[-1] if self.bands else None
+        return _band_in(self.bands, period)
+
+    def search_band_for(self, period: float) -> Band | None:
+        """The band the search folds for trial periods in ``period``'s octave."""
+        return _band_in(self.search_bands, period)
+
+
+def _band_in(bands: tuple[Band, ...], period: float) -> Band | None:
+    """The first of ``bands`` (ascending reach) that reaches ``period``, else the last."""
+    for band in bands:
+        if period <= band.up_to * (1 + 1e-3):  # band ends are octave edges of the search
+            return band
+    return bands[-1] if bands else None
 
 
 @dataclass(frozen=True)
@@ -86,23 +99,33 @@ def longest_period(settings: Settings, baseline: float) -> float:
     return baseline / 2.0 if settings.period_max is None else min(settings.period_max, baseline)
 
 
-def flatten_bands(settings: Settings, baseline: float) -> list[tuple[float, float]]:
+def flatten_bands(
+    settings: Settings, baseline: float, fits: bool = False
+) -> list[tuple[float, float]]:
     """(longest period, window in days) per band, ascending; the last band takes every
-    longer period. One band per octave of the search (:func:`exoextract.search.octave_edges`,
-    ``period_min`` to half the baseline or ``period_max``) whose window is
-    ``flatten_transit_factor`` Sun-like transit durations at the octave's longest period;
-    octaves for which ``flatten_window_days`` is already that wide share one band."""
+    longer period. The search's bands (``fits`` False): one window, ``flatten_transit_factor``
+    Sun-like transit durations at the longest period searched (half the baseline or
+    ``period_max``) and never less than ``flatten_window_days``; with ``flatten_per_octave``
+    one per octave of the search (:func:`exoextract.search.durations.octave_edges`), the factor's
+    durations at the octave's longest period. The fits' bands (``fits`` True): per octave,
+    the wider of the search's window there and ``flatten_fit_factor`` durations at the
+    octave's longest period. Octaves whose windows come out the same share a band."""
     from exoextract.search.durations import octave_edges, physical_duration
 
-    base, factor = settings.flatten_window_days, settings.flatten_transit_factor
+    base = settings.flatten_window_days
     longest = longest_period(settings, baseline)
-    if factor <= 0 or not longest > settings.period_min:
+    if not longest > settings.period_min:
         return [(float("inf"), base)]
-    if not settings.flatten_per_octave:
-        return [(float("inf"), max(base, factor * float(physical_duration(longest))))]
+
+    def widest(factor: float, period: float) -> float:
+        return max(base, factor * float(physical_duration(period)))
+
+    transit, fit = settings.flatten_transit_factor, settings.flatten_fit_factor
     bands: list[tuple[float, float]] = []
     for high in octave_edges(settings.period_min, longest)[1:]:
-        window = max(base, factor * float(physical_duration(float(high))))
+        window = widest(transit, float(high) if settings.flatten_per_octave else longest)
+        if fits:
+            window = max(window, widest(fit, float(high)))
         if bands and bands[-1][1] >= window:
             bands[-1] = (float(high), bands[-1][1])
         else:
@@ -112,8 +135,8 @@ def flatten_bands(settings: Settings, baseline: float) -> list[tuple[float, floa
 
 
 def flatten_window(settings: Settings, baseline: float) -> float:
-    """The widest window in days: ``flatten_window_days``, widened to protect the longest
-    transits."""
+    """The search's widest window in days: ``flatten_window_days``, widened to protect the
+    longest transits."""
     return flatten_bands(settings, baseline)[-1][1]
 
 
@@ -135,31 +158,38 @@ def clean_lightcurve(lc: Any, settings: Settings) -> Cleaned:
         cadence = cadence_days(time)
         if len(lc) < max(settings.min_points, 7):
             return Cleaned(lc, lc, cadence, 0, n_raw, clipped)
-        bands, trends = _flattenings(lc, time, cadence, settings)
+        baseline = float(time.max() - time.min())
+        search = _windows(settings, baseline, cadence, len(lc), fits=False)
+        fits = _windows(settings, baseline, cadence, len(lc), fits=True)
+        trends = {
+            window: _trend(lc, time, window, settings, cadence)
+            for window in sorted({window for _, window in search + fits})
+        }
+        narrowest = trends[min(trends)][0]
         flux = np.asarray(lc.flux.value, dtype=float)
-        keep = np.logical_and.reduce([np.isfinite(flux / fitted) for fitted, _ in trends])
+        keep = np.logical_and.reduce([np.isfinite(flux / fitted) for fitted, _ in trends.values()])
         flat = lc.copy()
-        flat.flux = lc.flux / trends[0][0]
+        flat.flux = lc.flux / narrowest
         if "flux_err" in lc.colnames:
-            flat.flux_err = lc.flux_err / trends[0][0]
+            flat.flux_err = lc.flux_err / narrowest
         flat = flat[keep]
-        flattened = _bands(lc, keep, bands, trends, cadence)
-    rotation = next((b.rotation for b in flattened if np.isfinite(b.rotation)), float("nan"))
-    return Cleaned(flat, lc, cadence, bands[0][1], n_raw, clipped, rotation, flattened)
-
-
-def _flattenings(
-    lc: Any, time: np.ndarray, cadence: float, settings: Settings
-) -> tuple[list[tuple[float, int]], list[tuple[np.ndarray, float]]]:
-    """The bands (period reach, window in cadences) and their trends."""
-    baseline = float(time.max() - time.min())
-    bands = _merged(
-        [
-            (up_to, window_length(days, cadence, len(lc)))
-            for up_to, days in flatten_bands(settings, baseline)
-        ]
+        flattened = _flattened(lc, keep, trends, cadence)
+        search_bands = tuple(replace(flattened[window], up_to=end) for end, window in search)
+        fit_bands = tuple(replace(flattened[window], up_to=end) for end, window in fits)
+    rotation = next(
+        (band.rotation for band in flattened.values() if np.isfinite(band.rotation)), float("nan")
     )
-    return bands, [_trend(lc, time, window, settings, cadence) for _, window in bands]
+    return Cleaned(
+        flat, lc, cadence, min(trends), n_raw, clipped, rotation, fit_bands, search_bands
+    )
+
+
+def _windows(
+    settings: Settings, baseline: float, cadence: float, n_points: int, fits: bool
+) -> list[tuple[float, int]]:
+    """(period reach, window in cadences) of the search's or the fits' bands."""
+    bands = flatten_bands(settings, baseline, fits=fits)
+    return _merged([(up_to, window_length(days, cadence, n_points)) for up_to, days in bands])
 
 
 def _merged(bands: list[tuple[float, int]]) -> list[tuple[float, int]]:
@@ -173,21 +203,19 @@ def _merged(bands: list[tuple[float, int]]) -> list[tuple[float, int]]:
     return out
 
 
-def _bands(
-    lc: Any,
-    keep: np.ndarray,
-    bands: list[tuple[float, int]],
-    trends: list[tuple[np.ndarray, float]],
-    cadence: float,
-) -> tuple[Band, ...]:
+def _flattened(
+    lc: Any, keep: np.ndarray, trends: dict[int, tuple[np.ndarray, float]], cadence: float
+) -> dict[int, Band]:
+    """The light curve divided by each trend (keyed by window in cadences), as bands that
+    reach every period (their reach is set per use)."""
     flux = np.asarray(lc.flux.value, dtype=float)[keep]
     err = np.asarray(lc.flux_err.value, dtype=float)[keep] if "flux_err" in lc.colnames else None
-    out = []
-    for (up_to, window), (fitted, rotation) in zip(bands, trends, strict=True):
+    out = {}
+    for window, (fitted, rotation) in trends.items():
         divisor = fitted[keep]
         band_err = None if err is None else err / divisor
-        out.append(Band(window * cadence, up_to, flux / divisor, band_err, rotation))
-    return tuple(out)
+        out[window] = Band(window * cadence, float("inf"), flux / divisor, band_err, rotation)
+    return out
 
 
 def _trend(

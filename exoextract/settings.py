@@ -121,12 +121,19 @@ class Settings:
         "Widen the flattening window to this many Sun-like transit durations at the longest "
         "period searched (per octave of periods with flatten_per_octave); 0 = never widen.",
     )
+    flatten_fit_factor: float = _f(
+        4.0,
+        "clean",
+        "Fit, vet and view a candidate on the light curve flattened with this many Sun-like "
+        "transit durations at the longest period of its octave, never a narrower window than "
+        "the search's: long transits keep more depth; 0 = the search's own flux.",
+    )
     flatten_per_octave: bool = _f(
         False,
         "clean",
-        "Flatten once per octave of trial periods, each with flatten_transit_factor Sun-like "
-        "durations at its longest period (4 suits it): long-period transits keep more depth, "
-        "but spotted stars leave more residuals at long periods (see the README).",
+        "The search also folds a flux per octave of trial periods, each flattened with "
+        "flatten_transit_factor Sun-like durations at its longest period (4 suits it): "
+        "spotted stars then leave more residuals at long periods (see the README).",
     )
     flatten_rotation: bool = _f(
         True,
@@ -307,6 +314,7 @@ def _validate(s: Settings) -> None:
             raise InputError(f"setting {name} must be > 0 (got {getattr(s, name)!r})")
     non_negative = (
         "flatten_transit_factor",
+        "flatten_fit_factor",
         "workers",
         "retries",
         "backoff_base",

@@ -98,6 +98,27 @@ def test_long_baselines_get_a_window_per_period_octave() -> None:
     assert single == [(math.inf, pytest.approx(factor * physical_duration(365.0)))]
 
 
+def test_candidates_are_fitted_on_a_window_per_period_octave() -> None:
+    """By default the search folds one window; the fits' bands widen it per octave to
+    ``flatten_fit_factor`` Sun-like durations at the octave's end, never narrower."""
+    settings = load_settings()
+    fit = settings.flatten_fit_factor
+    assert flatten_bands(settings, 27.4, fits=True) == [(math.inf, 1.0)]
+    for baseline in (730.0, 1460.0):
+        (search,) = flatten_bands(settings, baseline)
+        bands = flatten_bands(settings, baseline, fits=True)
+        windows = [b[1] for b in bands]
+        assert windows[0] == search[1] and len(bands) >= 3
+        assert all(a < b for a, b in itertools.pairwise(windows))
+        for end, window in bands[1:-1]:
+            assert window == pytest.approx(fit * physical_duration(end))
+        assert windows[-1] == pytest.approx(fit * physical_duration(baseline / 2))
+    same = settings.replace(flatten_fit_factor=0.0)
+    assert flatten_bands(same, 730.0, fits=True) == flatten_bands(same, 730.0)
+    per_octave = load_settings(None, PER_OCTAVE)  # the same factor: one set of bands
+    assert flatten_bands(per_octave, 1460.0, fits=True) == flatten_bands(per_octave, 1460.0)
+
+
 def _in_transit_depth(time: np.ndarray, flux: np.ndarray, spec: StarSpec) -> float:
     """1 - the median flux in the central fifth of the transits (``time`` from the start)."""
     half = 0.5 * spec.period
@@ -122,3 +143,21 @@ def test_long_transits_are_read_from_a_wider_window() -> None:
     lost = _in_transit_depth(ctx.time - ctx.time.min(), narrow, spec) / spec.depth
     assert kept > 0.45  # four Sun-like durations at the longest period: about half kept
     assert lost < 0.25
+
+
+def test_candidates_keep_more_depth_than_the_search_flux() -> None:
+    """The same 230-day planet with the default settings: the search folds the one window
+    (1.6 days), the fits at its period read its octave's wider band (2.2 days), which keeps
+    more of the depth; short periods are fitted on the search's own flux."""
+    spec = StarSpec(number=1, mission="Kepler", kind="planet", period=230.0, t0=10.0,
+                    depth=2e-4, duration=0.46, noise=1e-4, red_noise=0.0, segments=8,
+                    seed=4)  # fmt: skip
+    settings = load_settings()
+    ctx = FeatureContext.of(clean_lightcurve(make_lightcurve(spec), settings), settings)
+    fitted, _ = ctx.flux_for(spec.period)
+    searched, _ = ctx.search_flux_for(spec.period)
+    assert np.allclose(searched, ctx.flux) and np.allclose(ctx.flux_for(5.0)[0], ctx.flux)
+    time = ctx.time - ctx.time.min()
+    kept = _in_transit_depth(time, fitted, spec) / spec.depth
+    assert kept > 0.5
+    assert kept - _in_transit_depth(time, searched, spec) / spec.depth > 0.1

@@ -107,9 +107,17 @@ class FeatureContext:
         )
 
     def flux_for(self, period: float) -> tuple[np.ndarray, np.ndarray | None]:
-        """The flux (and errors) flattened with the window that protects transits at
-        ``period``: the band of its octave (:mod:`exoextract.clean`)."""
+        """The flux (and errors) a candidate at ``period`` is fitted on: flattened with
+        the window that protects transits there, its octave's band (:mod:`exoextract.clean`)."""
         band = self.cleaned.band_for(period) if getattr(self.cleaned, "bands", ()) else None
+        return self._of(band)
+
+    def search_flux_for(self, period: float) -> tuple[np.ndarray, np.ndarray | None]:
+        """The flux (and errors) the search folds for trial periods in ``period``'s octave."""
+        bands = getattr(self.cleaned, "search_bands", ())
+        return self._of(self.cleaned.search_band_for(period) if bands else None)
+
+    def _of(self, band: Any) -> tuple[np.ndarray, np.ndarray | None]:
         if band is None:
             return self.flux, self.flux_err
         return band.flux, None if self.flux_err is None else band.flux_err

@@ -50,6 +50,7 @@ def spectrum(ctx: FeatureContext) -> Spectrum:
             durations = trial_durations(ctx.settings)
         except NotComputable as why:
             return why
+        per_octave = len(getattr(ctx.cleaned, "search_bands", ())) > 1
         found = box_spectrum(
             ctx.time,
             ctx.flux,
@@ -58,7 +59,7 @@ def spectrum(ctx: FeatureContext) -> Spectrum:
             high,
             durations,
             ctx.settings.bls_oversample,
-            flux_for=ctx.flux_for if len(getattr(ctx.cleaned, "bands", ())) > 1 else None,
+            flux_for=ctx.search_flux_for if per_octave else None,
         )
         if found.size < 3:
             return NotComputable("no trial period fits the baseline and durations")

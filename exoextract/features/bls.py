@@ -120,7 +120,7 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
     baseline, pmin, pmax = blindsearch.limits(ctx)
     durations = blindsearch.trial_durations(settings)
     if settings.bls_mode == "full":
-        flux, err = ctx.flux_for(pmax)
+        flux, err = ctx.search_flux_for(pmax)
         model = BoxLeastSquares(ctx.time, flux, dy=err)
         periods = period_grid(baseline, pmin, pmax, float(durations[0]), settings.bls_oversample)
         result = segmented_power(model, periods, durations)

@@ -4,8 +4,9 @@
 ``tls_candidates`` (3) strongest distinct peaks of the shared fast box search (those with at
 least half the strongest one's SDE power)
 (:mod:`exoextract.features.blindsearch`), each on TLS's own period grid over a window of at
-least four search steps either side; the candidate whose template fits best (lowest
-chi-squared) gives the columns. Because TLS no longer scans every period, the detection
+least four search steps either side and on the flux of the peak's octave
+(:mod:`exoextract.clean`); the candidate whose template fits best (lowest chi-squared in the
+search's units) gives the columns. Because TLS no longer scans every period, the detection
 statistics come from the fast search, in TLS's own units: on TLS's own period grid (the
 one ``tls_mode = "full"`` searches) each period takes the best box among the search's
 nearest trial periods, its chi-squared a flat line's minus twice the box log-likelihood,
@@ -88,7 +89,7 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
     settings = ctx.settings
     baseline, period_min, period_max = blindsearch.limits(ctx)
     if settings.tls_mode == "full":
-        return summarise(_tls(ctx, period_min, period_max, *ctx.flux_for(period_max)))
+        return summarise(_tls(ctx, period_min, period_max, *ctx.search_flux_for(period_max)))
     spectrum = blindsearch.spectrum(ctx)
     grid = tls_grid(baseline, period_min, period_max, settings.tls_oversampling)
     chi2 = pooled_chi2(spectrum, grid)
