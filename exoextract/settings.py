@@ -118,8 +118,9 @@ class Settings:
     flatten_transit_factor: float = _f(
         3.0,
         "clean",
-        "Widen the flattening window to this many Sun-like transit durations at the longest "
-        "period searched (per octave of periods with flatten_per_octave); 0 = never widen.",
+        "Widen the search's flattening window to this many Sun-like transit durations at the "
+        "longest period searched (per octave of periods with flatten_per_octave); 0 = never "
+        "widen.",
     )
     flatten_fit_factor: float = _f(
         4.0,
