@@ -128,6 +128,24 @@ def test_peak_indices_are_distinct_and_ordered() -> None:
     assert all(abs(periods[a] / periods[b] - 1) >= 0.01 for a in chosen for b in chosen if a != b)
 
 
+def test_the_fit_standing_highest_in_the_spectrum_wins() -> None:
+    """Of TLS's candidate fits, the one at the highest (detrended) SDE power is kept, even
+    where another fits with a lower chi-squared."""
+    from types import SimpleNamespace
+
+    from exoextract.features.tls import _strongest
+
+    grid = np.linspace(1.0, 100.0, 991)
+    power = np.zeros(grid.size)
+    power[np.searchsorted(grid, 10.0)] = 12.0
+    power[np.searchsorted(grid, 80.0)] = 9.0
+    long_fit = SimpleNamespace(period=80.01, chi2_min=100.0)
+    short_fit = SimpleNamespace(period=10.02, chi2_min=140.0)
+    chosen, cell = _strongest([long_fit, short_fit], grid, power)
+    assert chosen is short_fit
+    assert grid[cell] == pytest.approx(10.0)
+
+
 @pytest.mark.parametrize("mode", ["fast", "full"])
 def test_both_modes_find_a_quarter_planet(mode: str) -> None:
     row = _row(_context(QUARTER_PLANET, bls_mode=mode, tls_mode=mode))

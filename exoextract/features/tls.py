@@ -1,25 +1,23 @@
 """Transit Least Squares (transitleastsquares 2.0.4), one thread, inside the worker.
 
 ``tls_mode = "fast"`` (default): TLS fits its limb-darkened templates only around the
-``tls_candidates`` (3) strongest distinct peaks of the shared fast box search (those with at
-least half the strongest one's SDE power)
-(:mod:`exoextract.features.blindsearch`), each on TLS's own period grid over a window of at
-least four search steps either side and on the flux of the peak's octave
-(:mod:`exoextract.clean`); the candidate whose template fits best (lowest chi-squared in the
-search's units) gives the columns. Because TLS no longer scans every period, the detection
-statistics come from the fast search, in TLS's own units: on TLS's own period grid (the
-one ``tls_mode = "full"`` searches) each period takes the best box among the search's
-nearest trial periods, its chi-squared a flat line's minus twice the box log-likelihood,
-except where TLS fitted its templates (around the candidate peaks), which keep TLS's own
-chi-squared (converted to the search's error scale); that spectrum goes through
-transitleastsquares' ``spectra`` (signal residue, SDE, median-filter detrending). On the
-benchmark this gives the same recall and false alarms as TLS's own full search.
-``tls_sde`` is that spectrum's SDE at the chosen peak, ``tls_sde_raw`` the
-same before detrending, ``tls_fap`` TLS's false-alarm probability for it,
-``tls_period_uncertainty`` the half width at half maximum of that peak and
-``tls_n_periods`` the size of TLS's grid. Everything else (period, epoch, duration,
-depths, SNR, odd/even, per-transit values, counts, chi-squared) comes from TLS's template
-fit.
+``tls_candidates`` (3) strongest distinct peaks of the shared fast box search (those with
+at least half the strongest one's SDE power) (:mod:`exoextract.features.blindsearch`), each
+on TLS's own period grid over a window of at least four search steps either side and on the
+flux of the peak's octave (:mod:`exoextract.clean`); the candidate at the highest SDE power
+once the fits are folded into the spectrum (below) gives the columns, as TLS's own search
+chooses. Because TLS no longer scans every period, the detection statistics come from the
+fast search, in TLS's own units: on TLS's own period grid (the one ``tls_mode = "full"``
+searches) each period takes the best box among the search's nearest trial periods, its
+chi-squared a flat line's minus twice the box log-likelihood, except where TLS fitted its
+templates (around the candidate peaks), which keep TLS's own chi-squared (converted to the
+search's error scale); that spectrum goes through transitleastsquares' ``spectra`` (signal
+residue, SDE, median-filter detrending). On the benchmark this gives the same recall and
+false alarms as TLS's own full search. ``tls_sde`` is that spectrum's SDE at the chosen
+peak, ``tls_sde_raw`` the same before detrending, ``tls_fap`` TLS's false-alarm probability
+for it, ``tls_period_uncertainty`` the half width at half maximum of that peak and
+``tls_n_periods`` the size of TLS's grid. Everything else (period, epoch, duration, depths,
+SNR, odd/even, per-transit values, counts, chi-squared) comes from TLS's template fit.
 
 ``tls_mode = "full"``: TLS's own search over its whole period grid, as transitleastsquares
 runs it (every column from TLS; 10-100 times slower on multi-year light curves).
@@ -114,8 +112,7 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
     for fit, convert, _ in fits:  # where TLS ran, its template fits replace the boxes
         _fold_in(chi2, grid, fit, convert)
     raw, power = tls_spectra(chi2, grid, settings.tls_oversampling)
-    result = min(fits, key=lambda f: f[2])[0]  # lowest chi-squared in the search's units
-    index = int(np.argmin(np.abs(grid - _scalar(result.period))))
+    result, index = _strongest([fit for fit, _, _ in fits], grid, power)
     out = summarise(result)
     sde = float(power[index])
     out.update(
@@ -126,6 +123,17 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
         tls_n_periods=int(grid.size),
     )
     return out
+
+
+def _strongest(fits: list[Any], grid: np.ndarray, power: np.ndarray) -> tuple[Any, int]:
+    """The fit at the highest SDE power, and its cell of ``grid``: TLS's own choice (the
+    peak of the spectrum after its running median is taken out), not the lowest
+    chi-squared. A fit counts by how far it stands above the periods around it, so a pair of
+    spot residuals caught by one long box, in a stretch of long periods that all fit such
+    pairs, no longer wins over a planet because it lowers the chi-squared most."""
+    cells = [int(np.argmin(np.abs(grid - _scalar(fit.period)))) for fit in fits]
+    best = max(range(len(fits)), key=lambda k: power[cells[k]])
+    return fits[best], cells[best]
 
 
 def _fold_in(
