@@ -15,6 +15,11 @@ durations at the octave's longest period, never narrower than the search's windo
 (:meth:`exoextract.features.FeatureContext.flux_for`). With ``flatten_per_octave`` the search
 also folds one flux per octave, each flattened with ``flatten_transit_factor`` durations at
 the octave's longest period (:meth:`exoextract.features.FeatureContext.search_flux_for`).
+With ``flatten_per_octave_unspotted`` (the default) it does so, with ``flatten_fit_factor``
+durations, on every star where no window models a spot rotation and no modulation up to 30
+days reaches 20 times the point-to-point noise: without such spots, the wider windows of
+long periods keep a long transit's depth for the search too, while a spotted star's search
+keeps the one window, whose narrower long-period bands leave fewer spot residuals.
 The other families read the narrowest flux.
 The light curve is divided by its trend (:mod:`exoextract.detrend`: a Savitzky-Golay filter
 of ``flatten_polyorder`` fitted around the points that stand out from it, after a fast
@@ -31,6 +36,9 @@ from typing import Any
 import numpy as np
 
 from exoextract.settings import Settings
+
+STRONG_SPOTS = 20.0  # semi-amplitude in point-to-point noise: a star too spotted for ...
+SPOTS_LONGEST_DAYS = 30.0  # ... a search per octave, rotating in up to this many days
 
 
 @dataclass
@@ -100,7 +108,7 @@ def longest_period(settings: Settings, baseline: float) -> float:
 
 
 def flatten_bands(
-    settings: Settings, baseline: float, fits: bool = False
+    settings: Settings, baseline: float, fits: bool = False, unspotted: bool = False
 ) -> list[tuple[float, float]]:
     """(longest period, window in days) per band, ascending; the last band takes every
     longer period. The search's bands (``fits`` False): one window, ``flatten_transit_factor``
@@ -109,7 +117,10 @@ def flatten_bands(
     one per octave of the search (:func:`exoextract.search.durations.octave_edges`), the factor's
     durations at the octave's longest period. The fits' bands (``fits`` True): per octave,
     the wider of the search's window there and ``flatten_fit_factor`` durations at the
-    octave's longest period. Octaves whose windows come out the same share a band."""
+    octave's longest period. The search's bands of a star whose flattening models no spot
+    rotation (``unspotted``, with ``flatten_per_octave_unspotted``): per octave,
+    ``flatten_fit_factor`` durations at its longest period. Octaves whose windows come out
+    the same share a band."""
     from exoextract.search.durations import octave_edges, physical_duration
 
     base = settings.flatten_window_days
@@ -121,9 +132,12 @@ def flatten_bands(
         return max(base, factor * float(physical_duration(period)))
 
     transit, fit = settings.flatten_transit_factor, settings.flatten_fit_factor
+    per_octave = settings.flatten_per_octave
+    if not fits and not per_octave and unspotted and searches_per_octave_unspotted(settings):
+        transit, per_octave = fit, True
     bands: list[tuple[float, float]] = []
     for high in octave_edges(settings.period_min, longest)[1:]:
-        window = widest(transit, float(high) if settings.flatten_per_octave else longest)
+        window = widest(transit, float(high) if per_octave else longest)
         if fits:
             window = max(window, widest(fit, float(high)))
         if bands and bands[-1][1] >= window:
@@ -132,6 +146,28 @@ def flatten_bands(
             bands.append((float(high), window))
     bands[-1] = (float("inf"), bands[-1][1])
     return bands
+
+
+def searches_per_octave_unspotted(settings: Settings) -> bool:
+    """Whether a star without a modelled rotation gets its own search windows per octave."""
+    return (
+        settings.flatten_per_octave_unspotted
+        and not settings.flatten_per_octave
+        and settings.flatten_fit_factor > 0
+    )
+
+
+def _strongly_spotted(time: np.ndarray, flux: np.ndarray, shortest: float) -> bool:
+    """Whether the star varies at a period up to ``SPOTS_LONGEST_DAYS`` with a
+    semi-amplitude of ``STRONG_SPOTS`` point-to-point noise or more (a slow rotator whose
+    spots the wider windows of long periods would leave in the search's flux)."""
+    from exoextract import detrend
+
+    order = np.argsort(time, kind="stable")
+    t, f = time[order], flux[order]
+    found = detrend.fast_rotation(t, f, shortest, SPOTS_LONGEST_DAYS)
+    noise = detrend.point_noise(f)
+    return found is not None and noise > 0 and found[1] >= STRONG_SPOTS * noise
 
 
 def flatten_window(settings: Settings, baseline: float) -> float:
@@ -165,6 +201,17 @@ def clean_lightcurve(lc: Any, settings: Settings) -> Cleaned:
             window: _trend(lc, time, window, settings, cadence)
             for window in sorted({window for _, window in search + fits})
         }
+        if (
+            searches_per_octave_unspotted(settings)
+            and not any(np.isfinite(rotation) for _, rotation in trends.values())
+            and not _strongly_spotted(
+                time, np.asarray(lc.flux.value, dtype=float), settings.period_min
+            )
+        ):  # no window models a spot rotation: the search too folds one flux per octave
+            search = _windows(settings, baseline, cadence, len(lc), fits=False, unspotted=True)
+            for _, window in search:
+                if window not in trends:
+                    trends[window] = _trend(lc, time, window, settings, cadence)
         narrowest = trends[min(trends)][0]
         flux = np.asarray(lc.flux.value, dtype=float)
         keep = np.logical_and.reduce([np.isfinite(flux / fitted) for fitted, _ in trends.values()])
@@ -185,10 +232,15 @@ def clean_lightcurve(lc: Any, settings: Settings) -> Cleaned:
 
 
 def _windows(
-    settings: Settings, baseline: float, cadence: float, n_points: int, fits: bool
+    settings: Settings,
+    baseline: float,
+    cadence: float,
+    n_points: int,
+    fits: bool,
+    unspotted: bool = False,
 ) -> list[tuple[float, int]]:
     """(period reach, window in cadences) of the search's or the fits' bands."""
-    bands = flatten_bands(settings, baseline, fits=fits)
+    bands = flatten_bands(settings, baseline, fits=fits, unspotted=unspotted)
     return _merged([(up_to, window_length(days, cadence, n_points)) for up_to, days in bands])
 
 

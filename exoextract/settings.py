@@ -136,6 +136,15 @@ class Settings:
         "flatten_transit_factor Sun-like durations at its longest period (4 suits it): "
         "spotted stars then leave more residuals at long periods (see the README).",
     )
+    flatten_per_octave_unspotted: bool = _f(
+        True,
+        "clean",
+        "On a star where no flattening window models a spot rotation (quiet stars, slow "
+        "rotators spotted less than 20 times the noise), the search too folds a flux per "
+        "octave of trial periods, each flattened with flatten_fit_factor Sun-like durations "
+        "at its longest period (at least flatten_window_days); other spotted stars keep one "
+        "window for the search.",
+    )
     flatten_rotation: bool = _f(
         True,
         "clean",

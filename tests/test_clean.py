@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -119,6 +120,43 @@ def test_candidates_are_fitted_on_a_window_per_period_octave() -> None:
     assert flatten_bands(per_octave, 1460.0, fits=True) == flatten_bands(per_octave, 1460.0)
 
 
+def test_stars_without_a_modelled_rotation_are_searched_per_octave() -> None:
+    """A quiet two-year star's search folds one flux per octave (``flatten_fit_factor``
+    durations at each octave's end, at least ``flatten_window_days``); a star spotted fast
+    enough for its rotation to be modelled keeps the search's one window, and so does a
+    slow rotator spotted 20 times its noise or more, whose rotation is not modelled."""
+    settings = load_settings()
+    fit, base = settings.flatten_fit_factor, settings.flatten_window_days
+    quiet = StarSpec(number=5, mission="Kepler", kind="quiet", depth=0.0, noise=2e-4, segments=8)
+    spotted = StarSpec(
+        number=6,
+        mission="Kepler",
+        kind="quiet",
+        depth=0.0,
+        noise=1.2e-4,
+        segments=8,
+        seed=1000,
+        spot_amplitude=0.026,
+        spot_period=1.63,
+        spot_lifetime=20.0,
+    )
+    bands = clean_lightcurve(make_lightcurve(quiet), settings).search_bands
+    assert len(bands) >= 4 and all(math.isnan(band.rotation) for band in bands)
+    for band in bands[:-1]:
+        expected = max(base, fit * float(physical_duration(band.up_to)))
+        assert band.window_days == pytest.approx(expected, rel=0.02)  # whole cadences
+    assert bands[-1].window_days > bands[0].window_days
+    (one,) = clean_lightcurve(make_lightcurve(spotted), settings).search_bands
+    assert math.isfinite(one.rotation)
+    slow = replace(spotted, spot_amplitude=2e-2, spot_period=8.5)  # 170 x the noise
+    (one,) = clean_lightcurve(make_lightcurve(slow), settings).search_bands
+    assert math.isnan(one.rotation)
+    weak = replace(slow, spot_amplitude=1.2e-3)  # 10 x the noise: searched per octave
+    assert len(clean_lightcurve(make_lightcurve(weak), settings).search_bands) >= 4
+    off = settings.replace(flatten_per_octave_unspotted=False)
+    assert len(clean_lightcurve(make_lightcurve(quiet), off).search_bands) == 1
+
+
 def _in_transit_depth(time: np.ndarray, flux: np.ndarray, spec: StarSpec) -> float:
     """1 - the median flux in the central fifth of the transits (``time`` from the start)."""
     half = 0.5 * spec.period
@@ -146,13 +184,14 @@ def test_long_transits_are_read_from_a_wider_window() -> None:
 
 
 def test_candidates_keep_more_depth_than_the_search_flux() -> None:
-    """The same 230-day planet with the default settings: the search folds the one window
-    (1.6 days), the fits at its period read its octave's wider band (2.2 days), which keeps
-    more of the depth; short periods are fitted on the search's own flux."""
+    """The same 230-day planet, the search on one window (1.6 days; by default a quiet
+    star's search has a window per octave too): the fits at its period read its octave's
+    wider band (2.2 days), which keeps more of the depth; short periods are fitted on the
+    search's own flux."""
     spec = StarSpec(number=1, mission="Kepler", kind="planet", period=230.0, t0=10.0,
                     depth=2e-4, duration=0.46, noise=1e-4, red_noise=0.0, segments=8,
                     seed=4)  # fmt: skip
-    settings = load_settings()
+    settings = load_settings(None, {"flatten_per_octave_unspotted": False})
     ctx = FeatureContext.of(clean_lightcurve(make_lightcurve(spec), settings), settings)
     fitted, _ = ctx.flux_for(spec.period)
     searched, _ = ctx.search_flux_for(spec.period)
