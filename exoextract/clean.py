@@ -201,19 +201,17 @@ def clean_lightcurve(lc: Any, settings: Settings) -> Cleaned:
             window: _trend(lc, time, window, settings, cadence)
             for window in sorted({window for _, window in search + fits})
         }
+        flux = np.asarray(lc.flux.value, dtype=float)
         if (
             searches_per_octave_unspotted(settings)
             and not any(np.isfinite(rotation) for _, rotation in trends.values())
-            and not _strongly_spotted(
-                time, np.asarray(lc.flux.value, dtype=float), settings.period_min
-            )
+            and not _strongly_spotted(time, flux, settings.period_min)
         ):  # no window models a spot rotation: the search too folds one flux per octave
             search = _windows(settings, baseline, cadence, len(lc), fits=False, unspotted=True)
             for _, window in search:
                 if window not in trends:
                     trends[window] = _trend(lc, time, window, settings, cadence)
         narrowest = trends[min(trends)][0]
-        flux = np.asarray(lc.flux.value, dtype=float)
         keep = np.logical_and.reduce([np.isfinite(flux / fitted) for fitted, _ in trends.values()])
         flat = lc.copy()
         flat.flux = lc.flux / narrowest

@@ -128,9 +128,8 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
 def _strongest(fits: list[Any], grid: np.ndarray, power: np.ndarray) -> tuple[Any, int]:
     """The fit at the highest SDE power, and its cell of ``grid``: TLS's own choice (the
     peak of the spectrum after its running median is taken out), not the lowest
-    chi-squared. A fit counts by how far it stands above the periods around it, so a pair of
-    spot residuals caught by one long box, in a stretch of long periods that all fit such
-    pairs, no longer wins over a planet because it lowers the chi-squared most."""
+    chi-squared. A fit counts by how far it stands above the periods around it, not by how
+    much it lowers the chi-squared."""
     cells = [int(np.argmin(np.abs(grid - _scalar(fit.period)))) for fit in fits]
     best = max(range(len(fits)), key=lambda k: power[cells[k]])
     return fits[best], cells[best]
