@@ -133,7 +133,7 @@ def flatten_bands(
 
     transit, fit = settings.flatten_transit_factor, settings.flatten_fit_factor
     per_octave = settings.flatten_per_octave
-    if not fits and not per_octave and unspotted and searches_per_octave_unspotted(settings):
+    if not fits and unspotted and searches_per_octave_unspotted(settings):
         transit, per_octave = fit, True
     bands: list[tuple[float, float]] = []
     for high in octave_edges(settings.period_min, longest)[1:]:

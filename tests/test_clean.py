@@ -128,18 +128,8 @@ def test_stars_without_a_modelled_rotation_are_searched_per_octave() -> None:
     settings = load_settings()
     fit, base = settings.flatten_fit_factor, settings.flatten_window_days
     quiet = StarSpec(number=5, mission="Kepler", kind="quiet", depth=0.0, noise=2e-4, segments=8)
-    spotted = StarSpec(
-        number=6,
-        mission="Kepler",
-        kind="quiet",
-        depth=0.0,
-        noise=1.2e-4,
-        segments=8,
-        seed=1000,
-        spot_amplitude=0.026,
-        spot_period=1.63,
-        spot_lifetime=20.0,
-    )
+    spotted = replace(quiet, number=6, noise=1.2e-4, seed=1000, spot_amplitude=0.026,
+                      spot_period=1.63, spot_lifetime=20.0)  # fmt: skip
     bands = clean_lightcurve(make_lightcurve(quiet), settings).search_bands
     assert len(bands) >= 4 and all(math.isnan(band.rotation) for band in bands)
     for band in bands[:-1]:
