@@ -15,7 +15,10 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from exoextract.jobqueue import Upstream
 
 TERMINAL = ("ok", "failed", "no_data", "timed_out", "crashed", "memory_exceeded", "quarantined")
 
@@ -138,6 +141,7 @@ class Executor(Protocol):
     """What the runner needs of an executor: the local pool and the Dask cluster both are."""
 
     stats: RunStats
+    upstream: Upstream | None  # a stage preparing jobs (the archive's), set before run()
 
     @property
     def stopped_by(self) -> int | None: ...

@@ -14,6 +14,12 @@ reported as ``KilledWorker`` (the scheduler's ``allowed-failures`` is set to 0 o
 cluster) and counts as a death of its own process. The client (the ``exoextract`` process)
 alone writes checkpoints, the manifest and the tables; workers only return rows.
 
+With the archive source, the searches are batched on the client (the archive stage without
+its downloads), so the cluster does not query the archive once per target; each worker then
+downloads its own target's files into its cache, holding one of ``max_downloads`` leases
+of a cluster-wide Dask semaphore while it does: the archive sees at most ``max_downloads``
+connections from the whole cluster.
+
 Without a scheduler address a ``LocalCluster`` of ``workers`` processes is started here.
 Worker processes must not be daemons (they start the target's child process): a local
 cluster is configured so; remote workers need ``DASK_DISTRIBUTED__WORKER__DAEMON=False``.
@@ -22,22 +28,21 @@ cluster is configured so; remote workers need ``DASK_DISTRIBUTED__WORKER__DAEMON
 from __future__ import annotations
 
 import contextlib
-import heapq
-import itertools
 import logging
 import multiprocessing
 import os
 import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, replace
 from typing import Any
 
 from exoextract.attempts import Attempt, Job, Outcome, Policy, Retrier, RunStats, Stopping
 from exoextract.errors import InputError
+from exoextract.jobqueue import JobQueue, Upstream
 
+ARCHIVE_LEASES = "exoextract-archive"  # the cluster-wide semaphore of archive connections
 CONNECT_ENV = "EXOEXTRACT_DASK_CONNECT_TIMEOUT"  # seconds to reach a scheduler (default 20)
 DAEMON_MESSAGE = (
     "Dask workers run as daemon processes and cannot start the process a target runs in — "
@@ -66,12 +71,47 @@ def attempt_in_worker(
 
     if multiprocessing.current_process().daemon:
         return asdict(Attempt("error", error_type="DaemonWorker", message=DAEMON_MESSAGE))
+    if getattr(payload, "products", None):
+        payload, failure = _download_here(payload)
+        if failure is not None:
+            return asdict(Attempt("result", result=failure))
     once = replace(policy, workers=1, retries=0, quarantine_after=1_000_000, max_tasks_per_worker=1)
     with Supervisor(function, once) as supervisor:
         outcomes = list(supervisor.run([(key, payload)]))
     if not outcomes:
         return asdict(Attempt("cancelled"))
     return asdict(_as_attempt(outcomes[0]))
+
+
+def _download_here(task: Any) -> tuple[Any, dict[str, Any] | None]:
+    """The target's files into this worker's cache, holding one of the cluster's
+    ``max_downloads`` archive leases (a Dask semaphore) while it downloads."""
+    from distributed import Semaphore
+
+    from exoextract.archive.direct import fetch_one
+    from exoextract.worker import guarded
+
+    settings = task.settings
+    files: list[Any] = []
+
+    def work() -> dict[str, Any]:
+        with Semaphore(max_leases=settings.max_downloads, name=ARCHIVE_LEASES):
+            files.append(
+                fetch_one(settings, task.target_id, task.mission, task.number, task.products)
+            )
+        return {}
+
+    result = guarded(work)
+    if result["status"] != "ok":
+        return task, result
+    got = files[0]
+    return replace(
+        task,
+        paths=tuple(got.paths),
+        products=(),
+        notes=task.notes + tuple(got.notes),
+        repaired=task.repaired + got.repaired,
+    ), None
 
 
 def _as_attempt(outcome: Outcome) -> Attempt:
@@ -114,6 +154,7 @@ class DaskExecutor:
         self._client: Any = None
         self._cluster: Any = None
         self._threads = policy.workers
+        self.upstream: Upstream | None = None  # the archive's searches, batched here
         self._threads_checked = 0.0
         self._finished = threading.Event()  # set by Dask when any submitted try ends
 
@@ -171,56 +212,45 @@ class DaskExecutor:
 
         self.connect()
         client = self._client
-        pending: deque[Job] = deque(Job(key, payload) for key, payload in tasks)
-        delayed: list[tuple[float, int, Job]] = []
-        counter = itertools.count()
+        queue = JobQueue(tasks, self.retrier, self.upstream)
         inflight: dict[Any, Job] = {}
         limit = self.policy.timeout + self.policy.kill_grace + self.policy.stall_margin + 30.0
         try:
-            while pending or delayed or inflight:
-                now = time.monotonic()
+            while not queue.finished or inflight:
                 if self._stopping.now(bool(inflight)):
                     break
-                while delayed and delayed[0][0] <= now:
-                    pending.appendleft(heapq.heappop(delayed)[2])
+                yield from queue.pump(submitting=not self._stopping.requested)
                 if not self._stopping.requested:
                     capacity = self._capacity() + 1
-                    while pending and len(inflight) < capacity:
-                        job = pending.popleft()
+                    while len(inflight) < capacity and (job := queue.next()) is not None:
                         inflight[self._submit(job)] = job
-                if not inflight:
-                    wake = delayed[0][0] - now if delayed else self.policy.tick
-                    time.sleep(min(max(wake, 0.0), self.policy.tick))
+                upstream = queue.futures()
+                if not inflight and not upstream:
+                    time.sleep(queue.seconds_to_next(self.policy.tick))
                     continue
-                if not any(f.done() for f in inflight):
+                if not any(f.done() for f in [*inflight, *upstream]):
                     self._finished.wait(self.policy.tick)
                 self._finished.clear()
                 for future in [f for f in inflight if f.done()]:
                     job = inflight.pop(future)
                     job.seconds += time.monotonic() - job.started
-                    attempt = self._attempt(future, KilledWorker)
-                    outcome = self.retrier.settle(job, attempt)
+                    outcome = queue.settle(job, self._attempt(future, KilledWorker))
                     if outcome is not None:
                         yield outcome
-                    elif job.not_before > time.monotonic():
-                        heapq.heappush(delayed, (job.not_before, next(counter), job))
-                    else:
-                        pending.append(job)
                 for future, job in list(inflight.items()):  # a worker that never answers
                     if time.monotonic() - job.started > limit:
                         inflight.pop(future)
                         future.cancel()
                         job.seconds += time.monotonic() - job.started
                         self._log(f"{job.key}: no answer from Dask for {limit:.0f} s; cancelled")
-                        outcome = self.retrier.settle(job, Attempt("timeout"))
+                        outcome = queue.settle(job, Attempt("timeout"))
                         if outcome is not None:
                             yield outcome
-                        else:
-                            heapq.heappush(delayed, (job.not_before, next(counter), job))
         finally:
             if inflight:
                 with contextlib.suppress(Exception):
                     client.cancel(list(inflight), force=True)
+            queue.close()
 
     def close(self) -> None:
         """Close the client, and the local cluster with its workers and their targets."""

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from exoextract import __version__, plugins
+from exoextract.archive.stage import ArchiveStage
 from exoextract.attempts import Executor, Policy
 from exoextract.checkpoint import CheckpointStore, write_json
 from exoextract.errors import InputError, RunDirError
@@ -60,7 +61,7 @@ from exoextract.settings import (
     settings_from_dict,
 )
 from exoextract.sources import get_source
-from exoextract.supervisor import Prefetch, Supervisor
+from exoextract.supervisor import Supervisor
 from exoextract.targets import Target, TargetList
 from exoextract.task import Candidate, Task
 
@@ -101,6 +102,7 @@ class RunResult:
     rebuilds: int = 0
     sequential_fallback: bool = False
     interrupted_by: int | None = None
+    archive: dict[str, int] = field(default_factory=dict)  # API calls, files, bytes
 
     @property
     def ok(self) -> int:
@@ -131,6 +133,7 @@ class RunResult:
             "failures": self.failures,
             "warnings": self.warnings,
             "events": self.events,
+            "archive": self.archive,
         }
 
 
@@ -315,15 +318,10 @@ def _execute(
     sup: Executor
     if prepared.cluster is not None:
         prepared.cluster.set_log(progress.log)
-        sup = prepared.cluster  # workers download for themselves: no prefetch stage
+        sup = prepared.cluster
     else:
-        sup = Supervisor(
-            _task_function(),
-            policy,
-            log=progress.log,
-            attempt_hook=_with_attempt,
-            prefetch=_prefetch_stage(settings, workers),
-        )
+        sup = Supervisor(_task_function(), policy, log=progress.log, attempt_hook=_with_attempt)
+    stage = _archive_stage(settings, workers, policy, sup, progress.log)
     stars_done = sum(1 for chunk in chunks for star in chunk if all(t.key in done for t in star))
     progress.start(sum(len(c) for c in chunks), stars_done, workers, str(run_dir))
     try:
@@ -361,12 +359,14 @@ def _execute(
         progress.finish()
         events.extend(sup.stats.events)
         sup.close()
+        archive = stage.counts() if stage is not None else {}
         session.update(
             ended=now(),
             computed=computed,
             rebuilds=sup.stats.rebuilds,
             sequential_fallback=sup.stats.sequential_fallback,
             events=events,
+            **({"archive": archive} if archive else {}),
         )
         with contextlib.suppress(Exception):
             record_progress(manifest, chunks, done)
@@ -391,6 +391,7 @@ def _execute(
         rebuilds=sup.stats.rebuilds,
         sequential_fallback=sup.stats.sequential_fallback,
         interrupted_by=interrupted,
+        archive=archive,
     )
     if complete:
         merge(run_dir, frame, targets, settings, result)
@@ -411,28 +412,19 @@ def _with_attempt(task: Task, attempt: int) -> Task:
     return replace(task, attempt=attempt)
 
 
-def _prefetch_stage(settings: Settings, workers: int) -> Prefetch | None:
-    """Downloads in their own pool, ahead of the CPU workers (sources that download)."""
-    if settings.offline or not hasattr(get_source(settings.source), "prefetch"):
+def _archive_stage(
+    settings: Settings, workers: int, policy: Policy, sup: Executor, log: Any
+) -> ArchiveStage | None:
+    """Searches and downloads ahead of the executor, for the archive source online. On a
+    Dask cluster only the searches: each worker downloads its own target's files."""
+    if settings.source != "mast" or settings.offline:
         return None
-    from exoextract.worker import run_prefetch
+    from exoextract.archive.options import stage_config
 
-    return Prefetch(
-        function=run_prefetch,
-        attach=_attach_downloads,
-        workers=settings.max_downloads,
-        timeout=settings.download_timeout,
-        ahead=2 * workers + settings.max_downloads,
-    )
-
-
-def _attach_downloads(task: Task, data: Mapping[str, Any]) -> Task:
-    return replace(
-        task,
-        paths=tuple(data.get("paths") or ()),
-        notes=task.notes + tuple(data.get("notes") or ()),
-        repaired=task.repaired + int(data.get("repaired") or 0),
-    )
+    local = isinstance(sup, Supervisor)
+    stage = ArchiveStage(stage_config(settings, workers, download=local), policy, sup.stats, log)
+    sup.upstream = stage
+    return stage
 
 
 def _policy(settings: Settings, workers: int) -> Policy:

@@ -77,10 +77,28 @@ class Settings:
         results=False,
     )
     max_downloads: int = _f(
-        3, "source", "Concurrent archive connections, however many CPU workers run.", False
+        3,
+        "source",
+        "Connections to the archive (searches and downloads together), however many CPU "
+        "workers run.",
+        False,
+    )
+    search_batch: int = _f(
+        200, "source", "Targets named in one archive search (two requests per batch).", False
+    )
+    mast_search_days: float = _f(
+        30.0,
+        "source",
+        "Days a search's answer kept in the cache is trusted (a repeated run with every file "
+        "cached asks the archive nothing); 0 = always search again.",
+        False,
     )
     download_timeout: float = _f(
-        300.0, "source", "Seconds for one target's search and downloads before a kill.", False
+        300.0,
+        "source",
+        "Seconds one archive job (a batch search or one file) may take before its process is "
+        "killed.",
+        False,
     )
     http_timeout: float = _f(
         60.0, "source", "Seconds one HTTP request may wait for data before it fails.", False
@@ -316,6 +334,7 @@ def _validate(s: Settings) -> None:
         "period_min",
         "bls_oversample",
         "max_downloads",
+        "search_batch",
         "download_timeout",
         "http_timeout",
     )
@@ -333,6 +352,7 @@ def _validate(s: Settings) -> None:
         "stop_grace",
         "pool_rebuilds",
         "max_tasks_per_worker",
+        "mast_search_days",
     )
     for name in non_negative:
         if getattr(s, name) < 0:

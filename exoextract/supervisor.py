@@ -22,19 +22,15 @@ mapping with a ``status`` key (see :mod:`exoextract.worker`).
 from __future__ import annotations
 
 import contextlib
-import heapq
-import itertools
 import multiprocessing
 import os
 import shutil
 import tempfile
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import CancelledError, Future, wait
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
 from typing import Any
 
 from pebble import ProcessExpired, ProcessPool
@@ -58,12 +54,12 @@ from exoextract.isolation import (
     pop_memory_marker,
     worker_init,
 )
+from exoextract.jobqueue import JobQueue, Upstream
 
 __all__ = [
     "TERMINAL",
     "Outcome",
     "Policy",
-    "Prefetch",
     "Supervisor",
     "SupervisorStats",
     "missing_pebble_internals",
@@ -88,23 +84,6 @@ def missing_pebble_internals(pool: ProcessPool | None = None) -> list[str]:
         if not isinstance(getattr(manager, "workers", None), dict):
             missing.append("ProcessPool._pool_manager.worker_manager.workers")
     return missing
-
-
-@dataclass(frozen=True)
-class Prefetch:
-    """An optional first stage (downloads) with its own small pool, running ahead.
-
-    ``function(payload)`` returns an outcome mapping like the task function; on ``ok``,
-    ``attach(payload, data)`` builds the payload of the compute stage. At most ``workers``
-    prefetches run at once (the archive's connection budget), and at most ``ahead`` targets
-    wait prefetched, so downloads stay ahead of the CPUs without filling the disk.
-    """
-
-    function: Callable[[Any], Mapping[str, Any]]
-    attach: Callable[[Any, Mapping[str, Any]], Any]
-    workers: int = 2
-    timeout: float = 300.0
-    ahead: int = 8
 
 
 class _Stage:
@@ -153,11 +132,11 @@ class Supervisor:
         policy: Policy,
         log: Callable[[str], None] | None = None,
         attempt_hook: Callable[[Any, int], Any] | None = None,
-        prefetch: Prefetch | None = None,
+        upstream: Upstream | None = None,
     ) -> None:
         self.function = function
         self.policy = policy
-        self.prefetch = prefetch
+        self.upstream = upstream
         self.stats = RunStats()
         self._log_sink = log
         self._attempt_hook = attempt_hook
@@ -188,93 +167,44 @@ class Supervisor:
 
     def run(self, tasks: Iterable[tuple[str, Any]]) -> Iterator[Outcome]:
         """Yield an outcome per finished task; tasks left when stopped are not yielded."""
-        prefetch = self.prefetch
-        first_stage = "prefetch" if prefetch else "compute"
-        fetch_queue: deque[Job] = deque()
-        pending: deque[Job] = deque()
-        for key, payload in tasks:
-            (fetch_queue if prefetch else pending).append(Job(key, payload, stage=first_stage))
-        delayed: list[tuple[float, int, Job]] = []
-        counter = itertools.count()
+        queue = JobQueue(tasks, self.retrier, self.upstream)
         compute = _Stage(self._new_pool(self.stats.sequential_fallback))
-        fetch = _Stage(self._new_prefetch_pool()) if prefetch else None
         try:
-            while (
-                fetch_queue or pending or delayed or compute.inflight or (fetch and fetch.inflight)
-            ):
-                now = time.monotonic()
-                busy = compute.inflight or (fetch and fetch.inflight)
-                if self._stopping.now(bool(busy)):
+            while not queue.finished or compute.inflight:
+                if self._stopping.now(bool(compute.inflight)):
                     break
-                while delayed and delayed[0][0] <= now:
-                    job = heapq.heappop(delayed)[2]
-                    (fetch_queue if job.stage == "prefetch" else pending).appendleft(job)
+                yield from queue.pump(submitting=not self._stopping.requested)
                 if not self._stopping.requested:
-                    if fetch is not None and prefetch is not None:
-                        while (
-                            fetch_queue
-                            and len(fetch.inflight) < prefetch.workers
-                            and len(pending) + len(fetch.inflight) < prefetch.ahead
-                        ):
-                            job = fetch_queue.popleft()
-                            fetch.submit(
-                                job,
-                                self._schedule(
-                                    fetch.pool, prefetch.function, job, prefetch.timeout
-                                ),
-                            )
                     sequential = self.stats.sequential_fallback
                     capacity = 1 if sequential else self.policy.workers + 1
-                    while pending and len(compute.inflight) < capacity:
-                        job = pending.popleft()
-                        compute.submit(
-                            job,
-                            self._schedule(compute.pool, self.function, job, self.policy.timeout),
-                        )
-                futures = list(compute.inflight) + (list(fetch.inflight) if fetch else [])
+                    while len(compute.inflight) < capacity and (job := queue.next()) is not None:
+                        compute.submit(job, self._schedule(compute.pool, job))
+                futures = list(compute.inflight) + queue.futures()
                 if not futures:
-                    wake = delayed[0][0] - now if delayed else self.policy.tick
-                    time.sleep(min(max(wake, 0.0), self.policy.tick))
+                    time.sleep(queue.seconds_to_next(self.policy.tick))
                     continue
                 done, _ = wait(futures, timeout=self.policy.tick, return_when="FIRST_COMPLETED")
                 computed = False
                 for future in done:
-                    from_fetch = fetch is not None and future in fetch.inflight
-                    stage = fetch if from_fetch and fetch is not None else compute
-                    computed = computed or stage is compute
-                    job = stage.finish(future)
-                    outcome = self._settle(future, job)
+                    if future not in compute.inflight:
+                        continue  # the upstream's own: it settles them when pumped
+                    computed = True
+                    job = compute.finish(future)
+                    outcome = self._settle(future, job, queue)
                     if outcome is not None:
                         yield outcome
-                    elif job.not_before > time.monotonic():
-                        heapq.heappush(delayed, (job.not_before, next(counter), job))
-                    else:
-                        (fetch_queue if job.stage == "prefetch" else pending).append(job)
                 if self.stats.sequential_fallback and computed:  # one fresh process per task
                     self._discard_pool(compute.pool)
                     compute.pool = self._new_pool(True)
-                self._reap_vanished_workers([compute.pool] + ([fetch.pool] if fetch else []))
+                self._reap_vanished_workers([compute.pool])
                 if compute.stalled(self._stall_limit(self.policy.timeout)):
-                    pending.extendleft(reversed(compute.drain()))
+                    queue.put_back(compute.drain())
                     self._discard_pool(compute.pool)
                     sequential = self._after_stall(compute.stalled_for())
                     compute.restart(self._new_pool(sequential))
-                if (
-                    fetch is not None
-                    and prefetch is not None
-                    and fetch.stalled(self._stall_limit(prefetch.timeout))
-                ):
-                    fetch_queue.extendleft(reversed(fetch.drain()))
-                    self._discard_pool(fetch.pool)
-                    self._log(
-                        f"download pool made no progress for {fetch.stalled_for():.0f} s; "
-                        "rebuilt it"
-                    )
-                    fetch.restart(self._new_prefetch_pool())
         finally:
             self._discard_pool(compute.pool)
-            if fetch is not None:
-                self._discard_pool(fetch.pool)
+            queue.close()
 
     def close(self) -> None:
         shutil.rmtree(self._marker_dir, ignore_errors=True)
@@ -303,30 +233,12 @@ class Supervisor:
             context=context,
         )
 
-    def _new_prefetch_pool(self) -> ProcessPool:
-        assert self.prefetch is not None
-        context = multiprocessing.get_context(self.policy.start_method)
-        config = WorkerConfig(
-            marker_dir=self._marker_dir,
-            max_memory=self.policy.max_memory,
-            supervisor_pid=os.getpid(),
-        )
-        return ProcessPool(
-            max_workers=self.prefetch.workers,
-            max_tasks=0,
-            initializer=worker_init,
-            initargs=(config,),
-            context=context,
-        )
-
-    def _schedule(
-        self, pool: ProcessPool, function: Callable[[Any], Any], job: Job, timeout: float
-    ) -> Future[Any]:
+    def _schedule(self, pool: ProcessPool, job: Job) -> Future[Any]:
         job.started = time.monotonic()
         payload = job.payload
         if self._attempt_hook is not None:
             payload = self._attempt_hook(payload, job.attempts)
-        return pool.schedule(function, args=(payload,), timeout=timeout)
+        return pool.schedule(self.function, args=(payload,), timeout=self.policy.timeout)
 
     def _discard_pool(self, pool: ProcessPool) -> None:
         """Stop a pool without trusting it: kill its workers' groups, then let pebble tidy."""
@@ -388,22 +300,10 @@ class Supervisor:
         return False
 
     # ------------------------------------------------------------------ outcomes
-    def _settle(self, future: Future[Any], job: Job) -> Outcome | None:
+    def _settle(self, future: Future[Any], job: Job, queue: JobQueue) -> Outcome | None:
         """Turn a finished future into a final outcome, or requeue the job (None)."""
         job.seconds += time.monotonic() - job.started
-        timeout = self.policy.timeout
-        if job.stage == "prefetch" and self.prefetch is not None:
-            timeout = self.prefetch.timeout
-        attempt = self._attempt(future)
-        result = attempt.result
-        if attempt.kind == "result" and isinstance(result, Mapping) and self.prefetch is not None:
-            if result.get("status") == "ok" and job.stage == "prefetch":
-                job.payload = self.prefetch.attach(job.payload, result.get("data") or {})
-                job.stage, job.not_before = "compute", 0.0
-                return None
-            if result.get("status") != "ok" and result.get("refetch"):
-                job.stage = "prefetch"  # the cached files went bad: download them again
-        return self.retrier.settle(job, attempt, timeout)
+        return queue.settle(job, self._attempt(future))
 
     def _attempt(self, future: Future[Any]) -> Attempt:
         """What one try in the pool came to."""

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from exoextract.archive.products import Product
 from exoextract.settings import Settings
 
 
@@ -33,6 +34,7 @@ class Task:
     settings: Settings
     candidates: tuple[Candidate, ...]
     paths: tuple[str, ...] = ()
+    products: tuple[Product, ...] = ()  # archive files to fetch first (a Dask worker's own)
     notes: tuple[str, ...] = ()
     repaired: int = 0
     plugin_path: str | None = None

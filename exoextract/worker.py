@@ -27,18 +27,10 @@ def run_task(task: Task) -> dict[str, Any]:
         rows, notes = extract(task)
         return {"rows": rows, "notes": notes, "seconds": round(time.perf_counter() - start, 3)}
 
-    return _guarded(work)
+    return guarded(work)
 
 
-def run_prefetch(task: Task) -> dict[str, Any]:
-    """Search and download one target in a download worker; always an outcome mapping."""
-    from exoextract.sources import get_source
-
-    source = get_source(task.settings.source)
-    return _guarded(lambda: source.prefetch(task))
-
-
-def _guarded(work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+def guarded(work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """Run ``work`` and turn every way it can fail into an outcome mapping."""
     try:
         data = work()

@@ -283,3 +283,32 @@ def test_ctrl_c_on_the_client_checkpoints_and_says_how_to_resume(tmp_path: Path)
     assert manifest["status"] == "interrupted"
     resumed = _run(["resume", str(out), "--json"], tmp_path)
     assert json.loads(resumed.stdout)["counts"] == {"ok": 16}
+
+
+def test_the_archive_is_searched_in_batches_on_the_client(tmp_path: Path) -> None:
+    """A cluster run of the archive source: one search for the batch from the client, and
+    each worker downloads its own target's files, at most --max-downloads at once."""
+    from dataclasses import replace as with_
+
+    from exoextract.synthetic import spec_for, write_fits
+
+    from fakemast import FakeMast
+
+    ids = []
+    for i in range(6):
+        write_fits(with_(spec_for(8_200_000 + i, "Kepler"), segments=2), tmp_path / "archive")
+        ids.append(f"KIC {8_200_000 + i}")
+    targets = _targets(tmp_path, [*ids, "KIC 5"])
+    with FakeMast(tmp_path / "archive", file_latency=0.3) as mast:
+        args = ["run", str(targets), "--out", str(tmp_path / "run"), "--source", "mast",
+                "--mast-url", mast.url, "--cache-dir", str(tmp_path / "cache"), "--no-tls",
+                "--no-bls", "--max-downloads", "1", *DASK, "--json"]  # fmt: skip
+        result = _run(args, tmp_path)
+        requests = dict(mast.requests)
+        downloads = sum(mast.downloads.values())
+        in_flight = mast.max_in_flight
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["counts"] == {"ok": 6, "no_data": 1}
+    assert requests == {"Mast.Caom.Filtered": 1, "Mast.Caom.Products": 1}
+    assert downloads == 12
+    assert in_flight == 1

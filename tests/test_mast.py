@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -15,13 +14,15 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from exoextract.archive.direct import fetch_one
 from exoextract.cache import scan
-from exoextract.errors import NoDataError, TargetError, TransientError
+from exoextract.errors import NoDataError, TransientError
 from exoextract.runner import RunResult, start_run
 from exoextract.settings import load_settings
 from exoextract.sources import mast
 from exoextract.synthetic import spec_for, write_fits
 from exoextract.task import Candidate, Task
+from exoextract.transient import is_transient
 
 from conftest import KEPLER90_DIR, WASP18, fast_settings
 from fakemast import FakeMast
@@ -78,6 +79,13 @@ def task(settings: Any, target_id: str) -> Task:
     )
 
 
+def fetch(settings: Any, target_id: str) -> dict[str, Any]:
+    """One target searched and downloaded in this process (as a diagnostic sheet does)."""
+    one = task(settings, target_id)
+    files = fetch_one(settings, one.target_id, one.mission, one.number)
+    return {"paths": sorted(files.paths), "notes": files.notes, "repaired": files.repaired}
+
+
 def cache_is_clean(cache: Path) -> None:
     checks = scan([cache])
     assert checks, "the cache should hold files"
@@ -104,45 +112,46 @@ def _chained(outer: Exception, inner: Exception) -> Exception:
 
 
 @pytest.mark.parametrize(
-    ("error", "kind"),
+    ("error", "transient"),
     [
-        (ConnectionError("Max retries exceeded"), TransientError),
-        (ConnectionResetError(104, "Connection reset by peer"), TransientError),
-        (TimeoutError("read timed out"), TransientError),
-        (_http_error(503), TransientError),
-        (_http_error(429), TransientError),
-        (_http_error(404), TargetError),
-        (_chained(RuntimeError("search failed"), _http_error(502)), TransientError),
-        (_chained(RuntimeError("search failed"), ConnectionResetError()), TransientError),
-        (json.JSONDecodeError("Expecting value", "", 0), TransientError),
+        (ConnectionError("Max retries exceeded"), True),
+        (ConnectionResetError(104, "Connection reset by peer"), True),
+        (TimeoutError("read timed out"), True),
+        (_http_error(503), True),
+        (_http_error(429), True),
+        (_http_error(404), False),
+        (_chained(RuntimeError("search failed"), _http_error(502)), True),
+        (_chained(RuntimeError("search failed"), ConnectionResetError()), True),
         # message text is never matched: only types and status codes count
-        (RuntimeError("HTTPError: 503 Server Error"), TargetError),
-        (ValueError("something else"), TargetError),
+        (RuntimeError("HTTPError: 503 Server Error"), False),
+        (ValueError("something else"), False),
     ],
 )
-def test_errors_are_classified_by_type_and_status(error: Exception, kind: type) -> None:
-    classified = mast.classify(error)
-    assert type(classified) is kind
+def test_errors_are_classified_by_type_and_status(error: Exception, transient: bool) -> None:
+    assert is_transient(error) is transient
 
 
 # ---------------------------------------------------------------- the download path
 def test_search_download_and_reuse(fake: FakeMast, tmp_path: Path) -> None:
     settings = settings_for(fake, tmp_path)
-    first = mast.prefetch(task(settings, "KIC 11442793"))
+    first = fetch(settings, "KIC 11442793")
     assert [Path(p).name for p in first["paths"]] == sorted(
         p.name for p in KEPLER90_DIR.glob("*.fits")
     )
     assert all("mastDownload/Kepler/kplr011442793_lc_Q" in p for p in first["paths"])
-    again = mast.prefetch(task(settings, "KIC 11442793"))
+    calls = fake.api_calls
+    assert calls == 2  # one search, one product list; no column configuration asked
+    again = fetch(settings, "KIC 11442793")
     assert again == first
     assert sum(fake.downloads.values()) == 3  # the second call read the cache
+    assert fake.api_calls == calls  # and the search's record: no request at all
     fetched = mast.fetch(replace(task(settings, "KIC 11442793"), paths=tuple(first["paths"])))
     assert len(fetched.lc) > 9000
 
 
 def test_a_target_the_archive_does_not_have_is_no_data(fake: FakeMast, tmp_path: Path) -> None:
     with pytest.raises(NoDataError, match="MAST has no TESS light curve for TIC 5"):
-        mast.prefetch(task(settings_for(fake, tmp_path), "TIC 5"))
+        fetch(settings_for(fake, tmp_path), "TIC 5")
     assert fake.requests["Mast.Caom.Products"] == 0  # no cone-search fallback was tried
 
 
@@ -150,10 +159,10 @@ def test_a_corrupt_cached_file_is_moved_aside_and_fetched_again(
     fake: FakeMast, tmp_path: Path
 ) -> None:
     settings = settings_for(fake, tmp_path)
-    paths = mast.prefetch(task(settings, "KIC 11442793"))["paths"]
+    paths = fetch(settings, "KIC 11442793")["paths"]
     victim = Path(paths[0])
     victim.write_bytes(victim.read_bytes()[:8640])  # an interrupted download of old
-    again = mast.prefetch(task(settings, "KIC 11442793"))
+    again = fetch(settings, "KIC 11442793")
     assert victim.read_bytes() == (KEPLER90_DIR / victim.name).read_bytes()
     assert len(again["notes"]) == 1 and again["notes"][0].startswith(
         f"cached {victim.name} was truncated or corrupt"
@@ -167,7 +176,7 @@ def test_one_failed_request_is_retried_inside_the_download(
 ) -> None:
     settings = settings_for(fake, tmp_path)
     fake.add_fault(KIC90, kind, times=1)
-    paths = mast.prefetch(task(settings, "KIC 11442793"))["paths"]  # no error: retried in place
+    paths = fetch(settings, "KIC 11442793")["paths"]  # no error: retried in place
     assert len(paths) == 3
     assert fake.downloads[KIC90] >= 2  # the failed request, then the good one
     assert not [p for p in (tmp_path / "cache").rglob("*.part")]
@@ -180,18 +189,18 @@ def test_each_transfer_fault_is_transient_and_leaves_no_file(
     settings = settings_for(fake, tmp_path)
     fake.add_fault(KIC90, kind, times=1, seconds=5.0)
     with pytest.raises(TransientError):
-        mast.prefetch(task(settings, "KIC 11442793"))
+        fetch(settings, "KIC 11442793")
     cache = tmp_path / "cache"
     assert not [p for p in cache.rglob("*") if p.name == KIC90]  # nothing under a final name
     assert not [p for p in cache.rglob("*.part")]
-    assert len(mast.prefetch(task(settings, "KIC 11442793"))["paths"]) == 3  # then it works
+    assert len(fetch(settings, "KIC 11442793")["paths"]) == 3  # then it works
 
 
 def test_sector_filter_and_repairs_are_recorded(archive: Path, tmp_path: Path) -> None:
     write_fits(replace(spec_for(7_100_000, "TESS"), segments=3, first_segment=2), archive)
     with FakeMast(archive) as fake:
         settings = settings_for(fake, tmp_path, mast_segments=(3,))
-        paths = mast.prefetch(task(settings, "TIC 7100000"))["paths"]
+        paths = fetch(settings, "TIC 7100000")["paths"]
         assert [Path(p).name.split("-")[1] for p in paths] == ["s0003"]
         Path(paths[0]).write_bytes(b"")  # a zero-byte file, as an interrupted download leaves
         result = run_targets(tmp_path, ["TIC 7100000"], settings)
@@ -207,14 +216,14 @@ def test_a_search_that_keeps_stalling_times_out(fake: FakeMast, tmp_path: Path) 
     fake.add_fault("kplr011442793", "stall", times=-1, seconds=10.0)
     started = time.monotonic()
     with pytest.raises(TransientError, match="Timeout"):
-        mast.prefetch(task(settings_for(fake, tmp_path, http_timeout=1.0), "KIC 11442793"))
+        fetch(settings_for(fake, tmp_path, http_timeout=1.0), "KIC 11442793")
     assert time.monotonic() - started < 9  # 3 tries of 1 s plus 1.5 s of backoff
 
 
 def test_one_stalled_search_request_is_retried_in_place(fake: FakeMast, tmp_path: Path) -> None:
     fake.add_fault("kplr011442793", "stall", times=1, seconds=10.0)
     settings = settings_for(fake, tmp_path, http_timeout=1.0)
-    assert len(mast.prefetch(task(settings, "KIC 11442793"))["paths"]) == 3
+    assert len(fetch(settings, "KIC 11442793")["paths"]) == 3
 
 
 def test_mirror_setting_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -274,6 +283,7 @@ def test_thirty_targets_with_twenty_percent_faults(archive: Path, tmp_path: Path
         settings = settings_for(fake, tmp_path, max_downloads=2, workers=3, retries=2)
         result = run_targets(tmp_path, ids, settings)
         max_in_flight = fake.max_in_flight
+        max_connections = fake.max_connections
     assert result.complete
     table = outcome_table(result)
     assert table.loc["TIC 1", "status"] == "no_data"
@@ -286,6 +296,7 @@ def test_thirty_targets_with_twenty_percent_faults(archive: Path, tmp_path: Path
     assert (others["status"] == "ok").all(), others[others["status"] != "ok"]
     assert len(others) == 28
     assert 1 <= max_in_flight <= 2  # never more connections than --max-downloads
+    assert 1 <= max_connections <= 2
     cache_is_clean(tmp_path / "cache")
 
 
@@ -298,11 +309,12 @@ def test_connections_stay_within_max_downloads(archive: Path, tmp_path: Path) ->
         )
         assert result.counts == {"ok": 12}
         assert fake.max_in_flight == 2
+        assert fake.max_connections == 2
 
 
 def test_offline_uses_only_the_cache(fake: FakeMast, tmp_path: Path) -> None:
     settings = settings_for(fake, tmp_path)
-    mast.prefetch(task(settings, "KIC 11442793"))
+    fetch(settings, "KIC 11442793")
     before = sum(fake.requests.values()) + sum(fake.downloads.values())
     result = run_targets(
         tmp_path, ["KIC 11442793", "TIC 100100827"], replace(settings, offline=True)
