@@ -14,6 +14,9 @@
    target, resume planning (``bench/scale.py``).
 8. Seeing a 10,000-target run: status, report and export beside reading the table and
    beside one diagnostic sheet per star (``bench/report.py``).
+9. The archive: a MAST run against a fake archive with the real one's latencies, beside the
+   same stars from a local folder and the notebook way; ``plan`` of 12,000 targets
+   (``bench/archive.py``).
 
 Run from the repository: ``make bench`` (or ``python bench/run.py --only 1,2``).
 """
@@ -259,7 +262,8 @@ def bench_search() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--only", default="1,2,3,4,6,7,8", help="comma-separated sections")
+    parser.add_argument("--only", default="1,2,3,4,6,7,8,9", help="comma-separated sections")
+    parser.add_argument("--archive", type=int, default=200, help="stars in section 9")
     parser.add_argument("--scale", type=int, default=100_000, help="targets in section 7")
     parser.add_argument("--noop", type=int, default=2000, help="no-op targets in section 1")
     parser.add_argument("--targets", type=int, default=100, help="targets in section 2")
@@ -287,6 +291,10 @@ def main() -> None:
         from report import bench_report
 
         bench_report()
+    if "9" in chosen:
+        from archive import bench_archive
+
+        bench_archive(args.archive)
 
 
 if __name__ == "__main__":

@@ -264,6 +264,62 @@ def run(
 
 @app.command()
 @_user_errors
+def plan(
+    targets: Annotated[Path, typer.Argument(help="Target CSV (KIC/TIC/EPIC ids).")],
+    config: ConfigOpt = None,
+    mission: Annotated[str | None, typer.Option(help="Mission of bare ids.")] = None,
+    id_column: Annotated[str | None, typer.Option(help="Column with the star id.")] = None,
+    author: Annotated[
+        str | None, typer.Option(help="MAST pipeline: Kepler, K2, SPOC, QLP...")
+    ] = None,
+    segments: Annotated[
+        str | None, typer.Option(help="Quarters, campaigns or sectors to download, e.g. 3,4,5.")
+    ] = None,
+    exptime: Annotated[
+        str | None, typer.Option(help="MAST exposure: long, short, fast or seconds.")
+    ] = None,
+    mast_url: MastUrlOpt = None,
+    max_downloads: DownloadsOpt = None,
+    search_batch: Annotated[
+        int | None, typer.Option(help="Targets per archive search (default 200).")
+    ] = None,
+    cache_dir: CacheDirOpt = None,
+    workers: WorkersOpt = None,
+    urls: Annotated[
+        Path | None,
+        typer.Option(help="Write the download address of every file not yet cached here."),
+    ] = None,
+    measure: Annotated[
+        bool, typer.Option(help="Time one download (the smallest missing file) for the estimate.")
+    ] = True,
+    json_out: JsonOpt = False,
+) -> None:
+    """What a run of this CSV would fetch from the archive, and how long it would take."""
+    from exoextract.plan import archive_plan
+
+    overrides = {
+        "source": "mast",
+        "mission": mission,
+        "id_column": id_column,
+        "mast_author": author,
+        "mast_exptime": exptime,
+        "mast_segments": segments,
+        "mast_url": mast_url,
+        "max_downloads": max_downloads,
+        "search_batch": search_batch,
+        "cache_dir": str(cache_dir) if cache_dir else None,
+        "workers": workers,
+    }
+    settings = load_settings(config, overrides)
+    inventory = archive_plan(targets, settings, measure=measure, urls=urls)
+    if json_out:
+        out.print_json(json.dumps(inventory.to_dict(), default=str))
+        return
+    _render_plan(inventory, targets, urls)
+
+
+@app.command()
+@_user_errors
 def resume(
     run_dir: Annotated[Path | None, typer.Argument(help="Run folder (default: latest).")] = None,
     workers: WorkersOpt = None,
@@ -612,6 +668,65 @@ def _render_status(state: Any) -> None:
         out.print(f"features: {state.features_path}", markup=False)
     if state.resume_command:
         out.print(f"next: {state.resume_command}", markup=False)
+
+
+def _render_plan(inventory: Any, targets: Path, urls: Path | None) -> None:
+    found, missing = inventory.found, inventory.not_found
+    out.print(
+        f"{targets}: {len(inventory.stars)} stars; {len(found)} found in the archive, "
+        f"{len(missing)} not",
+        markup=False,
+    )
+    table = Table(title="files by mission")
+    for name in ("mission", "stars", "files", "GB", "to download", "GB to download"):
+        table.add_column(name, justify="right" if name != "mission" else "left")
+    for mission, row in inventory.per_mission().items():
+        table.add_row(
+            mission,
+            f"{row['stars']:.0f}",
+            f"{row['files']:.0f}",
+            f"{row['bytes'] / 1e9:.2f}",
+            f"{row['files_to_fetch']:.0f}",
+            f"{row['bytes_to_fetch'] / 1e9:.2f}",
+        )
+    out.print(table)
+    if missing:
+        reasons = Table(title="not found (by reason)")
+        reasons.add_column("stars", justify="right")
+        reasons.add_column("reason", overflow="fold")
+        reasons.add_column("e.g.", overflow="fold")
+        for reason, n in inventory.reasons().most_common(10):
+            example = next(
+                s.target_id for s in missing if reason.split("…")[0] in (s.missing or "")
+            )
+            reasons.add_row(str(n), reason, example)
+        out.print(reasons)
+    line = (
+        f"archive: {inventory.api_calls} requests for {inventory.searched} stars searched in "
+        f"{inventory.search_seconds:.1f} s ({inventory.seconds_per_call:.2f} s each, "
+        f"{inventory.connections} at a time)"
+    )
+    if inventory.searched < len(inventory.stars):
+        line += f"; {len(inventory.stars) - inventory.searched} had a fresh answer in the cache"
+    out.print(line, markup=False)
+    download = inventory.download_seconds()
+    if inventory.transfer is not None:
+        t = inventory.transfer
+        out.print(
+            f"measured: {t.filename} ({t.size / 1e6:.2f} MB) in {t.seconds:.2f} s", markup=False
+        )
+    line = "estimate: downloads "
+    line += "not measured" if download is None else f"about {_duration(download)}"
+    line += (
+        f" at {inventory.connections} connection(s) (--max-downloads), compute about "
+        f"{_duration(inventory.compute_seconds())} on {inventory.workers} worker(s); "
+        "a run overlaps them"
+    )
+    out.print(line, markup=False)
+    for warning in inventory.warnings[:20]:
+        err.print(f"warning: {warning}", markup=False)
+    if urls is not None:
+        out.print(f"urls: {urls}", markup=False)
 
 
 def _render_cache(report: Any) -> None:

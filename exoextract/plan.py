@@ -9,15 +9,19 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from exoextract.attempts import Outcome
 from exoextract.errors import InputError, RunDirError
+from exoextract.resources import default_workers
 from exoextract.runfolder import load_manifest
 from exoextract.settings import Settings, settings_from_dict
 from exoextract.sources import get_source
 from exoextract.targets import Target, TargetList, read_targets
 from exoextract.task import Candidate, Task
+
+if TYPE_CHECKING:
+    from exoextract.archive.inventory import Inventory
 
 
 def read_input(csv_path: str | Path, settings: Settings) -> TargetList:
@@ -145,6 +149,29 @@ def star_task(run_dir: str | Path, name: str) -> tuple[Task, list[Target]]:
         [replace(star[0], key=star[0].target_id)], settings, csv_path.parent
     )
     return task_for(star, settings, located, manifest.get("plugin_path")), matches
+
+
+def archive_plan(
+    csv_path: str | Path, settings: Settings, measure: bool = True, urls: Path | None = None
+) -> Inventory:
+    """``exoextract plan``: search every star of the CSV in batches, as a run would, and
+    estimate the run (see :mod:`exoextract.archive.inventory`); ``urls``: write the
+    download addresses of the files not yet cached, one per line."""
+    from exoextract.archive.inventory import take_inventory
+
+    targets = read_input(csv_path, settings)
+    stars = [(s[0].target_id, s[0].mission, s[0].number) for s in group_stars(targets.targets)]
+    workers = settings.workers or default_workers(settings.max_memory_per_worker)
+    inventory = take_inventory(stars, settings, workers, measure)
+    inventory.warnings[:0] = list(targets.warnings)
+    if urls is not None:
+        try:
+            urls.write_text("".join(f"{u}\n" for u in inventory.urls(settings)))
+        except OSError as error:
+            raise InputError(
+                f"cannot write {urls}: {error.strerror or error} — choose another --urls file"
+            ) from None
+    return inventory
 
 
 def _plain(name: str) -> str:

@@ -84,7 +84,7 @@ class Settings:
         False,
     )
     search_batch: int = _f(
-        200, "source", "Targets named in one archive search (two requests per batch).", False
+        500, "source", "Targets named in one archive search (two requests per batch).", False
     )
     mast_search_days: float = _f(
         30.0,

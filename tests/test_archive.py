@@ -291,3 +291,48 @@ def test_connections_are_kept_alive(tmp_path: Path) -> None:
     assert result.counts == {"ok": 10}
     assert requests == 22
     assert opened <= 2  # one connection per archive process, reused for every request
+
+
+# ---------------------------------------------------------------- exoextract plan
+def test_plan_then_run_asks_the_archive_nothing_again(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from exoextract.cli import app
+
+    ids = synthetic_stars(tmp_path / "archive", 4, quarters=2)
+    with FakeMast(tmp_path / "archive", api_latency=0.05, file_latency=0.2) as mast:
+        for i in range(3):  # listed by the archive, not downloadable: plan only counts them
+            mast.add_listing("TESS", 9_000_000 + i, 1, 2_000_000)
+        rows = [*ids, *(f"TIC {9_000_000 + i}" for i in range(3)), "KIC 5", "TIC 6"]
+        csv = tmp_path / "targets.csv"
+        csv.write_text("target\n" + "\n".join(rows) + "\n")
+        urls = tmp_path / "urls.txt"
+        args = ["plan", str(csv), "--mast-url", mast.url, "--cache-dir", str(tmp_path / "cache")]
+        done = CliRunner().invoke(app, [*args, "--urls", str(urls), "--json"])
+        assert done.exit_code == 0, done.output
+        plan = json.loads(done.stdout)
+        assert mast.api_calls == 4  # a Kepler batch and a TESS batch, two requests each
+        assert plan["found"] == 7 and plan["not_found"] == 2
+        assert plan["not_found_reasons"] == {
+            "MAST has no Kepler light curve for …": 1,
+            "MAST has no TESS light curve for …": 1,
+        }
+        kepler = plan["per_mission"]["Kepler"]
+        assert (kepler["stars"], kepler["files"], kepler["files_to_fetch"]) == (4, 8, 7)
+        assert plan["per_mission"]["TESS"]["bytes"] == 6_000_000
+        assert plan["measured_transfer"]["file"].startswith("kplr")
+        # ten files to fetch, at least 0.2 s each, three at a time
+        assert plan["estimated_download_seconds"] >= 10 * 0.2 / 3
+        assert plan["estimated_compute_seconds"] > 0
+        lines = urls.read_text().splitlines()
+        assert len(lines) == 7 + 3 and all(line.startswith(mast.url) for line in lines)
+        mast.reset_counts()
+        result = run(tmp_path, mast, ids, "run")
+        assert mast.api_calls == 0  # plan's answers are in the cache
+        assert sum(mast.downloads.values()) == 7  # the file plan timed is cached already
+    assert result.counts == {"ok": 4}
+    human = CliRunner().invoke(app, [*args, "--no-measure"])
+    assert human.exit_code == 0, human.output
+    assert "9 stars; 7 found in the archive, 2 not" in human.stdout

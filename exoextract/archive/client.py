@@ -99,6 +99,7 @@ class ArchiveClient:
         self.connection = connection
         self.gate = gate or Gate()
         self.calls = 0  # API requests made (searches, product lists, their pages)
+        self.call_seconds = 0.0  # the time they took, answers included
         self.session = requests.Session()
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=1, max_retries=0)
         self.session.mount("http://", adapter)
@@ -142,6 +143,7 @@ class ArchiveClient:
         headers = {"Content-type": "application/x-www-form-urlencoded", "Accept": "text/plain"}
         started = time.monotonic()
         while True:
+            asked = time.monotonic()
             response = self.request(
                 "POST", self.connection.invoke_url, service, data=body, headers=headers
             )
@@ -151,6 +153,7 @@ class ArchiveClient:
                 raise TransientError(f"{service}: the archive's answer was cut short") from None
             finally:
                 response.close()
+                self.call_seconds += time.monotonic() - asked
             status = answer.get("status") if isinstance(answer, dict) else None
             if status == "EXECUTING":
                 if time.monotonic() - started > self.connection.http_timeout:
