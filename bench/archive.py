@@ -60,7 +60,7 @@ def _settings(**values: Any) -> Any:
 
 def _features(result: Any) -> pd.DataFrame:
     table = pd.read_parquet(result.features_path).set_index("target_id").sort_index()
-    return table.drop(columns=[c for c in table if c.startswith("seconds")])
+    return table.drop(columns=[c for c in table if str(c).startswith("seconds")])
 
 
 def run_local(ids: list[str], root: Path, tmp: Path) -> tuple[float, pd.DataFrame]:
