@@ -20,36 +20,113 @@ def quiet_import_lightkurve() -> Any:
     return lightkurve
 
 
+# lightkurve's name for a file's format -> (what it is, the flux columns to read, in order,
+# when the asked one is absent). Official SPOC/Kepler products (TESS-SPOC full-frame and the
+# TESS data-alert files included) take the asked column (pdcsap_flux by default); files
+# lightkurve wrote itself (to_fits) carry FLUX.
+PRODUCTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "KeplerLightCurve": ("a Kepler/K2 pipeline light curve", ("flux",)),
+    "TessLightCurve": ("a TESS SPOC light curve", ("flux",)),
+    "K2SFF": ("a K2SFF light curve (BESTAPER, corrected flux FCOR)", ()),
+    "EVEREST": ("an EVEREST light curve", ("flux",)),
+    "K2SC": ("a K2SC light curve (detrended flux)", ("flux",)),
+    "QLP": ("a QLP light curve", ("sap_flux",)),
+    "generic": ("a light curve in lightkurve's own format", ("flux",)),
+}
+NOT_LIGHT_CURVES = ("KeplerTargetPixelFile", "TessTargetPixelFile")
+RAW_K2 = (
+    "raw K2 photometry: the spacecraft's six-hour roll is left in the flux (it hides most "
+    "transits) — use a corrected light curve: --author K2SFF or --author EVEREST"
+)
+
+
 def read_lightcurve(
     path: str | Path, flux_column: str = "pdcsap_flux", quality_bitmask: str = "default"
 ) -> Any:
-    """One FITS file -> LightCurve, or :class:`CorruptFileError` naming the file and fix."""
+    """One FITS file -> LightCurve, whichever archive product it is (:data:`PRODUCTS`).
+
+    :class:`CorruptFileError` for a file that is not whole (with the fix), or that is whole
+    but not a light curve exoextract can read (saying what it is instead)."""
     check = check_fits(path)
     if check.bad:
         raise CorruptFileError(
             f"{path}: {check.problem} — delete it (exoextract clean-cache) or download it again"
         )
     lk = quiet_import_lightkurve()
+    kind, columns, header = _describe(path)
+    if kind in NOT_LIGHT_CURVES:
+        raise CorruptFileError(
+            f"{path}: a target pixel file, not a light curve — give the _lc/_llc.fits file"
+        )
+    if kind not in PRODUCTS:
+        what = ", ".join(f"{k}={v}" for k, v in header.items() if v) or "no mission keywords"
+        raise CorruptFileError(
+            f"{path}: not a light-curve product lightkurve knows ({what}) — use an archive "
+            "light curve (Kepler, K2, TESS SPOC, K2SFF, EVEREST, K2SC, QLP, TESS-SPOC)"
+        )
+    what, fallbacks = PRODUCTS[kind]
+    chosen = next((c for c in (flux_column.lower(), *fallbacks) if c in columns), None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            lc = lk.read(str(path), flux_column=flux_column, quality_bitmask=quality_bitmask)
+            if kind == "K2SFF":
+                return lk.read(str(path))
+            if kind == "K2SC":
+                return _read_k2sc(path, quality_bitmask)
+            if chosen is None:
+                raise CorruptFileError(
+                    f"{path}: {what} without a {flux_column.upper()} column (it has "
+                    f"{', '.join(sorted(c.upper() for c in columns))}) — set flux_column"
+                )
+            return lk.read(str(path), flux_column=chosen, quality_bitmask=quality_bitmask)
+        except CorruptFileError:
+            raise
         except Exception as error:
-            if flux_column.lower() == "flux" or "flux" not in _columns(path):
-                raise CorruptFileError(f"{path}: lightkurve cannot read it ({error})") from None
-            # Files written by lightkurve's to_fits() carry FLUX, not PDCSAP_FLUX.
-            lc = lk.read(str(path), flux_column="flux", quality_bitmask=quality_bitmask)
-    return lc
+            cause = error.__cause__ or error
+            raise CorruptFileError(
+                f"{path}: {what} that lightkurve could not read "
+                f"({type(cause).__name__}: {str(cause).splitlines()[0][:160]})"
+            ) from None
 
 
-def _columns(path: str | Path) -> set[str]:
+def product_notes(path: str | Path) -> list[str]:
+    """What a user should know about a file read as it is (raw K2's roll systematics)."""
+    kind, _, header = _describe(path)
+    if kind == "KeplerLightCurve" and str(header.get("MISSION", "")).upper() == "K2":
+        return [f"{Path(path).name}: {RAW_K2}"]
+    return []
+
+
+def _describe(path: str | Path) -> tuple[str | None, set[str], dict[str, Any]]:
+    """lightkurve's name for the file's format, its first table's columns, key headers."""
     from astropy.io import fits
+    from lightkurve.io.detect import detect_filetype
 
     try:
         with fits.open(path, memmap=False) as hdul:
-            return {name.lower() for name in hdul[1].columns.names}
-    except Exception:
-        return set()
+            kind = detect_filetype(hdul)
+            names = getattr(hdul[1], "columns", None) if len(hdul) > 1 else None
+            columns = {n.lower() for n in names.names} if names is not None else set()
+            primary = hdul[0].header
+            header = {k: primary.get(k) for k in ("TELESCOP", "MISSION", "CREATOR", "ORIGIN")}
+    except Exception:  # check_fits passed: only the format is in question
+        return None, set(), {}
+    return kind, columns, header
+
+
+def _read_k2sc(path: str | Path, quality_bitmask: str) -> Any:
+    """K2SC's first extension (PDC-based): its detrended ``flux`` and ``error``."""
+    lk = quiet_import_lightkurve()
+    from lightkurve.io.generic import read_generic_lightcurve
+
+    lc = read_generic_lightcurve(
+        str(path), flux_column="flux", flux_err_column="error", time_format="bkjd", ext=1
+    )
+    lc.meta["AUTHOR"] = "K2SC"
+    mask = lk.utils.KeplerQualityFlags.create_quality_mask(
+        lc["quality"].value if "quality" in lc.colnames else [], quality_bitmask
+    )
+    return lk.KeplerLightCurve(data=lc[mask] if len(mask) == len(lc) else lc)
 
 
 def stitch(lightcurves: Sequence[Any]) -> Any:

@@ -107,3 +107,79 @@ def test_synthetic_source_is_deterministic() -> None:
     b = get_source("synthetic").fetch(task_for(t, ()))
     np.testing.assert_array_equal(a.lc.flux.value, b.lc.flux.value)
     assert a.files == () and a.notes == ()
+
+
+# ---------------------------------------------------------------- high-level products
+K2SFF = "hlsp_k2sff_k2_lightcurve_201367065-c01_kepler_v1_llc.fits"
+DATA_ALERT = "hlsp_tess-data-alerts_tess_phot_00055652896-s01_tess_v1_lc.fits"
+
+
+def test_high_level_products_are_found_by_name_and_read(shared_data: Path) -> None:
+    settings = load_settings(None, {"data_dir": str(shared_data)})
+    k2, tess = target("K2", 201367065), target("TESS", 55652896)
+    found = locate([k2, tess], settings, Path("."))
+    assert [Path(p).name for p in found[k2.key]] == [K2SFF]
+    assert [Path(p).name for p in found[tess.key]] == [DATA_ALERT]
+    lc = get_source("local").fetch(task_for(k2, found[k2.key])).lc
+    assert lc.meta["AUTHOR"] == "K2SFF"
+    time = np.asarray(lc.time.value)
+    assert 1975 < time.min() < 1980 and len(lc) > 3000  # BKJD from the T column, FCOR flux
+    assert get_source("local").fetch(task_for(tess, found[tess.key])).lc.meta["AUTHOR"] == "SPOC"
+
+
+def test_several_products_of_one_sector_give_one_light_curve(
+    tmp_path: Path, shared_data: Path
+) -> None:
+    """The data-alert file beside a SPOC file of the same sector and star: one is read."""
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    alert = shared_data / "tess" / DATA_ALERT
+    spoc = folder / "tess2018206045859-s0001-0000000055652896-0120-s_lc.fits"
+    shutil.copy(alert, folder / DATA_ALERT)
+    shutil.copy(alert, spoc)  # the same photometry under the SPOC pipeline's own name
+    t = target("TESS", 55652896)
+    paths = locate([t], load_settings(None, {"data_dir": str(folder)}), Path("."))[t.key]
+    assert len(paths) == 2
+    fetched = get_source("local").fetch(task_for(t, paths))
+    assert fetched.files == (str(spoc),)  # the official pipeline's product
+    assert np.all(np.diff(np.asarray(fetched.lc.time.value)) > 0)  # not stitched onto itself
+
+
+def test_a_file_of_another_kind_says_what_it_is(tmp_path: Path) -> None:
+    from astropy.io import fits
+
+    path = tmp_path / "ktwo201367065-c01_llc.fits"
+    header = fits.Header(
+        {
+            "TELESCOP": "Kepler",
+            "ORIGIN": "NASA/Ames",
+            "CREATOR": "TargetPixelExporterPipelineModule",
+        }
+    )
+    table = fits.BinTableHDU.from_columns([fits.Column("TIME", "D", array=np.arange(10.0))])
+    fits.HDUList([fits.PrimaryHDU(header=header), table]).writeto(path)
+    t = target("K2", 201367065)
+    with pytest.raises(CorruptFileError, match="a target pixel file, not a light curve"):
+        get_source("local").fetch(task_for(t, (str(path),)))
+    path.unlink()
+    header["CREATOR"] = "someone's own photometry"
+    header["TELESCOP"] = "nothing we know"
+    fits.HDUList([fits.PrimaryHDU(header=header), table]).writeto(path)
+    with pytest.raises(CorruptFileError, match="not a light-curve product lightkurve knows"):
+        get_source("local").fetch(task_for(t, (str(path),)))
+
+
+def test_an_official_file_without_the_asked_flux_column_says_so(shared_data: Path) -> None:
+    t = target("TESS", 55652896)
+    task = task_for(t, (str(shared_data / "tess" / DATA_ALERT),), flux_column="kspsap_flux")
+    with pytest.raises(CorruptFileError, match="without a KSPSAP_FLUX column .*set flux_column"):
+        get_source("local").fetch(task)
+
+
+def test_raw_k2_is_read_with_a_pointer_to_corrected_products(tmp_path: Path) -> None:
+    spec = StarSpec(number=211000009, mission="K2", segments=1, seed=3)
+    path = write_fits(spec, tmp_path)[0]
+    fetched = get_source("local").fetch(task_for(target("K2", 211000009), (str(path),)))
+    assert len(fetched.notes) == 1
+    assert "raw K2 photometry" in fetched.notes[0]
+    assert "--author K2SFF or --author EVEREST" in fetched.notes[0]

@@ -1,37 +1,35 @@
 """The ``local`` source: archive-named FITS files anywhere under ``--data-dir``.
 
-Files are recognised by the archive's own names, so a folder laid out like MAST, a
-lightkurve cache (``mastDownload/...``) or a flat folder of downloads all work:
-
-* Kepler ``kplr{KIC:09d}-{stamp}_llc.fits``
-* K2 ``ktwo{EPIC:09d}-c{campaign}_llc.fits``
-* TESS ``*-{TIC:016d}-*_lc.fits`` (SPOC ``tess{stamp}-s{sector}-{TIC}-{id}-s_lc.fits``)
+Files are recognised by the archive's own names (:mod:`exoextract.filenames`), so a folder
+laid out like MAST, a lightkurve cache (``mastDownload/...``) or a flat folder of downloads
+all work: Kepler ``kplr{KIC:09d}-{stamp}_llc.fits``, K2 ``ktwo{EPIC:09d}-c{campaign}_llc.fits``,
+TESS ``tess{stamp}-s{sector}-{TIC:016d}-{id}-s_lc.fits``, and the high-level products K2SFF,
+EVEREST, K2SC, QLP, TESS-SPOC and the TESS data-alert files. Where a star has files of
+several pipelines or cadences for one segment, one is read (the archive source's choice:
+:func:`exoextract.archive.products.one_per_segment`).
 
 A row's ``path`` column (a file or a glob, relative to the CSV's folder) overrides the
-search. The folder is indexed once, in the supervisor, and each task carries its files.
+search and is read as given. The folder is indexed once, in the supervisor, and each task
+carries its files.
 """
 
 from __future__ import annotations
 
 import glob
 import os
-import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from exoextract import filenames
+from exoextract.archive.products import Product
+from exoextract.archive.products import one_per_segment as choose_per_segment
 from exoextract.errors import InputError, NoDataError
-from exoextract.lcio import read_lightcurve, stitch
+from exoextract.lcio import product_notes, read_lightcurve, stitch
 from exoextract.settings import Settings
 from exoextract.sources import Fetched
 from exoextract.targets import Target
 from exoextract.task import Task
-
-PATTERNS = (
-    (re.compile(r"^kplr(\d{9})-\d+_llc\.fits(\.gz)?$", re.I), "Kepler"),
-    (re.compile(r"^ktwo(\d{9})-c\d+_llc\.fits(\.gz)?$", re.I), "K2"),
-    (re.compile(r"^.*-(\d{16})-.*_lc\.fits(\.gz)?$", re.I), "TESS"),
-)
 
 
 def index_folder(root: Path) -> dict[tuple[str, int], list[str]]:
@@ -40,14 +38,35 @@ def index_folder(root: Path) -> dict[tuple[str, int], list[str]]:
     for folder, dirs, files in os.walk(root, followlinks=True):
         dirs.sort()
         for name in files:
-            if name.startswith("."):
-                continue  # unfinished downloads and editor files
-            for pattern, mission in PATTERNS:
-                match = pattern.match(name)
-                if match:
-                    index[(mission, int(match.group(1)))].append(os.path.join(folder, name))
-                    break
+            found = filenames.parse(name)  # hidden (unfinished) files are not light curves
+            if found is not None:
+                index[(found.mission, found.number)].append(os.path.join(folder, name))
     return {key: sorted(paths) for key, paths in index.items()}
+
+
+def one_per_segment(paths: Sequence[str]) -> list[str]:
+    """The files to read of one star's files: one (pipeline, cadence) per segment."""
+    named = [(p, filenames.parse(os.path.basename(p))) for p in paths]
+    if len({(n.author, n.exptime) for _, n in named if n is not None}) <= 1:
+        return list(paths)  # one kind of file: nothing to choose (and no header to read)
+    products = [
+        Product(
+            target_name=str(n.number),
+            mission=n.mission,
+            author=n.author,
+            exptime=n.exptime,
+            segment=n.segment or filenames.segment_from_header(p),
+            filename=p,
+            uri="",
+            size=None,
+            obs_collection="",
+            obs_id="",
+        )
+        for p, n in named
+        if n is not None
+    ]
+    chosen = {p.filename for p in choose_per_segment(products)}
+    return [p for p in paths if p in chosen or filenames.parse(os.path.basename(p)) is None]
 
 
 def locate(
@@ -88,20 +107,19 @@ def fetch(task: Task) -> Fetched:
     if not task.paths:
         where = task.settings.data_dir or "the path column"
         raise NoDataError(f"no light-curve file for {task.target_id} under {where}")
-    missions = {m for p in task.paths if (m := _mission_of(p)) is not None}
+    missions = {n.mission for p in task.paths if (n := filenames.parse(os.path.basename(p)))}
     if len(missions) > 1:
         raise NoDataError(
             f"{task.target_id}: files of several missions ({', '.join(sorted(missions))}) "
             "match a bare id — add a mission column"
         )
+    return read_files(task, one_per_segment(task.paths))
+
+
+def read_files(task: Task, paths: Sequence[str]) -> Fetched:
+    """Read and stitch a star's files; notes for files read as they are (raw K2)."""
     settings = task.settings
-    lcs = [read_lightcurve(p, settings.flux_column, settings.quality_bitmask) for p in task.paths]
-    return Fetched(lc=stitch(lcs), files=tuple(task.paths))
-
-
-def _mission_of(path: str) -> str | None:
-    name = os.path.basename(path)
-    for pattern, mission in PATTERNS:
-        if pattern.match(name):
-            return mission
-    return None
+    lcs = [read_lightcurve(p, settings.flux_column, settings.quality_bitmask) for p in paths]
+    notes = tuple(note for p in paths for note in product_notes(p))
+    return Fetched(lc=stitch(lcs), files=tuple(paths), notes=task.notes + notes,
+                   repaired=task.repaired)  # fmt: skip

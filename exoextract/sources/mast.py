@@ -18,10 +18,10 @@ from pathlib import Path
 
 from exoextract.archive import options
 from exoextract.errors import CorruptFileError, NoDataError, RefetchError
-from exoextract.lcio import read_lightcurve, stitch
+from exoextract.lcio import product_notes, read_lightcurve, stitch
 from exoextract.settings import Settings
 from exoextract.sources import Fetched
-from exoextract.sources.local import index_folder
+from exoextract.sources.local import index_folder, one_per_segment
 from exoextract.targets import Target
 from exoextract.task import Task
 
@@ -58,6 +58,8 @@ def fetch(task: Task) -> Fetched:
 
         files = fetch_one(settings, task.target_id, task.mission, task.number, task.products)
         paths, notes, repaired = files.paths, notes + files.notes, repaired + files.repaired
+    if settings.offline:
+        paths = one_per_segment(paths)  # a cache or folder may hold several of a sector
     lcs = []
     for path in paths:
         try:
@@ -68,4 +70,5 @@ def fetch(task: Task) -> Fetched:
             bad = Path(path)
             bad.replace(bad.with_name(f".{bad.name}.corrupt-{int(time.time())}"))
             raise RefetchError(f"{error}; moved aside to download again") from None
+    notes += [note for path in paths for note in product_notes(path)]
     return Fetched(lc=stitch(lcs), files=tuple(paths), notes=tuple(notes), repaired=repaired)
