@@ -172,7 +172,7 @@ def test_a_file_of_another_kind_says_what_it_is(tmp_path: Path) -> None:
 def test_an_official_file_without_the_asked_flux_column_says_so(shared_data: Path) -> None:
     t = target("TESS", 55652896)
     task = task_for(t, (str(shared_data / "tess" / DATA_ALERT),), flux_column="kspsap_flux")
-    with pytest.raises(CorruptFileError, match="without a KSPSAP_FLUX column .*set flux_column"):
+    with pytest.raises(CorruptFileError, match=r"without a KSPSAP_FLUX column .*set flux_column"):
         get_source("local").fetch(task)
 
 
