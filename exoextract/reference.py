@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 
 from exoextract import clean, detrend, features
-from exoextract.features import FAMILIES
+from exoextract.features import FAMILIES, reason_spec
 from exoextract.settings import Settings
 
 IDENTITY = (
@@ -112,8 +112,7 @@ def render() -> str:
                     for c in family.columns
                 ]
             ),
-            f"| `{family.reason_column}` | text | Why this family's columns are NaN "
-            "(empty if it ran). |",
+            f"| `{family.reason_column}` | text | {reason_spec(family).doc} |",
             "",
         ]
         if family.name == "vet":

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from exoextract.clean import flatten_window
-from exoextract.features.vet import red_snr_threshold, transit_like
+from exoextract.features.vet import decide, red_snr_threshold, transit_like
 from exoextract.features.vetting import at_ephemeris
 from exoextract.settings import load_settings
 from exoextract.synthetic import StarSpec, make_lightcurve, spec_for, transit_model
@@ -229,6 +229,10 @@ def test_depth_spread_sees_missing_transits() -> None:
 
 
 def _flag(**metrics: float) -> float:
+    return _decision(**metrics)[0]
+
+
+def _decision(**metrics: float) -> tuple[float, str]:
     base = {
         "sin_to_depth": 0.05,
         "odd_even_sigma": 0.5,
@@ -242,7 +246,29 @@ def _flag(**metrics: float) -> float:
         "rotation_to_depth": 2.0,
         "rotation_period": 10.0,
     }
-    return transit_like({"tls_sde": 20.0}, {**base, **metrics}, baseline=730.0)
+    flag, why = decide({"tls_sde": 20.0}, {**base, **metrics}, baseline=730.0)
+    assert transit_like({"tls_sde": 20.0}, {**base, **metrics}, baseline=730.0) == flag
+    return flag, why
+
+
+def test_the_reason_names_every_rule_that_decided() -> None:
+    flag, why = _decision()
+    assert flag == 1.0 and why.startswith("passed every rule: SDE 20.0, depth_snr_red 12.0")
+    assert _decision(odd_even_sigma=6.2)[1] == "odd and even depths differ by 6.2 sigma >= 5"
+    _, why = _decision(n_transits=2.0, depth_spread=0.43)
+    assert why == "2 transits without more evidence (depth_spread 0.43 >= 0.3)"
+    _, why = _decision(n_transits=2.0, depth_snr_red=8.0, depth_spread=0.43)
+    assert why == (
+        "2 transits without more evidence (depth_snr_red 8.0 < 10.0, depth_spread 0.43 >= 0.3)"
+    )
+    _, why = _decision(depth_snr=2.0, secondary_best_depth=3e-4, secondary_best_snr=12.0)
+    assert why == (
+        "depth_snr 2.0 < 3.5; a secondary eclipse (elsewhere, 0.30 of the depth at 12.0 sigma)"
+    )
+    _, why = _decision(rotation_match=0.01)
+    assert why == "the period lines up with the star's rotation (10.00 d; spots 2.0 x the depth)"
+    assert decide({}, {}) == (pytest.approx(float("nan"), nan_ok=True), decide({}, {})[1])
+    assert decide({}, {})[1] == "no TLS detection statistic (TLS off or failed)"
 
 
 def test_the_flag_rules_for_spots_and_few_transits() -> None:

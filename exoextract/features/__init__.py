@@ -160,11 +160,11 @@ def column_specs(settings: Settings) -> list[Column]:
 
 
 def reason_spec(family: Family) -> Column:
+    """The family's reason column: why its columns are NaN, unless the family says more
+    (its module's ``REASON_DOC``)."""
+    default = f"Why the {family.name} columns are NaN for this row (empty if they ran)."
     return Column(
-        family.reason_column,
-        "text",
-        f"Why the {family.name} columns are NaN for this row (empty if they ran).",
-        kind="text",
+        family.reason_column, "text", getattr(family.load(), "REASON_DOC", default), kind="text"
     )
 
 
@@ -197,6 +197,7 @@ def compute(ctx: FeatureContext, families: list[Family]) -> dict[str, Any]:
         for column in module.COLUMNS:
             value = values.get(column.name)
             row[column.name] = _as_list(value) if column.kind == "list" else _as_float(value)
+        reason = reason or str(values.get(family.reason_column) or "")  # a family's own say
         row[family.reason_column] = reason[:300]
         row[timing_column(family.name)] = round(time.perf_counter() - started, 4)
         ctx.results.update(row)

@@ -40,6 +40,11 @@ from exoextract.features import Column, FeatureContext, NotComputable
 from exoextract.features.variability import lomb_scargle_peak, strongest_period
 from exoextract.features.vetting import at_ephemeris, metric_columns
 
+REASON_DOC = (
+    "Why vet_transit_like is what it is: every rule that failed (with the measured value and "
+    "the threshold), or, for a flagged signal, what it passed with; why the vet columns are "
+    "NaN when they are."
+)
 SDE_MIN = 9.0
 RED_SNR_AT_QUARTER = 6.0  # correlated-noise depth SNR needed on 89 days of data
 RED_SNR_TRIALS_AT_QUARTER = 8270.0 * 89.0**2  # exp(RED_SNR_AT_QUARTER**2 / 2)
@@ -118,49 +123,117 @@ def transit_like(
 ) -> float:
     """The documented candidate flag (see the module docstring). ``metrics`` may carry
     ``rotation_match`` and ``rotation_to_depth`` (the vet family's rotation columns)."""
+    return decide(results, metrics, baseline)[0]
+
+
+def decide(
+    results: dict[str, Any], metrics: dict[str, float], baseline: float = 89.0
+) -> tuple[float, str]:
+    """The flag and why: every rule that failed, or what the signal passed with."""
     sde = results.get("tls_sde")
     if not isinstance(sde, float) or not math.isfinite(sde):
-        return math.nan
-    wave = metrics.get("sin_to_depth", math.nan)
-    not_a_wave = not (math.isfinite(wave) and wave >= SIN_TO_DEPTH_MAX)
-    odd_even = metrics.get("odd_even_sigma", math.nan)
-    consistent = not (math.isfinite(odd_even) and odd_even >= ODD_EVEN_MAX)
-    no_eclipse = not _significant_secondary(metrics)
-    confirmed = metrics.get("depth_snr", math.nan) >= DEPTH_SNR_MIN
-    threshold = red_snr_threshold(baseline)
-    red = metrics.get("depth_snr_red", math.nan)
-    beyond_noise = red >= threshold
-    chi2 = metrics.get("depth_chi2_red", math.nan)
-    spread = metrics.get("depth_spread", math.nan)
-    uneven = math.isfinite(chi2) and chi2 >= CHI2_RED_MAX and spread >= SPREAD_MAX
-    transits = metrics.get("n_transits", 0.0)
-    enough = transits >= TRANSITS_MIN or (
-        transits == 2
-        and red >= TWO_TRANSIT_RED_FACTOR * threshold
-        and spread < TWO_TRANSIT_SPREAD_MAX
-        and math.isfinite(wave)
-        and wave < TWO_TRANSIT_SIN_MAX
-        and metrics.get("depth", math.nan) < TWO_TRANSIT_DEPTH_MAX
+        return math.nan, "no TLS detection statistic (TLS off or failed)"
+    failed = [why for rule in _RULES if (why := rule(sde, metrics, baseline))]
+    if failed:
+        return 0.0, "; ".join(failed)
+    transits = metrics.get("n_transits", math.nan)
+    return 1.0, (
+        f"passed every rule: SDE {sde:.1f}, depth_snr_red {metrics['depth_snr_red']:.1f} >= "
+        f"{red_snr_threshold(baseline):.1f}, {transits:.0f} transits"
     )
-    match = metrics.get("rotation_match", math.nan)
-    spots = metrics.get("rotation_to_depth", math.nan)
-    rotation = metrics.get("rotation_period", math.nan)
-    on_rotation = (
+
+
+def _sde(sde: float, m: dict[str, float], baseline: float) -> str:
+    return f"tls_sde {sde:.1f} < {SDE_MIN:g}" if sde < SDE_MIN else ""
+
+
+def _confirmed(sde: float, m: dict[str, float], baseline: float) -> str:
+    value = m.get("depth_snr", math.nan)
+    return "" if value >= DEPTH_SNR_MIN else f"depth_snr {value:.1f} < {DEPTH_SNR_MIN:g}"
+
+
+def _beyond_noise(sde: float, m: dict[str, float], baseline: float) -> str:
+    value, threshold = m.get("depth_snr_red", math.nan), red_snr_threshold(baseline)
+    return "" if value >= threshold else f"depth_snr_red {value:.1f} < {threshold:.1f}"
+
+
+def _wave(sde: float, m: dict[str, float], baseline: float) -> str:
+    wave = m.get("sin_to_depth", math.nan)
+    if math.isfinite(wave) and wave >= SIN_TO_DEPTH_MAX:
+        return f"a sinusoid at P/2, P or 2P: sin_to_depth {wave:.2f} >= {SIN_TO_DEPTH_MAX:g}"
+    return ""
+
+
+def _odd_even(sde: float, m: dict[str, float], baseline: float) -> str:
+    value = m.get("odd_even_sigma", math.nan)
+    if math.isfinite(value) and value >= ODD_EVEN_MAX:
+        return f"odd and even depths differ by {value:.1f} sigma >= {ODD_EVEN_MAX:g}"
+    return ""
+
+
+def _eclipse(sde: float, m: dict[str, float], baseline: float) -> str:
+    found = _significant_secondary(m)
+    return f"a secondary eclipse ({found})" if found else ""
+
+
+def _enough(sde: float, m: dict[str, float], baseline: float) -> str:
+    transits = m.get("n_transits", 0.0)
+    if transits >= TRANSITS_MIN:
+        return ""
+    if transits != 2:
+        return f"{transits:.0f} transit(s) with data < {TRANSITS_MIN}"
+    red, threshold = m.get("depth_snr_red", math.nan), red_snr_threshold(baseline)
+    spread, wave = m.get("depth_spread", math.nan), m.get("sin_to_depth", math.nan)
+    depth = m.get("depth", math.nan)
+    missing = []
+    if not red >= TWO_TRANSIT_RED_FACTOR * threshold:
+        missing.append(f"depth_snr_red {red:.1f} < {TWO_TRANSIT_RED_FACTOR * threshold:.1f}")
+    if not spread < TWO_TRANSIT_SPREAD_MAX:
+        missing.append(f"depth_spread {spread:.2f} >= {TWO_TRANSIT_SPREAD_MAX:g}")
+    if not (math.isfinite(wave) and wave < TWO_TRANSIT_SIN_MAX):
+        missing.append(f"sin_to_depth {wave:.2f} >= {TWO_TRANSIT_SIN_MAX:g}")
+    if not depth < TWO_TRANSIT_DEPTH_MAX:
+        missing.append(f"depth {depth:.3f} >= {TWO_TRANSIT_DEPTH_MAX:g}")
+    return "2 transits without more evidence (" + ", ".join(missing) + ")" if missing else ""
+
+
+def _uneven(sde: float, m: dict[str, float], baseline: float) -> str:
+    chi2, spread = m.get("depth_chi2_red", math.nan), m.get("depth_spread", math.nan)
+    if math.isfinite(chi2) and chi2 >= CHI2_RED_MAX and spread >= SPREAD_MAX:
+        return (
+            f"uneven transit depths: depth_chi2_red {chi2:.1f} >= {CHI2_RED_MAX:g} and "
+            f"depth_spread {spread:.2f} >= {SPREAD_MAX:g}"
+        )
+    return ""
+
+
+def _on_rotation(sde: float, m: dict[str, float], baseline: float) -> str:
+    match = m.get("rotation_match", math.nan)
+    spots = m.get("rotation_to_depth", math.nan)
+    rotation = m.get("rotation_period", math.nan)
+    if (
         match < ROTATION_MATCH_MAX
         and spots >= ROTATION_TO_DEPTH_MIN
         and rotation <= ROTATION_MAX_DAYS
-    )
-    return float(
-        sde >= SDE_MIN
-        and confirmed
-        and beyond_noise
-        and not_a_wave
-        and consistent
-        and enough
-        and no_eclipse
-        and not uneven
-        and not on_rotation
-    )
+    ):
+        return (
+            f"the period lines up with the star's rotation ({rotation:.2f} d; spots "
+            f"{spots:.1f} x the depth)"
+        )
+    return ""
+
+
+_RULES = (
+    _sde,
+    _confirmed,
+    _beyond_noise,
+    _wave,
+    _odd_even,
+    _eclipse,
+    _enough,
+    _uneven,
+    _on_rotation,
+)
 
 
 def rotation_metrics(
@@ -177,12 +250,13 @@ def rotation_metrics(
             "rotation_to_depth": ratio}  # fmt: skip
 
 
-def _significant_secondary(metrics: dict[str, float]) -> bool:
-    """A second dip, at phase 0.5 or elsewhere, deeper than a tenth of the transit and 5 sigma."""
+def _significant_secondary(metrics: dict[str, float]) -> str:
+    """A second dip, at phase 0.5 or elsewhere, deeper than a tenth of the transit and 5
+    sigma: where and how deep ("" if none)."""
     depth = metrics.get("depth", math.nan)
     if not (math.isfinite(depth) and depth > 0):
-        return False
-    for name in ("secondary", "secondary_best"):
+        return ""
+    for name, where in (("secondary", "at phase 0.5"), ("secondary_best", "elsewhere")):
         value = metrics.get(f"{name}_depth", math.nan)
         snr = metrics.get(f"{name}_snr", math.nan)
         if (
@@ -191,8 +265,8 @@ def _significant_secondary(metrics: dict[str, float]) -> bool:
             and value > SECONDARY_MAX * depth
             and snr > ODD_EVEN_MAX
         ):
-            return True
-    return False
+            return f"{where}, {value / depth:.2f} of the depth at {snr:.1f} sigma"
+    return ""
 
 
 def best_ephemeris(results: dict[str, Any]) -> tuple[float, float, float, float] | None:
@@ -230,11 +304,11 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
     period, t0, duration, uses_tls = found
     values = at_ephemeris(ctx.time, ctx.flux_for(period)[0], period, t0, duration)
     rotation = rotation_metrics(period, values["depth"], _rotation(ctx, period, t0, duration))
+    flag, why = decide(ctx.results, {**values, **rotation}, float(ctx.time.max() - ctx.time.min()))
     return {
         "vet_uses_tls": uses_tls,
-        "vet_transit_like": transit_like(
-            ctx.results, {**values, **rotation}, float(ctx.time.max() - ctx.time.min())
-        ),
+        "vet_transit_like": flag,
+        "vet_reason": why,
         **{f"vet_{k}": v for k, v in rotation.items()},
         **{f"vet_{k}": v for k, v in values.items()},
     }
