@@ -120,7 +120,7 @@ def _exoextract(paths: list[str], mission: str, number: int, full: bool) -> dict
         candidates=(Candidate(key=str(number)),),
         paths=tuple(paths),
     )
-    rows, _ = extract(task)
+    rows, _, _ = extract(task)
     return rows[str(number)]
 
 

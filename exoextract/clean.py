@@ -64,6 +64,16 @@ class Cleaned:
         """The band the search folds for trial periods in ``period``'s octave."""
         return _band_in(self.search_bands, period)
 
+    def subset(self, keep: np.ndarray) -> Cleaned:
+        """The flattened light curves with only the ``keep`` points (on ``flat``'s times):
+        a star's later signals are searched with the transits of the earlier ones out."""
+        return replace(
+            self,
+            flat=self.flat[keep],
+            bands=tuple(band.subset(keep) for band in self.bands),
+            search_bands=tuple(band.subset(keep) for band in self.search_bands),
+        )
+
 
 def _band_in(bands: tuple[Band, ...], period: float) -> Band | None:
     """The first of ``bands`` (ascending reach) that reaches ``period``, else the last."""
@@ -83,6 +93,10 @@ class Band:
     flux: np.ndarray
     flux_err: np.ndarray | None
     rotation: float = float("nan")  # rotation period whose spot model is in the trend
+
+    def subset(self, keep: np.ndarray) -> Band:
+        err = None if self.flux_err is None else self.flux_err[keep]
+        return replace(self, flux=self.flux[keep], flux_err=err)
 
 
 def cadence_days(time: np.ndarray) -> float:

@@ -68,8 +68,9 @@ def load_star(task: Task) -> Star:
     return Star(ctx, fetched, timing)
 
 
-def extract(task: Task) -> tuple[dict[str, dict[str, Any]], list[str]]:
-    """({candidate key: feature row}, notes) for one star; TargetError on target problems."""
+def extract(task: Task) -> tuple[dict[str, dict[str, Any]], list[str], list[dict[str, Any]]]:
+    """({candidate key: feature row}, notes, the star's signals) for one star; TargetError on
+    target problems."""
     settings = task.settings
     loaded = load_star(task)
     ctx, fetched, timing, cleaned = loaded.ctx, loaded.fetched, loaded.timing, loaded.ctx.cleaned
@@ -95,4 +96,4 @@ def extract(task: Task) -> tuple[dict[str, dict[str, Any]], list[str]]:
                 )
             )
         rows[candidate.key] = row
-    return rows, list(fetched.notes)
+    return rows, list(fetched.notes), list(ctx.shared.get("signals") or ())

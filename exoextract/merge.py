@@ -4,6 +4,8 @@ and failures.parquet (the others, with their reasons)."""
 
 from __future__ import annotations
 
+import json
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,11 +14,14 @@ import pandas as pd
 from exoextract import features
 from exoextract.checkpoint import write_parquet
 from exoextract.extract import OUTCOME_COLUMNS, SOURCE_COLUMNS, reserved_columns
+from exoextract.plan import SIGNALS_COLUMN
 from exoextract.settings import Settings, result_fingerprint
 from exoextract.targets import TargetList
 
 if TYPE_CHECKING:
     from exoextract.runner import RunResult
+
+MATCH_TOLERANCE = 0.01  # a signal is a catalog candidate when their periods agree this well
 
 
 def merge(
@@ -31,7 +36,11 @@ def merge(
     feature_cols = list(kinds)
     timing = features.timing_columns(settings)
     known = (
-        set(feature_cols) | set(OUTCOME_COLUMNS) | set(SOURCE_COLUMNS) | set(timing) | {"_order"}
+        set(feature_cols)
+        | set(OUTCOME_COLUMNS)
+        | set(SOURCE_COLUMNS)
+        | set(timing)
+        | {"_order", SIGNALS_COLUMN}
     )
     extra = [c for c in frame.columns if c not in known]
     ok = frame[frame["status"] == "ok"]
@@ -62,6 +71,7 @@ def merge(
         else:
             columns[column] = pd.to_numeric(series, errors="coerce").astype("float64")
     table = pd.concat([table, pd.DataFrame(columns)], axis=1)
+    signals = signals_frame(ok, targets, settings)
     meta = {
         "schema_version": features.SCHEMA_VERSION,
         "run_id": result.run_id,
@@ -70,6 +80,8 @@ def merge(
     hint = f"free disk space, then resume {run_dir}"
     result.features_path = run_dir / "features.parquet"
     write_parquet(result.features_path, table, hint, meta)
+    result.signals_path = run_dir / "signals.parquet"
+    write_parquet(result.signals_path, signals, hint, meta)
 
     bad = frame[frame["status"] != "ok"]
     outcome_cols = ["status", "error_type", "message", "attempts", "seconds", "exit_code"]
@@ -97,6 +109,71 @@ def merge(
                 result.warnings.append(
                     f"line {target.line}: {key}: known ephemeris not measured ({reason})"
                 )
+
+
+def signal_specs(settings: Settings) -> list[features.Column]:
+    """The columns of signals.parquet after the identity: the signal's own, then those of
+    every per-signal family that ran."""
+    from exoextract.features import signals
+
+    specs = list(signals.SIGNAL_COLUMNS)
+    per_signal = (*signals.PER_SIGNAL, "views")
+    for family in features.enabled(settings):
+        if family.name in per_signal:
+            specs += [*family.columns, features.reason_spec(family)]
+    return specs
+
+
+def signals_frame(ok: pd.DataFrame, targets: TargetList, settings: Settings) -> pd.DataFrame:
+    """One row per signal of every successful star, in the input's order, with the
+    candidate (and its label) whose catalog ephemeris the signal matches."""
+    specs = signal_specs(settings)
+    by_star: dict[str, list[Any]] = {}
+    for target in targets.targets:
+        by_star.setdefault(target.target_id, []).append(target)
+    records: list[dict[str, Any]] = []
+    blobs = ok[SIGNALS_COLUMN] if SIGNALS_COLUMN in ok else [None] * len(ok)
+    for target_id, blob in zip(ok["target_id"], blobs, strict=True):
+        if not isinstance(blob, str) or not blob:
+            continue
+        star = by_star.get(str(target_id), [])
+        for found in json.loads(blob):
+            match = _matching(found, star)
+            record: dict[str, Any] = {"target_id": str(target_id)}
+            if targets.has_candidates:
+                record["candidate"] = match.candidate if match else None
+            if targets.has_labels:
+                record["label"] = match.label if match else None
+            records.append({**record, **found})
+    identity = ["target_id"]
+    identity += ["candidate"] if targets.has_candidates else []
+    identity += ["label"] if targets.has_labels else []
+    frame = pd.DataFrame.from_records(records, columns=[*identity, *(c.name for c in specs)])
+    for spec in specs:
+        if spec.kind == "text":
+            frame[spec.name] = frame[spec.name].fillna("").astype(str)
+        elif spec.kind == "float":
+            frame[spec.name] = pd.to_numeric(frame[spec.name], errors="coerce").astype("float64")
+    frame["signal"] = frame["signal"].astype("Int64")
+    return frame
+
+
+def _matching(found: dict[str, Any], star: list[Any]) -> Any:
+    """The candidate whose catalog ephemeris this signal is (period within 1 %; a single
+    event: a transit the ephemeris predicts within a duration of it)."""
+    period, t0 = found.get("signal_period"), found.get("signal_t0")
+    duration = found.get("signal_duration") or 0.0
+    for target in star:
+        if target.period is None:
+            continue
+        if isinstance(period, float) and period > 0 and not math.isnan(period):
+            if abs(period / target.period - 1.0) < MATCH_TOLERANCE:
+                return target
+        elif target.t0 is not None and isinstance(t0, float):
+            offset = (t0 - target.t0 + 0.5 * target.period) % target.period - 0.5 * target.period
+            if abs(offset) < max(duration, target.duration or 0.0):
+                return target
+    return None
 
 
 def _identity_frame(targets: TargetList) -> pd.DataFrame:

@@ -5,6 +5,7 @@ stars, the chunks they are checkpointed in, and the task a star becomes.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -22,6 +23,8 @@ from exoextract.task import Candidate, Task
 
 if TYPE_CHECKING:
     from exoextract.archive.inventory import Inventory
+
+SIGNALS_COLUMN = "signals_json"  # a checkpoint column: the star's signals, on its first row
 
 
 def read_input(csv_path: str | Path, settings: Settings) -> TargetList:
@@ -102,6 +105,16 @@ def tasks_for(
     ``located`` maps a star's ``target_id`` to its light-curve files (local source).
     """
     return [task_for(star, settings, located or {}, plugin_path) for star in group_stars(targets)]
+
+
+def checkpoint_rows(outcome: Outcome, star: Sequence[Target]) -> list[dict[str, Any]]:
+    """A star's checkpoint rows, one per candidate; the first also carries the star's
+    signals (as JSON: ``signals.parquet`` is built from them when the run completes)."""
+    rows = [checkpoint_row(outcome, target) for target in star]
+    found = (outcome.data or {}).get("signals")
+    if rows and found:
+        rows[0][SIGNALS_COLUMN] = json.dumps(found)
+    return rows
 
 
 def checkpoint_row(outcome: Outcome, target: Target) -> dict[str, Any]:

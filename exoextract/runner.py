@@ -33,7 +33,7 @@ from exoextract.extract import reserved_columns
 from exoextract.merge import merge
 from exoextract.plan import (
     biggest_first,
-    checkpoint_row,
+    checkpoint_rows,
     group_stars,
     plan_chunks,
     read_input,
@@ -96,6 +96,7 @@ class RunResult:
     workers: int
     features_path: Path | None = None
     failures_path: Path | None = None
+    signals_path: Path | None = None
     failures: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
@@ -130,6 +131,7 @@ class RunResult:
             "sequential_fallback": self.sequential_fallback,
             "features_path": str(self.features_path) if self.features_path else None,
             "failures_path": str(self.failures_path) if self.failures_path else None,
+            "signals_path": str(self.signals_path) if self.signals_path else None,
             "failures": self.failures,
             "warnings": self.warnings,
             "events": self.events,
@@ -340,9 +342,7 @@ def _execute(
                 for note in (outcome.data or {}).get("notes") or ():
                     warnings.append(f"{outcome.key}: {note}")
                 index = chunk_of[outcome.key]
-                buffers.setdefault(index, []).extend(
-                    checkpoint_row(outcome, target) for target in rows_of[outcome.key]
-                )
+                buffers.setdefault(index, []).extend(checkpoint_rows(outcome, rows_of[outcome.key]))
                 remaining[index] -= 1
                 if remaining[index] == 0:
                     rows = buffers.pop(index)

@@ -184,6 +184,12 @@ class Settings:
     run_bls: bool = _f(True, "features", "Run Box Least Squares (astropy).")
     run_tls: bool = _f(True, "features", "Run Transit Least Squares.")
     run_vet: bool = _f(True, "features", "Vetting metrics at the best blind-search period.")
+    max_signals: int = _f(
+        5,
+        "features",
+        "Signals kept per star in signals.parquet: after each, its transits are taken out and "
+        "the search runs again (single events and pairs included); 0 = only the strongest.",
+    )
     run_lightcurve_package: bool = _f(
         False, "features", "The light-curve package's general features (optional extra)."
     )
@@ -353,6 +359,7 @@ def _validate(s: Settings) -> None:
         "pool_rebuilds",
         "max_tasks_per_worker",
         "mast_search_days",
+        "max_signals",
     )
     for name in non_negative:
         if getattr(s, name) < 0:

@@ -24,8 +24,9 @@ def run_task(task: Task) -> dict[str, Any]:
 
     def work() -> dict[str, Any]:
         start = time.perf_counter()
-        rows, notes = extract(task)
-        return {"rows": rows, "notes": notes, "seconds": round(time.perf_counter() - start, 3)}
+        rows, notes, signals = extract(task)
+        seconds = round(time.perf_counter() - start, 3)
+        return {"rows": rows, "notes": notes, "signals": signals, "seconds": seconds}
 
     return guarded(work)
 

@@ -32,6 +32,7 @@ def test_column_names_are_unique_and_prefixed_by_family() -> None:
         "bls": "bls_",
         "tls": "tls_",
         "vet": "vet_",
+        "signals": "signals_",
         "lcpkg": "lc_",
         "known": "known_",
         "views": "view_",

@@ -69,6 +69,7 @@ FAMILIES = (
     Family("bls", "exoextract.features.bls", "run_bls"),
     Family("tls", "exoextract.features.tls", "run_tls"),
     Family("vet", "exoextract.features.vet", "run_vet"),
+    Family("signals", "exoextract.features.signals", "max_signals"),
     Family("lcpkg", "exoextract.features.lcpkg", "run_lightcurve_package"),
     Family("known", "exoextract.features.known", "run_known"),
     Family("views", "exoextract.features.views", "run_views"),
@@ -121,6 +122,29 @@ class FeatureContext:
         if band is None:
             return self.flux, self.flux_err
         return band.flux, None if self.flux_err is None else band.flux_err
+
+    def without(
+        self, cut: Callable[[np.ndarray], np.ndarray], settings: Settings | None = None
+    ) -> FeatureContext:
+        """This star with the points ``cut(times)`` flags taken out (the transits of the
+        signals found so far), and nothing computed yet: a search of what is left (with
+        ``settings`` in place of the star's, if given)."""
+        keep = ~cut(self.time)
+        raw_time, raw_flux = self.raw_time, self.raw_flux
+        if raw_time is not None and raw_flux is not None:
+            raw_keep = ~cut(raw_time)
+            raw_time, raw_flux = raw_time[raw_keep], raw_flux[raw_keep]
+        return FeatureContext(
+            self.time[keep],
+            self.flux[keep],
+            None if self.flux_err is None else self.flux_err[keep],
+            self.cleaned.subset(keep),
+            settings or self.settings,
+            self.row,
+            self.candidate,
+            raw_time,
+            raw_flux,
+        )
 
     def memo(self, name: str, build: Callable[[], Any]) -> Any:
         """A value computed once per star and shared by families (the blind search's

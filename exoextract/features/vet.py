@@ -127,24 +127,28 @@ def transit_like(
 
 
 def decide(
-    results: dict[str, Any], metrics: dict[str, float], baseline: float = 89.0
+    results: dict[str, Any],
+    metrics: dict[str, float],
+    baseline: float = 89.0,
+    detection: tuple[str, float, float] | None = None,
 ) -> tuple[float, str]:
-    """The flag and why: every rule that failed, or what the signal passed with."""
-    sde = results.get("tls_sde")
-    if not isinstance(sde, float) or not math.isfinite(sde):
+    """The flag and why: every rule that failed, or what the signal passed with.
+    ``detection`` (name, value, threshold) stands in for TLS's SDE where no search over
+    periods found the signal (two single events paired)."""
+    name, value, threshold = detection or ("tls_sde", results.get("tls_sde"), SDE_MIN)
+    if not isinstance(value, float) or not math.isfinite(value):
         return math.nan, "no TLS detection statistic (TLS off or failed)"
-    failed = [why for rule in _RULES if (why := rule(sde, metrics, baseline))]
+    failed = [why for rule in _RULES if (why := rule(value, metrics, baseline))]
+    if value < threshold:
+        failed.insert(0, f"{name} {value:.1f} < {threshold:g}")
     if failed:
         return 0.0, "; ".join(failed)
     transits = metrics.get("n_transits", math.nan)
+    label = "SDE" if name == "tls_sde" else name
     return 1.0, (
-        f"passed every rule: SDE {sde:.1f}, depth_snr_red {metrics['depth_snr_red']:.1f} >= "
-        f"{red_snr_threshold(baseline):.1f}, {transits:.0f} transits"
+        f"passed every rule: {label} {value:.1f}, depth_snr_red {metrics['depth_snr_red']:.1f}"
+        f" >= {red_snr_threshold(baseline):.1f}, {transits:.0f} transits"
     )
-
-
-def _sde(sde: float, m: dict[str, float], baseline: float) -> str:
-    return f"tls_sde {sde:.1f} < {SDE_MIN:g}" if sde < SDE_MIN else ""
 
 
 def _confirmed(sde: float, m: dict[str, float], baseline: float) -> str:
@@ -224,7 +228,6 @@ def _on_rotation(sde: float, m: dict[str, float], baseline: float) -> str:
 
 
 _RULES = (
-    _sde,
     _confirmed,
     _beyond_noise,
     _wave,
@@ -283,7 +286,7 @@ def best_ephemeris(results: dict[str, Any]) -> tuple[float, float, float, float]
     return None
 
 
-def _rotation(
+def star_rotation(
     ctx: FeatureContext, period: float, t0: float, duration: float
 ) -> tuple[float, float, float] | None:
     """The star's modulation measured out of transit (a deep transit train would otherwise
@@ -303,7 +306,7 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
         raise NotComputable("no blind-search period to vet (BLS and TLS off or failed)")
     period, t0, duration, uses_tls = found
     values = at_ephemeris(ctx.time, ctx.flux_for(period)[0], period, t0, duration)
-    rotation = rotation_metrics(period, values["depth"], _rotation(ctx, period, t0, duration))
+    rotation = rotation_metrics(period, values["depth"], star_rotation(ctx, period, t0, duration))
     flag, why = decide(ctx.results, {**values, **rotation}, float(ctx.time.max() - ctx.time.min()))
     return {
         "vet_uses_tls": uses_tls,

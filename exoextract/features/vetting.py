@@ -22,6 +22,7 @@ system.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -141,43 +142,88 @@ def at_ephemeris(
         "secondary_snr": _ratio(secondary, secondary_err),
         "phase_coverage": float(np.unique(phase_bins).size / COVERAGE_BINS),
     }
-    out.update(_red_noise_depth(time, flux, dt, epoch, duration))
+    out.update(_red_noise_depth(time, flux, dt, epoch, period, t0, duration))
     out.update(_best_other_dip(time, flux, period, t0, duration))
     out.update(_trapezoid(dt, flux, duration))
     out.update(_sinusoids(time, flux, period, t0, duration, depth))
     return out
 
 
-def _red_noise_depth(
-    time: np.ndarray, flux: np.ndarray, dt: np.ndarray, epoch: np.ndarray, duration: float
-) -> dict[str, float]:
-    """Depth significance and per-transit consistency against correlated noise."""
-    nan = {"depth_snr_red": math.nan, "depth_chi2_red": math.nan, "depth_spread": math.nan}
+@dataclass(frozen=True)
+class Events:
+    """The transits of an ephemeris one by one: each one's mid-time, whole-box depth below
+    the out-of-transit level and points, and the scatter a transit-long mean of the
+    out-of-transit flux has (correlated noise counted; NaN where it cannot be measured)."""
+
+    centres: np.ndarray
+    depths: np.ndarray
+    counts: np.ndarray
+    scatter: float
+
+    @property
+    def snr(self) -> np.ndarray:
+        """Each transit's depth over the scatter: its own significance."""
+        return self.depths / self.scatter if self.scatter > 0 else np.full(self.depths.size, np.nan)
+
+
+def transit_events(
+    time: np.ndarray, flux: np.ndarray, period: float, t0: float, duration: float
+) -> Events:
+    """The transits with data at this ephemeris (a period longer than the data: one event)."""
+    dt = phase_offset(time, period, t0)
+    epoch = np.floor((time - t0) / period + 0.5).astype(np.int64)
+    return _events(time, flux, dt, epoch, period, t0, duration)
+
+
+def _events(
+    time: np.ndarray,
+    flux: np.ndarray,
+    dt: np.ndarray,
+    epoch: np.ndarray,
+    period: float,
+    t0: float,
+    duration: float,
+) -> Events:
+    empty = Events(np.array([]), np.array([]), np.array([]), math.nan)
     inside = np.abs(dt) < 0.5 * duration
     away = np.abs(dt) > duration
     if not inside.any() or away.sum() < 20:
-        return nan
+        return empty
     level = float(np.median(flux[away]))
     index = np.floor((time[away] - time.min()) / duration).astype(np.int64)
     counts = np.bincount(index)
     sums = np.bincount(index, weights=flux[away])
     full = counts >= max(2, 0.5 * float(np.median(counts[counts > 0])))
-    if full.sum() < 5:
-        return nan
-    means = sums[full] / counts[full]
-    scatter = 1.4826 * float(np.median(np.abs(means - np.median(means))))
-    if not scatter > 0:
-        return nan
+    scatter = math.nan
+    if full.sum() >= 5:
+        means = sums[full] / counts[full]
+        scatter = 1.4826 * float(np.median(np.abs(means - np.median(means))))
     epochs, which = np.unique(epoch[inside], return_inverse=True)
-    depths = level - np.bincount(which, weights=flux[inside]) / np.bincount(which)
+    points = np.bincount(which)
+    depths = level - np.bincount(which, weights=flux[inside]) / points
+    return Events(t0 + epochs * period, depths, points, scatter if scatter > 0 else math.nan)
+
+
+def _red_noise_depth(
+    time: np.ndarray,
+    flux: np.ndarray,
+    dt: np.ndarray,
+    epoch: np.ndarray,
+    period: float,
+    t0: float,
+    duration: float,
+) -> dict[str, float]:
+    """Depth significance and per-transit consistency against correlated noise."""
+    nan = {"depth_snr_red": math.nan, "depth_chi2_red": math.nan, "depth_spread": math.nan}
+    events = _events(time, flux, dt, epoch, period, t0, duration)
+    scatter = events.scatter
+    if events.depths.size == 0 or not scatter > 0:
+        return nan
+    depths, n = events.depths, events.depths.size
     depth = float(np.mean(depths))
-    snr = depth / (scatter / math.sqrt(epochs.size))
-    chi2 = (
-        float(np.sum(((depths - depth) / scatter) ** 2) / (epochs.size - 1))
-        if epochs.size > 1
-        else math.nan
-    )
-    spread = float(np.std(depths)) / depth if depth > 0 and epochs.size > 1 else math.nan
+    snr = depth / (scatter / math.sqrt(n))
+    chi2 = float(np.sum(((depths - depth) / scatter) ** 2) / (n - 1)) if n > 1 else math.nan
+    spread = float(np.std(depths)) / depth if depth > 0 and n > 1 else math.nan
     return {"depth_snr_red": snr, "depth_chi2_red": chi2, "depth_spread": spread}
 
 

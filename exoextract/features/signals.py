@@ -1,0 +1,481 @@
+"""Every signal of a star: the strongest, then its transits taken out and the search again.
+
+The families before this one (``bls``, ``tls``, ``vet``) described the strongest peak of the
+blind search; that is the star's row in ``features.parquet``, as before. Here the search goes
+on, up to ``max_signals`` signals, each one kept in ``signals.parquet`` with its own search,
+vetting (and view) columns — Kepler's threshold-crossing events are what classifiers learn
+from, and a star can have several planets:
+
+1. **Periodic signals.** A detection (TLS's SDE at least 9, TLS's usual threshold) is
+   looked at transit by transit (:func:`exoextract.features.vetting.transit_events`). When
+   its transits agree it is a periodic signal; its transits are taken out (one duration
+   either side of each centre) and the search runs again on what is left, with every
+   per-signal family. When one event carries it — a single transit with data, two whose
+   depths differ by more than 30 % and 5 sigma (two different objects: Kepler-90's g and h
+   at 114.6 d), or three or more as uneven as the vetting's rule — the deepest event is a
+   **single event** (if 10 sigma or more against the correlated noise at its duration),
+   taken out alone, and the search runs again. The periodic search stops at the first
+   detection below the threshold.
+2. **Single events and pairs.** What is left is then searched for single transit-like dips
+   (boxes of 1-16 hours, 10 sigma against the correlated noise at their duration, away from
+   gaps). Two of one depth (within 30 %) and duration (within a factor 1.5) are one signal
+   with two transits — periods beyond half the baseline, which the periodic search does not
+   reach — at the shortest period the data allow (no data at the transits it predicts in
+   between); it is vetted at that ephemeris, its detection statistic the two events'
+   combined SNR (at least 10 in place of the SDE). Events left unpaired are single events:
+   a mid-time, duration and depth, no period, never flagged.
+
+A star's later signals each cost one more search, no more than its first.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from exoextract import features
+from exoextract.clean import longest_period
+from exoextract.features import Column, FeatureContext
+from exoextract.features.vet import (
+    SDE_MIN,
+    best_ephemeris,
+    decide,
+    red_snr_threshold,
+    rotation_metrics,
+    star_rotation,
+)
+from exoextract.features.vetting import Events, at_ephemeris, transit_events
+from exoextract.settings import Settings
+
+COLUMNS = (
+    Column("signals_found", "count", "Signals found on the star (signals.parquet), every kind."),
+    Column("signals_single", "count", "Of those, single events (one transit, no period)."),
+)
+SIGNAL_COLUMNS = (
+    Column("signal", "", "The signal's number on its star: 1 is the first found."),
+    Column(
+        "signal_kind",
+        "text",
+        "periodic (the periodic search), pair (two events of one depth, their period from "
+        "their separation) or single (one event, no period).",
+        kind="text",
+    ),
+    Column("signal_period", "d", "Period (NaN for a single event)."),
+    Column("signal_t0", "d (mission time: BTJD or BKJD)", "Mid-time of the first transit."),
+    Column("signal_duration", "d", "Transit duration."),
+    Column("signal_depth", "relative flux", "Depth: whole-box mean below the level around it."),
+    Column(
+        "signal_snr",
+        "",
+        "Depth over its uncertainty with correlated noise counted (all transits together).",
+    ),
+    Column("signal_events", "count", "Transits with data."),
+)
+PER_SIGNAL = ("bls", "tls", "vet")  # the families that describe one signal (views too, if on)
+CUT_DURATIONS = 1.0  # taken out before the next search: this many durations either side
+EVENT_SNR_MIN = 10.0  # a single event, against correlated noise at its duration
+PAIR_EVENT_SNR_MIN = 7.0  # each event of a pair
+PAIR_SNR_MIN = 10.0  # a pair's combined SNR, its detection statistic in place of the SDE
+DEPTHS_DIFFER = 0.3  # two events this much apart in depth (of the deeper) are two objects
+DEPTHS_DIFFER_SIGMA = 5.0  # ... and this many sigma
+DURATION_RATIO_MAX = 1.5  # a pair's durations agree within this factor
+UNEVEN_CHI2, UNEVEN_SPREAD = 5.0, 0.5  # the vetting's "one or two events carry it" rule
+EVENT_DURATIONS_HOURS = (1.0, 1.5, 2.0, 3.0, 4.5, 6.0, 8.0, 10.0, 13.0, 16.0)
+EVENT_STEP = 1.0 / 3.0  # single-event boxes every third of a duration
+EVENT_COVERAGE = 0.8  # of the points a box should hold, for an event to count
+EVENT_LIMIT = 12  # the strongest events looked at for pairs
+REFINE_PERIODS = 201  # trial periods of a pair's refinement
+BLS_KEYS = ("period", "power", "depth", "depth_err", "duration", "transit_time", "log_likelihood")
+
+
+@dataclass
+class Signal:
+    """One signal of a star and its per-signal columns."""
+
+    kind: str
+    period: float
+    t0: float
+    duration: float
+    depth: float
+    snr: float
+    events: int
+    row: dict[str, Any] = field(default_factory=dict)
+    detection: float = math.nan  # a pair's combined SNR (its detection statistic)
+
+    def columns(self, number: int) -> dict[str, Any]:
+        return {
+            "signal": float(number),
+            "signal_kind": self.kind,
+            "signal_period": self.period,
+            "signal_t0": self.t0,
+            "signal_duration": self.duration,
+            "signal_depth": self.depth,
+            "signal_snr": self.snr,
+            "signal_events": float(self.events),
+            **self.row,
+        }
+
+
+def compute(ctx: FeatureContext) -> dict[str, Any]:
+    """Find the star's signals (after the first search's families); they go to
+    ``ctx.shared['signals']`` as rows, the counts to the star's row."""
+    settings = ctx.settings
+    chosen = [f for f in features.enabled(settings) if f.name in PER_SIGNAL]
+    views = [f for f in features.enabled(settings) if f.name == "views"]
+    if views:  # the first signal's view, at the first search's ephemeris
+        ctx.results.update(features.compute(ctx, views))
+    found = find(ctx, chosen + views, settings.max_signals)
+    ctx.shared["signals"] = [s.columns(i + 1) for i, s in enumerate(found)]
+    return {
+        "signals_found": float(len(found)),
+        "signals_single": float(sum(s.kind == "single" for s in found)),
+    }
+
+
+def find(ctx: FeatureContext, families: Sequence[features.Family], limit: int) -> list[Signal]:
+    """Every signal, at most ``limit`` (see the module doc); ``ctx.results`` holds the
+    first search's columns."""
+    found: list[Signal] = []
+    search, row = ctx, _signal_row(ctx.results, families)
+    baseline = float(ctx.time.max() - ctx.time.min())
+    later = _three_transits(ctx.settings, baseline)
+    for _ in range(2 * limit + 1):
+        if len(found) >= limit:
+            return _vetted(ctx, found)
+        ephemeris = best_ephemeris(row)
+        if ephemeris is None or not _detected(row, baseline):
+            break
+        period, t0, duration, _ = ephemeris
+        events = transit_events(search.time, search.flux_for(period)[0], period, t0, duration)
+        if _periodic(events):
+            period, t0 = _longest_period(events, period)
+            found.append(_periodic_signal(row, period, t0, duration, events))
+        else:
+            deepest = int(np.nanargmax(events.snr)) if events.depths.size else -1
+            event = None
+            if deepest >= 0 and events.snr[deepest] >= EVENT_SNR_MIN:
+                event = _refined(search, float(events.centres[deepest]), duration)
+            if event is not None:
+                found.append(_single(event))
+            else:  # nothing to report: take the detection out unreported and look further
+                found.append(Signal("hidden", period, t0, duration, math.nan, math.nan, 0))
+        search = ctx.without(_cutter(found), later)
+        if later is None:
+            break
+        row = _signal_row(_run(search, families), families)
+    periodic = [s for s in found if s.kind == "periodic"]
+    singles = [Event(s.t0, s.duration, s.depth, s.snr) for s in found if s.kind == "single"]
+    around = ctx.without(_cutter(periodic))  # every event in, the periodic signals out
+    found = periodic + _events_and_pairs(search, around, limit - len(periodic), singles)
+    return _vetted(ctx, found)
+
+
+def _three_transits(settings: Settings, baseline: float) -> Settings | None:
+    """The later searches' settings: periods with three transits at least (a third of the
+    baseline); two-transit signals come from the pairs of single events, found once every
+    periodic signal is out of the way (a pair search would else take one planet's transit
+    and another's for one signal). None when no period is that short."""
+    longest = min(longest_period(settings, baseline), baseline / 3)
+    return replace(settings, period_max=longest) if longest > settings.period_min else None
+
+
+def _detected(row: dict[str, Any], baseline: float) -> bool:
+    """A detection worth a signal: TLS's SDE at its usual threshold and the depth beyond
+    what correlated noise reaches on this baseline (the vetting's own two thresholds)."""
+    sde, red = row.get("tls_sde", math.nan), row.get("vet_depth_snr_red", math.nan)
+    return bool(sde >= SDE_MIN and red >= red_snr_threshold(baseline))
+
+
+def _longest_period(events: Events, period: float) -> tuple[float, float]:
+    """(period, t0) with the transits that have data at every g-th epoch reported at g
+    times the period: the transits in between fell in gaps, the data cannot tell the two
+    apart, and the longer period predicts no transit that was not seen."""
+    centres = np.sort(events.centres)
+    steps = np.rint((centres - centres[0]) / period).astype(np.int64)
+    common = int(np.gcd.reduce(steps[1:])) if steps.size > 1 else 1
+    return (period * common if common > 1 else period), float(centres[0])
+
+
+def _vetted(star: FeatureContext, found: list[Signal]) -> list[Signal]:
+    """Each periodic signal and pair vetted again at its final ephemeris with the other
+    signals' transits taken out (another planet's transit is not this one's eclipse)."""
+    baseline = float(star.time.max() - star.time.min())
+    for index, signal in enumerate(found):
+        if signal.kind == "single":
+            continue
+        others = star.without(_cutter([s for s in found if s is not signal]))
+        flux = others.flux_for(signal.period)[0]
+        events = transit_events(others.time, flux, signal.period, signal.t0, signal.duration)
+        if events.depths.size <= 1:  # its other transits were another signal's
+            signal.events = 0
+            if events.depths.size == 1:
+                event = Event(
+                    float(events.centres[0]),
+                    signal.duration,
+                    float(events.depths[0]),
+                    float(events.snr[0]),
+                )
+                found[index] = _single(event)
+            continue
+        metrics = at_ephemeris(others.time, flux, signal.period, signal.t0, signal.duration)
+        rotation = rotation_metrics(
+            signal.period,
+            metrics["depth"],
+            star_rotation(star, signal.period, signal.t0, signal.duration),
+        )
+        detection = (
+            None if signal.kind == "periodic" else ("pair SNR", signal.detection, PAIR_SNR_MIN)
+        )
+        flag, why = decide(signal.row, {**metrics, **rotation}, baseline, detection)
+        signal.row.update({f"vet_{k}": v for k, v in {**metrics, **rotation}.items()})
+        signal.row.update(vet_transit_like=flag, vet_reason=why)
+        signal.depth, signal.snr = metrics["depth"], metrics["depth_snr_red"]
+        signal.events = int(metrics["n_transits"])
+    return [s for s in found if s.events > 0]
+
+
+def _run(ctx: FeatureContext, families: Sequence[features.Family]) -> dict[str, Any]:
+    return features.compute(ctx, list(families))
+
+
+def _signal_row(results: dict[str, Any], families: Sequence[features.Family]) -> dict[str, Any]:
+    """The per-signal families' columns (and reasons) out of a row of results."""
+    names: list[str] = []
+    for family in families:
+        names += [c.name for c in family.columns] + [family.reason_column]
+    return {name: results.get(name, math.nan) for name in names}
+
+
+def _cutter(signals: Sequence[Signal]) -> Callable[[np.ndarray], np.ndarray]:
+    """Flags the points within ``CUT_DURATIONS`` durations of any of the signals' transits."""
+
+    def cut(time: np.ndarray) -> np.ndarray:
+        inside = np.zeros(time.size, dtype=bool)
+        for s in signals:
+            half = CUT_DURATIONS * s.duration
+            if s.kind == "single" or not math.isfinite(s.period):
+                inside |= np.abs(time - s.t0) < half
+            else:
+                inside |= np.abs((time - s.t0 + 0.5 * s.period) % s.period - 0.5 * s.period) < half
+        return inside
+
+    return cut
+
+
+def _periodic(events: Events) -> bool:
+    """Whether the transits agree (see the module doc); False when one event carries it."""
+    depths = events.depths
+    if depths.size < 2:
+        return False
+    if depths.size == 2:
+        low, high = sorted(float(d) for d in depths)
+        if low <= 0:
+            return False
+        apart = high - low
+        sigma = events.scatter * math.sqrt(2.0) if events.scatter > 0 else 0.0
+        return not (apart >= DEPTHS_DIFFER * high and apart >= DEPTHS_DIFFER_SIGMA * sigma)
+    mean = float(np.mean(depths))
+    if not (mean > 0 and events.scatter > 0):
+        return True
+    chi2 = float(np.sum(((depths - mean) / events.scatter) ** 2) / (depths.size - 1))
+    spread = float(np.std(depths)) / mean
+    return not (chi2 >= UNEVEN_CHI2 and spread >= UNEVEN_SPREAD)
+
+
+def _periodic_signal(
+    row: dict[str, Any], period: float, t0: float, duration: float, events: Events
+) -> Signal:
+    depth = row.get("vet_depth", math.nan)
+    snr = row.get("vet_depth_snr_red", math.nan)
+    return Signal("periodic", period, t0, duration, depth, snr, events.depths.size, row)
+
+
+def _single(event: Event) -> Signal:
+    row = {"vet_reason": "a single event: no period to vet"}
+    return Signal("single", math.nan, event.t0, event.duration, event.depth, event.snr, 1, row)
+
+
+def _refined(search: FeatureContext, centre: float, duration: float) -> Event | None:
+    """The single event near ``centre``: the box of 1-16 hours that stands out most
+    within two durations of it."""
+    flux = search.flux_for(math.inf)[0]
+    near = single_events(search.time, flux, 1, (centre - 2 * duration, centre + 2 * duration))
+    return near[0] if near else None
+
+
+# ---------------------------------------------------------------- events and pairs
+@dataclass(frozen=True)
+class Event:
+    t0: float
+    duration: float
+    depth: float
+    snr: float
+
+
+def single_events(
+    time: np.ndarray,
+    flux: np.ndarray,
+    limit: int = EVENT_LIMIT,
+    around: tuple[float, float] | None = None,
+    snr_min: float = EVENT_SNR_MIN,
+) -> list[Event]:
+    """Transit-like dips of 1-16 hours (centred within ``around``, if given), each at least
+    ``snr_min`` against the scatter of means of its duration, well covered by data,
+    strongest first, not overlapping."""
+    order = np.argsort(time)
+    t, f = time[order], flux[order]
+    if t.size < 50:
+        return []
+    level = float(np.median(f))
+    cadence = float(np.median(np.diff(t)))
+    sums = np.concatenate([[0.0], np.cumsum(f)])
+    candidates: list[Event] = []
+    for hours in EVENT_DURATIONS_HOURS:
+        duration = hours / 24.0
+        expected = duration / cadence
+        if expected < 3:
+            continue
+        scatter = _scatter_of_means(t, f, duration)
+        if not scatter > 0:
+            continue
+        start, stop = around if around is not None else (t[0] + duration, t[-1] - duration)
+        centres = np.arange(max(start, t[0] + duration), min(stop, t[-1] - duration),
+                            EVENT_STEP * duration)  # fmt: skip
+        low = np.searchsorted(t, centres - 0.5 * duration)
+        high = np.searchsorted(t, centres + 0.5 * duration)
+        counts = high - low
+        nearby = np.searchsorted(t, centres + 2 * duration) - np.searchsorted(
+            t, centres - 2 * duration
+        )
+        covered = (counts >= EVENT_COVERAGE * expected) & (nearby >= EVENT_COVERAGE * 4 * expected)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            depth = level - (sums[high] - sums[low]) / counts
+        snr = np.where(covered, depth / scatter, -np.inf)
+        for index in np.nonzero(snr >= snr_min)[0]:
+            candidates.append(
+                Event(float(centres[index]), duration, float(depth[index]), float(snr[index]))
+            )
+    chosen: list[Event] = []
+    for event in sorted(candidates, key=lambda e: -e.snr):
+        if all(abs(event.t0 - c.t0) > max(event.duration, c.duration) for c in chosen):
+            chosen.append(event)
+            if len(chosen) >= limit:
+                break
+    return chosen
+
+
+def _scatter_of_means(t: np.ndarray, f: np.ndarray, duration: float) -> float:
+    index = np.floor((t - t[0]) / duration).astype(np.int64)
+    counts = np.bincount(index)
+    sums = np.bincount(index, weights=f)
+    full = counts >= max(2, 0.5 * float(np.median(counts[counts > 0])))
+    if full.sum() < 5:
+        return math.nan
+    means = sums[full] / counts[full]
+    return 1.4826 * float(np.median(np.abs(means - np.median(means))))
+
+
+def _events_and_pairs(
+    search: FeatureContext, around: FeatureContext, left: int, known: Sequence[Event]
+) -> list[Signal]:
+    """Pairs of consistent events (two-transit signals), then the unpaired events: those
+    the periodic search found (``known``, taken out of ``search``) and those found here.
+    A pair is refined on ``around``, the star without the periodic signals' transits."""
+    time, flux = search.time, search.flux_for(math.inf)[0]
+    events = [*known, *single_events(time, flux, snr_min=PAIR_EVENT_SNR_MIN)]
+    time = np.concatenate([time, _times_of(known, search)])
+    out: list[Signal] = []
+    used: set[int] = set()
+    pairs = sorted(
+        (
+            (math.hypot(a.snr, b.snr), i, j, period)
+            for i, a in enumerate(events)
+            for j, b in enumerate(events)
+            if i < j
+            and _alike(a, b)
+            and not _ambiguous(events, i, j)
+            and (period := _pair_period(time, a, b)) is not None
+        ),
+        reverse=True,
+    )
+    for snr, i, j, period in pairs:
+        if i in used or j in used or len(out) >= left:
+            continue
+        used |= {i, j}
+        first = min(events[i], events[j], key=lambda e: e.t0)
+        duration = 0.5 * (events[i].duration + events[j].duration)
+        refined, row = _refine_pair(around, period, first.t0, duration)
+        pair = Signal("pair", *refined, math.nan, math.nan, 2, detection=snr)
+        pair.row = {**row, "vet_uses_tls": 0.0}
+        out.append(pair)
+    for index, event in enumerate(events):
+        if index not in used and event.snr >= EVENT_SNR_MIN and len(out) < left:
+            out.append(_single(event))
+    return out
+
+
+def _refine_pair(
+    search: FeatureContext, period: float, t0: float, duration: float
+) -> tuple[tuple[float, float, float], dict[str, Any]]:
+    """The pair's ephemeris refined by astropy's BLS on the unbinned flux near the events'
+    own (their centres are known to a third of a duration), and its ``bls_`` columns."""
+    from astropy.timeseries import BoxLeastSquares
+
+    from exoextract.features.bls import _measure
+
+    flux, err = search.flux_for(period)
+    model = BoxLeastSquares(search.time, flux, dy=err)
+    periods = np.linspace(period - 1.5 * duration, period + 1.5 * duration, REFINE_PERIODS)
+    durations = duration * np.array([0.5, 0.7, 0.85, 1.0, 1.2])
+    durations = durations[durations < 0.5 * periods.min()]
+    result = model.power(periods, durations, objective="likelihood")
+    found = {k: np.asarray(getattr(result, k), dtype=float) for k in BLS_KEYS}
+    best = int(np.nanargmax(found["power"]))
+    row = _measure(model, found, best, math.nan, int(periods.size))
+    return (row["bls_period"], row["bls_t0"], row["bls_duration"]), row
+
+
+def _times_of(events: Sequence[Event], search: FeatureContext) -> np.ndarray:
+    """Stand-in times where earlier single events were taken out (so that their places
+    count as covered by data when a pair's other transits are looked for)."""
+    cadence = float(np.median(np.diff(np.sort(search.time)))) if search.time.size > 1 else 0.02
+    spans = [np.arange(e.t0 - e.duration, e.t0 + e.duration, cadence) for e in events]
+    return np.concatenate(spans) if spans else np.array([])
+
+
+def _ambiguous(events: Sequence[Event], i: int, j: int) -> bool:
+    """Whether a third event is like either of the pair: with three or more dips of one
+    depth and duration (an active star's), which two belong together is not known."""
+    return any(
+        _alike(events[k], events[i]) or _alike(events[k], events[j])
+        for k in range(len(events))
+        if k not in (i, j)
+    )
+
+
+def _alike(a: Event, b: Event) -> bool:
+    deeper = max(a.depth, b.depth)
+    longer, shorter = max(a.duration, b.duration), min(a.duration, b.duration)
+    return (
+        abs(a.depth - b.depth) < DEPTHS_DIFFER * deeper and longer <= DURATION_RATIO_MAX * shorter
+    )
+
+
+def _pair_period(time: np.ndarray, a: Event, b: Event) -> float | None:
+    """The shortest period that puts both events on one ephemeris with every other
+    transit it predicts inside the data's gaps; None if even their separation fails."""
+    a, b = sorted((a, b), key=lambda e: e.t0)
+    separation = b.t0 - a.t0
+    duration = max(a.duration, b.duration)
+    for k in range(int(separation / (2 * duration)), 0, -1):
+        period = separation / k
+        first = math.ceil((time.min() - a.t0) / period)
+        last = math.floor((time.max() - a.t0) / period)
+        others = [a.t0 + n * period for n in range(first, last + 1) if n not in (0, k)]
+        if not any(np.any(np.abs(time - centre) < 0.5 * duration) for centre in others):
+            return period
+    return None
