@@ -48,6 +48,9 @@ class StarSpec:
     first_segment: int = 1
     segment_step: int = 1  # 13 for TESS sectors a year apart
     seed: int = 0
+    # more transit trains on the same star: (period, t0 after the start, depth, duration);
+    # a period longer than the data is a single event
+    companions: tuple[tuple[float, float, float, float], ...] = ()
 
     @property
     def has_transit(self) -> bool:
@@ -146,6 +149,8 @@ def flux_model(spec: StarSpec, t: np.ndarray, origin: float) -> np.ndarray:
         model *= transit_model(
             t, spec.period, t0 + 0.5 * spec.period, spec.secondary_depth, spec.duration, 0.5
         )
+    for period, start, depth, duration in spec.companions:
+        model *= transit_model(t, period, origin + start, depth, duration)
     if spec.var_amplitude > 0:
         phase = 2 * np.pi * (t - origin) / spec.var_period
         model *= 1 + spec.var_amplitude * (np.sin(phase) + 0.3 * np.sin(2 * phase + 1.0))

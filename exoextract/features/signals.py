@@ -129,7 +129,8 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
     if views:  # the first signal's view, at the first search's ephemeris
         ctx.results.update(features.compute(ctx, views))
     found = find(ctx, chosen + views, settings.max_signals)
-    ctx.shared["signals"] = [s.columns(i + 1) for i, s in enumerate(found)]
+    blank = dict.fromkeys(_signal_row({}, chosen + views), math.nan)
+    ctx.shared["signals"] = [{**blank, **s.columns(i + 1)} for i, s in enumerate(found)]
     return {
         "signals_found": float(len(found)),
         "signals_single": float(sum(s.kind == "single" for s in found)),
@@ -235,7 +236,18 @@ def _vetted(star: FeatureContext, found: list[Signal]) -> list[Signal]:
         signal.row.update(vet_transit_like=flag, vet_reason=why)
         signal.depth, signal.snr = metrics["depth"], metrics["depth_snr_red"]
         signal.events = int(metrics["n_transits"])
-    return [s for s in found if s.events > 0]
+    kept = [s for s in found if s.events > 0]
+    singles = [Event(s.t0, s.duration, s.depth, s.snr) for s in kept if s.kind == "single"]
+    for signal in kept:
+        if signal.events == 2 and signal.row.get("vet_transit_like") == 1.0:
+            mine = Event(signal.t0, signal.duration, signal.depth, signal.snr)
+            if any(_alike(mine, other) for other in singles):
+                signal.row.update(
+                    vet_transit_like=0.0,
+                    vet_reason="a single event on the star is like its two transits: which "
+                    "two belong together is not known",
+                )
+    return kept
 
 
 def _run(ctx: FeatureContext, families: Sequence[features.Family]) -> dict[str, Any]:
@@ -332,6 +344,7 @@ def single_events(
         return []
     level = float(np.median(f))
     cadence = float(np.median(np.diff(t)))
+    point = 1.4826 * float(np.median(np.abs(np.diff(f)))) / math.sqrt(2.0)
     sums = np.concatenate([[0.0], np.cumsum(f)])
     candidates: list[Event] = []
     for hours in EVENT_DURATIONS_HOURS:
@@ -339,7 +352,9 @@ def single_events(
         expected = duration / cadence
         if expected < 3:
             continue
-        scatter = _scatter_of_means(t, f, duration)
+        # never below white noise: the flattening takes out slow wiggles, and with them the
+        # scatter of long means, so long boxes would otherwise look more significant
+        scatter = max(_scatter_of_means(t, f, duration), point / math.sqrt(expected))
         if not scatter > 0:
             continue
         start, stop = around if around is not None else (t[0] + duration, t[-1] - duration)
