@@ -395,6 +395,10 @@ def export(
     include_failures: Annotated[
         bool, typer.Option(help="Add the targets that did not succeed, with their status.")
     ] = False,
+    signals: Annotated[
+        bool,
+        typer.Option(help="Export the signals table instead: one row per signal of each star."),
+    ] = False,
     columns: Annotated[
         str | None,
         typer.Option(
@@ -404,11 +408,11 @@ def export(
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Write a finished run's features, labels and catalog columns to one CSV/Parquet file."""
+    """Write a finished run's features (or --signals), labels and catalog columns to a file."""
     from exoextract.export import export_run
 
     groups = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
-    done = export_run(run_dir, output, fmt, include_failures, groups)
+    done = export_run(run_dir, output, fmt, include_failures, groups, signals)
     if json_out:
         out.print_json(json.dumps({**vars(done), "path": str(done.path)}))
         return
@@ -456,11 +460,14 @@ def plot(
         Path | None,
         typer.Option("--output", "-o", help="PNG file (default RUN/sheets/TARGET.png)."),
     ] = None,
+    signal: Annotated[
+        int | None, typer.Option(min=1, help="Fold on the star's signal N (signals.parquet).")
+    ] = None,
 ) -> None:
     """A one-page diagnostic sheet of one star, recomputed from its light curve."""
     from exoextract.report.sheet import default_path, draw_sheet, sheet_data, write_sheet
 
-    data = sheet_data(run_dir, target)
+    data = sheet_data(run_dir, target, signal)
     path = write_sheet(draw_sheet(data), output or default_path(run_dir, data.name))
     out.print(f"sheet: {path}", markup=False)
 

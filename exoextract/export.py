@@ -1,6 +1,7 @@
 """``exoextract export``: a finished run's table as one CSV or Parquet file for pandas or
 scikit-learn, with the identity, the label and the input catalog's own columns kept beside
-the chosen feature families, and optionally the targets that did not succeed.
+the chosen feature families, and optionally the targets that did not succeed; or, with
+``signals``, its signals table (one row per signal, the unit classifiers learn from).
 """
 
 from __future__ import annotations
@@ -46,9 +47,10 @@ def export_run(
     fmt: str | None = None,
     include_failures: bool = False,
     groups: Sequence[str] | None = None,
+    signals: bool = False,
 ) -> Exported:
-    """Write the run's features (and failures) to ``path``; the format comes from ``fmt``
-    or the file's suffix."""
+    """Write the run's features (and failures), or its signals, to ``path``; the format
+    comes from ``fmt`` or the file's suffix."""
     run_dir, path = Path(run_dir), Path(path)
     fmt = _format(path, fmt)
     state = run_status(run_dir)
@@ -57,7 +59,20 @@ def export_run(
             f"{run_dir} is not complete ({state.done} of {state.total} targets, {state.state}) "
             f"— finish it with `exoextract resume {run_dir}`, then export"
         )
-    table = pd.read_parquet(state.features_path)
+    if signals and include_failures:
+        raise InputError(
+            "--signals and --include-failures do not go together — a target that did not "
+            "succeed has no signals; export them in two files"
+        )
+    source = state.features_path
+    if signals:
+        source = state.features_path.parent / "signals.parquet"
+        if not source.exists():
+            raise RunDirError(
+                f"{run_dir} has no signals.parquet (it was made before signals were kept) — "
+                "run it again to find every signal of each star"
+            )
+    table = pd.read_parquet(source)
     table = select(table, groups)
     failures = 0
     if include_failures:

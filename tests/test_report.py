@@ -95,6 +95,43 @@ def test_plot_command_writes_the_sheet_and_names_a_wrong_target(run_dir: Path) -
     assert wrong.stderr.startswith(f"Error: 'TIC 1' is not a target of {run_dir} — give a")
 
 
+def test_plot_of_a_signal_folds_on_it_and_the_report_and_export_list_signals(
+    run_dir: Path, tmp_path: Path
+) -> None:
+    signals = pd.read_parquet(run_dir / "signals.parquet")
+    planet = signals[signals["target_id"] == "TIC 90000104"]
+    assert len(planet) >= 1 and planet.iloc[0]["signal_kind"] == "periodic"
+    data = sheet_data(run_dir, "TIC 90000104", signal=1)
+    assert data.source == "signal 1"
+    assert data.ephemeris()[0] == pytest.approx(planet.iloc[0]["signal_period"])
+    [flat] = [
+        a
+        for a in draw_sheet(data).axes
+        if a.get_title(loc="left") == "flattened light curve (searched)"
+    ]
+    legend = [t.get_text() for t in flat.get_legend().get_texts() if t.get_text() != "transits"]
+    assert legend == [f"#{i + 1} {k}" for i, k in enumerate(planet["signal_kind"])]
+    too_far = runner.invoke(app, ["plot", str(run_dir), "TIC 90000104", "--signal", "9"])
+    assert too_far.exit_code == 2
+    assert too_far.stderr.startswith(
+        f"Error: TIC 90000104 has {len(planet)} signal(s) — choose --signal 1 to {len(planet)}"
+    )
+    page = build_report(run_dir, tmp_path / "r.html").path.read_text()
+    assert "<h2 id='signals'>Every signal</h2>" in page
+    assert f"{len(signals)} signals on {signals['target_id'].nunique()} stars" in page
+    out = tmp_path / "signals.csv"
+    done = runner.invoke(app, ["export", str(run_dir), "-o", str(out), "--signals"])
+    assert done.exit_code == 0, done.output
+    exported = pd.read_csv(out)
+    assert len(exported) == len(signals)
+    assert list(exported.columns[:3]) == ["target_id", "signal", "signal_kind"]
+    both = runner.invoke(
+        app, ["export", str(run_dir), "-o", str(out), "--signals", "--include-failures"]
+    )
+    assert both.exit_code == 2
+    assert "--signals and --include-failures do not go together" in both.stderr
+
+
 def test_status_figure_bars_are_the_counts() -> None:
     figure = figures.status_figure({"ok": 7, "failed": 2, "no_data": 3})
     [ax] = figure.axes

@@ -61,6 +61,7 @@ def build_report(
         _run_section(state, table, shown),
         _science_section(table, by, label, shown),
     ]
+    sections.append(_signals_section(run_dir, state))
     sheet_images, errors = _sheets(run_dir, candidates, sheets, progress)
     sections.append(_candidates_section(candidates, sheet_images))
     sections.append(_sheets_section(sheet_images, errors))
@@ -177,6 +178,50 @@ def _science_section(
             "labels have five targets with features.</p>"
         )
     parts.append(_figure("flagged planet-like", figures.flagged_figure(table, by), shown))
+    return "\n".join(parts)
+
+
+def _signals_section(run_dir: Path, state: RunStatus) -> str:
+    """Every signal of the stars with more than one: kinds, periods, flags and reasons."""
+    path = run_dir / "signals.parquet"
+    if state.features_path is None or not path.exists():
+        return ""
+    signals = pd.read_parquet(path)
+    parts = ["<h2 id='signals'>Every signal</h2>"]
+    if signals.empty:
+        parts.append("<p>No star has a signal above the detection threshold.</p>")
+        return "\n".join(parts)
+    kinds = signals["signal_kind"].value_counts()
+    per_star = signals.groupby("target_id").size()
+    flagged = int((_numeric(signals, "vet_transit_like") == 1.0).sum())
+    parts.append(
+        f"<p>{len(signals)} signals on {len(per_star)} stars ("
+        + ", ".join(f"{n} {esc(k)}" for k, n in kinds.items())
+        + f"), {flagged} flagged planet-like; {int((per_star > 1).sum())} stars have more "
+        "than one. The table lists those (signals.parquet has every one; "
+        "<code>exoextract export RUN -o signals.csv --signals</code>).</p>"
+    )
+    several = signals[signals["target_id"].isin(per_star[per_star > 1].index)].head(60)
+    columns = [  # heading, column, scale, decimals
+        ("period [d]", "signal_period", 1.0, 5),
+        ("depth [ppm]", "signal_depth", 1e6, 0),
+        ("duration [h]", "signal_duration", 24.0, 1),
+        ("SNR", "signal_snr", 1.0, 1),
+        ("planet-like", "vet_transit_like", 1.0, 0),
+    ]
+    head = ["target", "#", "kind", *(c[0] for c in columns), "why"]
+    if "candidate" in several:
+        head.insert(1, "matches")
+    rows = []
+    for record in several.to_dict("records"):
+        row = [str(record["target_id"])]
+        if "candidate" in several:
+            row.append(str(record.get("candidate") or ""))
+        row += [str(record["signal"]), str(record["signal_kind"])]
+        row += [_format(record.get(c), scale, digits) for _, c, scale, digits in columns]
+        row.append(str(record.get("vet_reason") or "")[:120])
+        rows.append(row)
+    parts.append(_table(head, rows))
     return "\n".join(parts)
 
 

@@ -14,7 +14,7 @@ import contextlib
 import math
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,8 @@ from exoextract.search import pooled_chi2, tls_spectra
 
 PAGE_INCHES = (8.5, 11.0)
 DPI = 110
-FAMILIES = ("stats", "bls", "tls", "vet")  # what the sheet shows; the rest is not redrawn
+FAMILIES = ("stats", "bls", "tls", "vet", "signals")  # what the sheet shows, recomputed
+SIGNAL_COLOURS = ("tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:pink", "tab:cyan")
 
 
 @dataclass
@@ -49,23 +50,28 @@ class SheetData:
     tls_periods: np.ndarray
     tls_power: np.ndarray
     values: dict[str, Any]
+    signals: list[dict[str, Any]] = field(default_factory=list)
+    shown: int | None = None  # the signal folded (--signal N), else the strongest search's
 
     @property
     def source(self) -> str:
         """Which search gave the ephemeris the sheet folds on (TLS where it found one)."""
+        if self.shown is not None:
+            return f"signal {self.shown}"
         return "TLS" if _finite(self.values.get("tls_period")) else "BLS"
 
     def ephemeris(self) -> tuple[float, float, float, float]:
         """(period, t0, duration in days, depth) of the chosen signal."""
-        prefix = self.source.lower()
+        prefix = "signal" if self.shown is not None else self.source.lower()
         return tuple(  # type: ignore[return-value]
             float(self.values.get(f"{prefix}_{name}", math.nan))
             for name in ("period", "t0", "duration", "depth")
         )
 
 
-def sheet_data(run_dir: str | Path, name: str) -> SheetData:
-    """Recompute what the sheet of ``name`` (a target or candidate of the run) shows."""
+def sheet_data(run_dir: str | Path, name: str, signal: int | None = None) -> SheetData:
+    """Recompute what the sheet of ``name`` (a target or candidate of the run) shows,
+    folded on its signal number ``signal`` if given (else on the strongest search's)."""
     from exoextract.plan import star_task
 
     task, rows = star_task(run_dir, name)
@@ -89,7 +95,18 @@ def sheet_data(run_dir: str | Path, name: str) -> SheetData:
     except features.NotComputable as why:
         raise InputError(f"cannot draw {name}: {why.reason}") from None
     assert ctx.raw_time is not None and ctx.raw_flux is not None
+    signals = list(ctx.shared.get("signals") or ())
+    if signal is not None:
+        if not 1 <= signal <= len(signals):
+            raise InputError(
+                f"{name} has {len(signals)} signal(s) — choose --signal 1 to {len(signals)}"
+                if signals
+                else f"{name} has no signal above the detection threshold — drop --signal"
+            )
+        values = {**values, **signals[signal - 1]}
     found = best_ephemeris(values)
+    if signal is not None:
+        found = (values["signal_period"], 0.0, 0.0, 0.0)
     flux = ctx.flux if found is None else ctx.flux_for(found[0])[0]
     return SheetData(
         name=rows[0].key,
@@ -103,6 +120,8 @@ def sheet_data(run_dir: str | Path, name: str) -> SheetData:
         tls_periods=grid,
         tls_power=tls_power,
         values=values,
+        signals=signals,
+        shown=signal,
     )
 
 
@@ -118,6 +137,7 @@ def draw_sheet(data: SheetData) -> Figure:
     _light_curve(raw, data.raw_time, data.raw_flux, period, t0, "normalised light curve")
     flat = figure.add_subplot(grid[1, :], sharex=raw)
     _light_curve(flat, data.time, data.flux, period, t0, "flattened light curve (searched)")
+    _other_signals(flat, data)
     flat.set_xlabel("time [d, mission time]")
 
     box = figure.add_subplot(grid[2, 0])
@@ -173,6 +193,26 @@ def _light_curve(
             mids = t0 + period * np.arange(first, last + 1)
             low = float(np.nanpercentile(flux, 0.5))
             ax.plot(mids, np.full(mids.size, low), "^", color="tab:red", ms=4, label="transits")
+
+
+def _other_signals(ax: Axes, data: SheetData) -> None:
+    """Every signal's transits under the flattened light curve, one colour each."""
+    if not data.signals or not data.time.size:
+        return
+    low = float(np.nanpercentile(data.flux, 0.5))
+    span = float(np.ptp(data.flux)) or 1e-3
+    for index, found in enumerate(data.signals):
+        colour = SIGNAL_COLOURS[index % len(SIGNAL_COLOURS)]
+        t0, period = float(found["signal_t0"]), float(found["signal_period"])
+        mids = np.array([t0])
+        if _finite(period) and period > 0:
+            first = math.ceil((data.time.min() - t0) / period)
+            last = math.floor((data.time.max() - t0) / period)
+            mids = t0 + period * np.arange(first, min(last, first + 2000) + 1)
+        y = low - (0.08 + 0.04 * index) * span
+        ax.plot(mids, np.full(len(mids), y), "v", color=colour, ms=3,
+                label=f"#{index + 1} {found['signal_kind']}")  # fmt: skip
+    ax.legend(fontsize=6, loc="upper right", ncol=min(len(data.signals), 6))
 
 
 def _periodogram(
@@ -324,11 +364,25 @@ def _numbers(ax: Axes, data: SheetData) -> None:
         ("correlated-noise SNR", _num(v.get("vet_depth_snr_red"))),
         ("points, baseline", f"{data.time.size}, {np.ptp(data.time):.1f} d"),
         ("vetting", verdict),
+        ("signals", _signal_summary(data.signals)),
     ]
     for row, (key, value) in enumerate(lines):
         y = 0.97 - row * 0.083
         ax.text(0.0, y, key, transform=ax.transAxes, fontsize=9, va="top", color="0.35")
         ax.text(0.55, y, value, transform=ax.transAxes, fontsize=9, va="top", weight="bold")
+
+
+def _signal_summary(signals: list[dict[str, Any]]) -> str:
+    """'3: 10.05 d ✓, 24.65 d ✓, single' — each signal's period and flag, in order."""
+    if not signals:
+        return "none"
+    parts = []
+    for found in signals[:4]:
+        period = found.get("signal_period")
+        text = _num(period, 2) + " d" if _finite(period) else str(found["signal_kind"])
+        parts.append(text + (" ✓" if found.get("vet_transit_like") == 1.0 else ""))
+    more = ", …" if len(signals) > 4 else ""
+    return f"{len(signals)}: " + ", ".join(parts) + more
 
 
 def _text(value: Any) -> str | None:
