@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast lint format bench bench-science docs check-python clean browser
+.PHONY: install demo test test-fast lint format bench bench-science bench-real docs check-python clean browser
 
 # Every Python the project claims (>= 3.11: Debian 12's 3.11.2, Colab's 3.12, 3.13) must
 # resolve the pinned set; check-python dry-runs the install with each one this machine has.
@@ -57,9 +57,13 @@ format: install
 bench: install
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/science.py
+	$(BIN)/python bench/real.py
 
 bench-science: install
 	$(BIN)/python bench/science.py
+
+bench-real: install
+	$(BIN)/python bench/real.py
 
 docs: install
 	$(BIN)/python -m exoextract.reference > docs/FEATURES.md

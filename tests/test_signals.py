@@ -157,3 +157,30 @@ def test_each_signal_has_its_own_search_and_vetting_columns(views: bool) -> None
     assert second["vet_n_transits"] >= 5
     assert second["tls_sde"] >= 9
     assert (len(second.get("view_global") or []) == 2001) is views
+
+
+def test_an_eclipsing_binarys_secondary_eclipse_is_not_a_second_planet() -> None:
+    binary = replace(
+        QUARTER, kind="eb", period=7.3, t0=2.0, depth=6e-3, secondary_depth=2e-3, duration=0.2
+    )
+    _, found = signals_of(make_lightcurve(binary))
+    at_period = [s for s in found if near(s["signal_period"], 7.3)]
+    assert len(at_period) == 2, [(s["signal_kind"], s["signal_period"]) for s in found]
+    assert all(s["vet_transit_like"] == 0.0 for s in found)
+    assert at_period[1]["vet_reason"].startswith("at signal 1's period, at phase 0.5")
+    assert "an eclipsing binary" in at_period[0]["vet_reason"]
+
+
+def test_two_transits_with_a_gap_between_report_the_longer_period_and_its_alias() -> None:
+    """Transits at 5 and 45 days, no data where 20 days would put the others: the data
+    allow 40 days and 20."""
+    start = 131.5
+    lc = with_transits(QUARTER, (40.0, start + 5.0, 2e-3, 0.3))
+    time = np.asarray(lc.time.value)
+    gaps = np.zeros(time.size, dtype=bool)
+    for day in (25.0, 65.0, 85.0):
+        gaps |= np.abs(time - (start + day)) < 1.0
+    _, found = signals_of(lc[~gaps])
+    [signal] = [s for s in found if s["signal_kind"] != "single"]
+    assert near(signal["signal_period"], 40.0, 0.005)
+    assert signal["signal_aliases"] == 1.0

@@ -42,6 +42,7 @@ from exoextract.clean import longest_period
 from exoextract.features import Column, FeatureContext
 from exoextract.features.vet import (
     SDE_MIN,
+    SECONDARY_MAX,
     best_ephemeris,
     decide,
     red_snr_threshold,
@@ -54,6 +55,11 @@ from exoextract.settings import Settings
 COLUMNS = (
     Column("signals_found", "count", "Signals found on the star (signals.parquet), every kind."),
     Column("signals_single", "count", "Of those, single events (one transit, no period)."),
+    Column(
+        "signals_searches",
+        "count",
+        "Searches run after the first to find them (seconds_signals is their cost).",
+    ),
 )
 SIGNAL_COLUMNS = (
     Column("signal", "", "The signal's number on its star: 1 is the first found."),
@@ -74,6 +80,12 @@ SIGNAL_COLUMNS = (
         "Depth over its uncertainty with correlated noise counted (all transits together).",
     ),
     Column("signal_events", "count", "Transits with data."),
+    Column(
+        "signal_aliases",
+        "count",
+        "Shorter periods (the period over 2, 3, ...) the data allow as well: every transit "
+        "they add falls in a gap. The longest is reported.",
+    ),
 )
 PER_SIGNAL = ("bls", "tls", "vet")  # the families that describe one signal (views too, if on)
 CUT_DURATIONS = 1.0  # taken out before the next search: this many durations either side
@@ -105,6 +117,7 @@ class Signal:
     events: int
     row: dict[str, Any] = field(default_factory=dict)
     detection: float = math.nan  # a pair's combined SNR (its detection statistic)
+    aliases: int = 0
 
     def columns(self, number: int) -> dict[str, Any]:
         return {
@@ -116,6 +129,7 @@ class Signal:
             "signal_depth": self.depth,
             "signal_snr": self.snr,
             "signal_events": float(self.events),
+            "signal_aliases": float(self.aliases),
             **self.row,
         }
 
@@ -128,18 +142,26 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
     views = [f for f in features.enabled(settings) if f.name == "views"]
     if views:  # the first signal's view, at the first search's ephemeris
         ctx.results.update(features.compute(ctx, views))
-    found = find(ctx, chosen + views, settings.max_signals)
+    searches: list[int] = []
+    found = find(ctx, chosen + views, settings.max_signals, searches)
     blank = dict.fromkeys(_signal_row({}, chosen + views), math.nan)
     ctx.shared["signals"] = [{**blank, **s.columns(i + 1)} for i, s in enumerate(found)]
     return {
         "signals_found": float(len(found)),
         "signals_single": float(sum(s.kind == "single" for s in found)),
+        "signals_searches": float(len(searches)),
     }
 
 
-def find(ctx: FeatureContext, families: Sequence[features.Family], limit: int) -> list[Signal]:
+def find(
+    ctx: FeatureContext,
+    families: Sequence[features.Family],
+    limit: int,
+    searches: list[int] | None = None,
+) -> list[Signal]:
     """Every signal, at most ``limit`` (see the module doc); ``ctx.results`` holds the
-    first search's columns."""
+    first search's columns. Each search run after the first is counted in ``searches``."""
+    searches = [] if searches is None else searches
     found: list[Signal] = []
     search, row = ctx, _signal_row(ctx.results, families)
     baseline = float(ctx.time.max() - ctx.time.min())
@@ -167,6 +189,7 @@ def find(ctx: FeatureContext, families: Sequence[features.Family], limit: int) -
         search = ctx.without(_cutter(found), later)
         if later is None:
             break
+        searches.append(len(found))
         row = _signal_row(_run(search, families), families)
     periodic = [s for s in found if s.kind == "periodic"]
     singles = [Event(s.t0, s.duration, s.depth, s.snr) for s in found if s.kind == "single"]
@@ -182,6 +205,34 @@ def _three_transits(settings: Settings, baseline: float) -> Settings | None:
     and another's for one signal). None when no period is that short."""
     longest = min(longest_period(settings, baseline), baseline / 3)
     return replace(settings, period_max=longest) if longest > settings.period_min else None
+
+
+def _eclipses(found: Sequence[Signal]) -> None:
+    """Two signals at one period (within 1 %), at different phases: the later is the
+    earlier's secondary eclipse, and the earlier an eclipsing binary if that eclipse is
+    deeper than the vetting's tenth of its depth (each vetted without the other)."""
+    for j, later in enumerate(found):
+        if later.kind == "single":
+            continue
+        for i, first in enumerate(found[:j]):
+            if first.kind == "single" or abs(later.period / first.period - 1.0) > 0.01:
+                continue
+            phase = ((later.t0 - first.t0) / first.period) % 1.0
+            later.row.update(
+                vet_transit_like=0.0,
+                vet_reason=f"at signal {i + 1}'s period, at phase {phase:.2f}: its "
+                "secondary eclipse",
+            )
+            if (
+                later.depth > SECONDARY_MAX * first.depth
+                and first.row.get("vet_transit_like") == 1.0
+            ):
+                first.row.update(
+                    vet_transit_like=0.0,
+                    vet_reason=f"signal {j + 1} is its secondary eclipse (phase {phase:.2f}, "
+                    f"{later.depth / first.depth:.2f} of the depth): an eclipsing binary",
+                )
+            break
 
 
 def _detected(row: dict[str, Any], baseline: float) -> bool:
@@ -236,7 +287,11 @@ def _vetted(star: FeatureContext, found: list[Signal]) -> list[Signal]:
         signal.row.update(vet_transit_like=flag, vet_reason=why)
         signal.depth, signal.snr = metrics["depth"], metrics["depth_snr_red"]
         signal.events = int(metrics["n_transits"])
+        signal.aliases = aliases(
+            star.time, signal.period, signal.t0, signal.duration, list(events.centres)
+        )
     kept = [s for s in found if s.events > 0]
+    _eclipses(kept)
     singles = [Event(s.t0, s.duration, s.depth, s.snr) for s in kept if s.kind == "single"]
     for signal in kept:
         if signal.events == 2 and signal.row.get("vet_transit_like") == 1.0:
@@ -481,16 +536,39 @@ def _alike(a: Event, b: Event) -> bool:
 
 
 def _pair_period(time: np.ndarray, a: Event, b: Event) -> float | None:
-    """The shortest period that puts both events on one ephemeris with every other
-    transit it predicts inside the data's gaps; None if even their separation fails."""
-    a, b = sorted((a, b), key=lambda e: e.t0)
-    separation = b.t0 - a.t0
+    """The events' separation, if every other transit a period that long predicts falls in
+    the data's gaps (else they are not one planet's); shorter periods the data allow too
+    are its aliases (:func:`aliases`)."""
+    first, second = sorted((a, b), key=lambda e: e.t0)
+    separation = second.t0 - first.t0
     duration = max(a.duration, b.duration)
-    for k in range(int(separation / (2 * duration)), 0, -1):
-        period = separation / k
-        first = math.ceil((time.min() - a.t0) / period)
-        last = math.floor((time.max() - a.t0) / period)
-        others = [a.t0 + n * period for n in range(first, last + 1) if n not in (0, k)]
-        if not any(np.any(np.abs(time - centre) < 0.5 * duration) for centre in others):
-            return period
+    if _unseen(time, separation, first.t0, duration, (first.t0, second.t0)):
+        return separation
     return None
+
+
+def aliases(
+    time: np.ndarray, period: float, t0: float, duration: float, seen: Sequence[float]
+) -> int:
+    """How many shorter periods (period / k) put every transit they predict, other than
+    those ``seen``, in the data's gaps: the data cannot tell them from ``period``."""
+    count = 0
+    for k in range(2, max(2, int(period / (2 * duration))) + 1):
+        count += int(_unseen(time, period / k, t0, duration, seen))
+    return count
+
+
+def _unseen(
+    time: np.ndarray, period: float, t0: float, duration: float, seen: Sequence[float]
+) -> bool:
+    """Whether every transit of this ephemeris within the data, but those ``seen``,
+    falls where there is no data."""
+    first = math.ceil((time.min() - t0) / period)
+    last = math.floor((time.max() - t0) / period)
+    for n in range(first, last + 1):
+        centre = t0 + n * period
+        if any(abs(centre - s) < 0.5 * duration for s in seen):
+            continue
+        if np.any(np.abs(time - centre) < 0.5 * duration):
+            return False
+    return True

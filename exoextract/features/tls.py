@@ -134,9 +134,7 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
     return out
 
 
-def _template_gain(
-    chi2: np.ndarray, grid: np.ndarray, fits: list[Any], chi2_null: float
-) -> float:
+def _template_gain(chi2: np.ndarray, grid: np.ndarray, fits: list[Any], chi2_null: float) -> float:
     """How much more TLS's templates lower the chi-squared than the boxes do, where both
     were fitted (the median over the candidate windows' periods)."""
     ratios: list[np.ndarray] = []

@@ -1,0 +1,290 @@
+"""``make bench-real``: the real stars, blind, beside the notebook way, in one run.
+
+Ten stars with published planets (Kepler, K2, TESS; the data folder's README lists their
+files): each goes through exoextract with its default settings and no catalog period, and
+through the TLS-defaults baseline (``lc.flatten()`` then ``transitleastsquares(...).power()``
+with its defaults, one thread). For each published planet the table says whether it was
+reported — as which signal (signals.parquet's number and kind), at its period within 1 % —
+and whether it was flagged planet-like, with the rule that decided; single transits are
+checked as single events of their depth (within 30 %) that no reported period pairs with
+another event. Stars without a planet in the files must not be flagged. Then: which
+``max_signals`` would have found each planet, and the seconds a star's later signals cost
+beside its first.
+
+Run from the repository: ``make bench-real`` (``python bench/real.py --no-baseline`` skips
+the notebook way, which takes minutes on four years of Kepler).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import math
+import multiprocessing as mp
+import os
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("EXOEXTRACT_REAL_DATA", REPO.parent / "shared" / "data"))
+console = Console(width=170)
+PERIOD_TOLERANCE = 0.01
+DEPTH_TOLERANCE = 0.3
+
+
+@dataclass(frozen=True)
+class Planet:
+    name: str
+    period: float  # days (published)
+    depth: float  # fraction (published, approximate)
+    transits: int  # transits in the files
+    note: str = ""
+
+    @property
+    def single(self) -> bool:
+        return self.transits == 1
+
+
+@dataclass(frozen=True)
+class Star:
+    name: str
+    mission: str
+    number: int
+    files: tuple[str, ...]  # globs under the data folder
+    planets: tuple[Planet, ...]
+    note: str = ""
+
+
+STARS = (
+    Star("WASP-18", "TESS", 100100827, ("tess/*0000000100100827*_lc.fits",),
+         (Planet("b", 0.94145, 0.010, 28),)),
+    Star("Kepler-90", "Kepler", 11442793, ("kepler/0114/011442793/*.fits",),
+         (Planet("d", 59.74, 3.6e-4, 4), Planet("g", 210.61, 3.6e-3, 1),
+          Planet("h", 331.60, 6.6e-3, 1)),
+         "b, c, i (about 100 ppm) and the single transits of e and f are below detection"),
+    Star("Kepler-8", "Kepler", 6922244, ("kepler/0069/006922244/*.fits",),
+         (Planet("b", 3.52254, 7.7e-3, 370),)),
+    Star("Kepler-10", "Kepler", 11904151, ("kepler/0119/011904151/*.fits",),
+         (Planet("b", 0.837495, 1.5e-4, 100), Planet("c", 45.29485, 3.6e-4, 2))),
+    Star("GJ 1243", "Kepler", 9726699, ("kepler/0097/009726699/*.fits",), (),
+         "spots at 0.59 d and flares, no transit: nothing may be flagged"),
+    Star("K2-3", "K2", 201367065, ("k2/*201367065*.fits",),
+         (Planet("b", 10.05449, 1.2e-3, 8), Planet("c", 24.6465, 8e-4, 4),
+          Planet("d", 44.5563, 5.4e-4, 2))),
+    Star("WASP-126", "TESS", 25155310, ("tess/*0000000025155310*_lc.fits",),
+         (Planet("b", 3.2888, 6e-3, 8),)),
+    Star("WASP-100", "TESS", 38846515, ("tess/*0000000038846515*_lc.fits",),
+         (Planet("b", 2.849375, 7e-3, 10),)),
+    Star("TOI-216", "TESS", 55652896, ("tess/*00055652896*_lc.fits",),
+         (Planet("c", 34.55, 1.5e-2, 1), Planet("b", 17.09, 2.4e-3, 2,
+                 "grazing; one of its two transits falls in the sector's first hour")),
+         "strong timing variations"),
+    Star("TOI-2266", "TESS", 8348911, ("tess/*0000000008348911*_lc.fits",),
+         (Planet("b", 2.326214, 2.7e-3, 31),)),
+)  # fmt: skip
+
+
+def files_of(star: Star) -> list[str]:
+    return sorted(str(p) for pattern in star.files for p in SHARED.glob(pattern))
+
+
+# ---------------------------------------------------------------- one star, in a worker
+def exoextract_star(star: Star) -> dict[str, Any]:
+    from exoextract.extract import extract
+    from exoextract.settings import load_settings
+    from exoextract.task import Candidate, Task
+
+    settings = load_settings(None, {"run_known": False})
+    task = Task(star.name, star.name, star.mission, star.number, settings,
+                (Candidate(star.name),), paths=tuple(files_of(star)))  # fmt: skip
+    started = time.process_time()
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        rows, _, signals = extract(task)
+    row = rows[star.name]
+    return {
+        "seconds": time.process_time() - started,
+        "first": {k: row[k] for k in ("tls_period", "vet_transit_like", "vet_reason", "tls_sde")},
+        "signals": signals,
+        "seconds_search": sum(row.get(f"seconds_{f}", 0.0) for f in ("bls", "tls", "vet")),
+        "seconds_signals": row.get("seconds_signals", math.nan),
+        "searches": row.get("signals_searches", math.nan),
+    }
+
+
+def baseline_star(star: Star) -> dict[str, Any]:
+    """The notebook way: stitch, flatten with lightkurve's defaults, TLS with its own."""
+    from transitleastsquares import transitleastsquares
+
+    from exoextract.lcio import read_lightcurve, stitch
+
+    started = time.process_time()
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        lc = stitch([read_lightcurve(p) for p in files_of(star)])
+        flat = lc.remove_nans().normalize().flatten()
+        t = np.asarray(flat.time.value, dtype=float)
+        y = np.asarray(flat.flux.value, dtype=float)
+        dy = np.asarray(flat.flux_err.value, dtype=float)
+        result = transitleastsquares(t, y, dy, verbose=False).power(
+            use_threads=1, show_progress_bar=False, verbose=False
+        )
+    return {
+        "seconds": time.process_time() - started,
+        "period": float(result.period),
+        "sde": float(result.SDE),
+        "transits": float(result.distinct_transit_count),
+        "odd_even": float(result.odd_even_mismatch),
+    }
+
+
+def run(job: tuple[str, Star]) -> tuple[str, str, dict[str, Any]]:
+    from exoextract.isolation import limit_threads_env
+
+    limit_threads_env()
+    kind, star = job
+    worker = exoextract_star if kind == "exoextract" else baseline_star
+    return kind, star.name, worker(star)
+
+
+# ---------------------------------------------------------------- scoring
+def match(planet: Planet, signals: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The signal that is this planet: at its period (a single event: of its depth)."""
+    for signal in signals:
+        period = signal["signal_period"]
+        if planet.single:
+            if signal["signal_kind"] == "single" and (
+                abs(signal["signal_depth"] / planet.depth - 1) < DEPTH_TOLERANCE
+            ):
+                return signal
+        elif math.isfinite(period) and abs(period / planet.period - 1) < PERIOD_TOLERANCE:
+            return signal
+    return None
+
+
+def paired(planet: Planet, signals: list[dict[str, Any]], star: Star) -> bool:
+    """Whether a reported period is the separation of this single transit and another
+    (a periodic or pair signal of about its depth)."""
+    return any(
+        s["signal_kind"] != "single"
+        and abs(s["signal_depth"] / planet.depth - 1) < DEPTH_TOLERANCE
+        and not any(abs(s["signal_period"] / p.period - 1) < PERIOD_TOLERANCE for p in star.planets)
+        for s in signals
+    )
+
+
+def baseline_verdict(planet: Planet, found: dict[str, Any] | None) -> str:
+    if found is None:
+        return "not run"
+    at = abs(found["period"] / planet.period - 1) < PERIOD_TOLERANCE
+    flagged = found["sde"] >= 9 and found["transits"] >= 3 and not found["odd_even"] >= 5
+    return f"{'at' if at else 'not at'} its period, SDE {found['sde']:.1f}" + (
+        ", flagged" if at and flagged else ""
+    )
+
+
+def report(results: dict[tuple[str, str], dict[str, Any]], baseline: bool) -> None:
+    table = Table(title="Real stars, blind: each published planet (exoextract defaults; the "
+                  "notebook way beside it)")  # fmt: skip
+    for name in ("star", "planet", "P d", "transits", "found as", "flagged", "why",
+                 "s", "TLS defaults (notebook way)", "s"):  # fmt: skip
+        table.add_column(name, overflow="fold")
+    need: list[int] = []
+    tallies = {"wanted": 0, "reported": 0, "flagged": 0, "singles": 0, "singles ok": 0}
+    for star in STARS:
+        ours = results.get(("exoextract", star.name))
+        theirs = results.get(("baseline", star.name))
+        if ours is None:
+            table.add_row(star.name, "-", "", "", "not run", "", "", "", "", "")
+            continue
+        signals = ours["signals"]
+        seconds = f"{ours['seconds']:.1f}"
+        base_seconds = f"{theirs['seconds']:.0f}" if theirs else "-"
+        if not star.planets:
+            flagged = [s for s in signals if s.get("vet_transit_like") == 1.0]
+            verdict = "none flagged" if not flagged else f"{len(flagged)} FLAGGED"
+            base = "-" if theirs is None else f"P {theirs['period']:.3f}, SDE {theirs['sde']:.1f}"
+            table.add_row(star.name, "(none)", "", "", f"{len(signals)} signal(s)", verdict,
+                          star.note, seconds, base, base_seconds)  # fmt: skip
+        for planet in star.planets:
+            found = match(planet, signals)
+            if found is None:
+                label, flag, why = "NOT FOUND", "", planet.note or star.note
+            else:
+                need.append(int(found["signal"]))
+                label = f"#{int(found['signal'])} {found['signal_kind']}"
+                if math.isfinite(found["signal_period"]):
+                    label += f" at {found['signal_period']:.5f} d"
+                value = found.get("vet_transit_like")
+                flag = "yes" if value == 1.0 else ("no" if value == 0.0 else "-")
+                why = str(found.get("vet_reason") or "")[:90]
+            if planet.single:
+                tallies["singles"] += 1
+                ok = found is not None and not paired(planet, signals, star)
+                tallies["singles ok"] += int(ok)
+                flag = "single, not paired" if ok else ("PAIRED" if found else "")
+            else:
+                tallies["wanted"] += 1
+                tallies["reported"] += int(found is not None)
+                tallies["flagged"] += int(found is not None and flag == "yes")
+            table.add_row(star.name, planet.name, f"{planet.period:g}", str(planet.transits),
+                          label, flag, why, seconds, baseline_verdict(planet, theirs)
+                          if baseline else "-", base_seconds)  # fmt: skip
+            seconds = base_seconds = ""
+    console.print(table)
+    console.print(
+        f"planets with 2 or more transits: {tallies['reported']}/{tallies['wanted']} reported "
+        f"at their period, {tallies['flagged']}/{tallies['wanted']} flagged; single transits: "
+        f"{tallies['singles ok']}/{tallies['singles']} reported as single events, not paired"
+    )
+    if need:
+        counts = ", ".join(
+            f"{k}: {sum(1 for n in need if n <= k)}/{len(need)}" for k in (1, 2, 3, 4, 5)
+        )
+        console.print(f"planets found within the first k signals (max_signals = k): {counts}")
+    costs = Table(title="CPU seconds per star: the first search beside each later one")
+    for name in ("star", "signals", "first search (bls+tls+vet) s", "later searches",
+                 "later signals s", "per later search s"):  # fmt: skip
+        costs.add_column(name, justify="right")
+    for star in STARS:
+        ours = results.get(("exoextract", star.name))
+        if ours is None:
+            continue
+        searches = int(ours["searches"]) if math.isfinite(ours["searches"]) else 0
+        each = ours["seconds_signals"] / searches if searches else math.nan
+        costs.add_row(star.name, str(len(ours["signals"])), f"{ours['seconds_search']:.2f}",
+                      str(searches), f"{ours['seconds_signals']:.2f}", f"{each:.2f}")  # fmt: skip
+    console.print(costs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--no-baseline", action="store_true", help="skip the notebook way")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    stars = [s for s in STARS if files_of(s)]
+    if not stars:
+        console.print(f"bench-real: skipped, no real light curves under {SHARED}")
+        return
+    jobs = [("exoextract", s) for s in stars]
+    if not args.no_baseline:
+        jobs += [("baseline", s) for s in stars]
+    jobs.sort(key=lambda job: -len(files_of(job[1])) * (10 if job[0] == "baseline" else 1))
+    started = time.perf_counter()
+    with mp.get_context("forkserver").Pool(args.workers) as pool:
+        done = pool.map(run, jobs, chunksize=1)
+    results = {(kind, name): data for kind, name, data in done}
+    console.print(f"{len(stars)} real stars in {time.perf_counter() - started:.0f} s")
+    report(results, not args.no_baseline)
+
+
+if __name__ == "__main__":
+    main()
