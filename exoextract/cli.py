@@ -23,8 +23,28 @@ from exoextract import __version__
 from exoextract.errors import ExoextractError, InputError
 from exoextract.settings import load_settings
 
+
+class _Command(typer.core.TyperCommand):
+    """A command whose --help flag shows no value placeholder (it takes none)."""
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+
+
+class _Group(typer.core.TyperGroup):
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+
+
 app = typer.Typer(
     name="exoextract",
+    cls=_Group,
     help="Turn a list of stars into a table of light-curve features, without losing work.",
     no_args_is_help=True,
     add_completion=False,
@@ -53,53 +73,122 @@ def _user_errors(function: Callable[..., None]) -> Callable[..., None]:
 
 
 # ------------------------------------------------------------------ shared options
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="TOML settings file.")]
-WorkersOpt = Annotated[int | None, typer.Option(help="Worker processes (0 = from CPUs/memory).")]
-TimeoutOpt = Annotated[
-    float | None, typer.Option(help="Seconds per target before its worker is killed.")
+PANEL_TARGETS = "Targets and catalog columns"
+PANEL_ARCHIVE = "Light curves and archive"
+PANEL_EXECUTION = "Execution"
+PANEL_SEARCH = "Search and features"
+PANEL_OUTPUT = "Output"
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", rich_help_panel=PANEL_EXECUTION, help="TOML settings file."),
 ]
-RetriesOpt = Annotated[int | None, typer.Option(help="Extra attempts for transient failures.")]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option(rich_help_panel=PANEL_EXECUTION, help="Worker processes (0 = from CPUs/memory)."),
+]
+TimeoutOpt = Annotated[
+    float | None,
+    typer.Option(
+        rich_help_panel=PANEL_EXECUTION, help="Seconds per target before its worker is killed."
+    ),
+]
+RetriesOpt = Annotated[
+    int | None,
+    typer.Option(rich_help_panel=PANEL_EXECUTION, help="Extra attempts for transient failures."),
+]
 MemoryOpt = Annotated[
     str | None,
-    typer.Option("--max-memory-per-worker", help="Resident memory cap per worker, e.g. 3GB."),
+    typer.Option(
+        "--max-memory-per-worker",
+        rich_help_panel=PANEL_EXECUTION,
+        help="Resident memory cap per worker, e.g. 3GB.",
+    ),
 ]
 TasksOpt = Annotated[
     int | None,
-    typer.Option("--max-tasks-per-worker", help="Recycle a worker after this many targets."),
+    typer.Option(
+        "--max-tasks-per-worker",
+        rich_help_panel=PANEL_EXECUTION,
+        help="Recycle a worker after this many targets.",
+    ),
 ]
-ChunkOpt = Annotated[int | None, typer.Option(help="Targets per checkpoint file.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable summary.")]
-StrictOpt = Annotated[bool, typer.Option(help="Exit 1 if any target did not succeed.")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
+ChunkOpt = Annotated[
+    int | None, typer.Option(rich_help_panel=PANEL_EXECUTION, help="Targets per checkpoint file.")
+]
+JsonOpt = Annotated[
+    bool,
+    typer.Option(
+        "--json", rich_help_panel=PANEL_OUTPUT, metavar="", help="Print a machine-readable summary."
+    ),
+]
+StrictOpt = Annotated[
+    bool,
+    typer.Option(
+        "--strict",
+        rich_help_panel=PANEL_OUTPUT,
+        metavar="",
+        help="Exit 1 if any target did not succeed.",
+    ),
+]
+QuietOpt = Annotated[
+    bool,
+    typer.Option(
+        "--quiet", "-q", rich_help_panel=PANEL_OUTPUT, metavar="", help="No progress output."
+    ),
+]
 LogFileOpt = Annotated[
     Path | None,
-    typer.Option(help="Append timestamped progress, failures and the result to this file."),
+    typer.Option(
+        rich_help_panel=PANEL_OUTPUT,
+        help="Append timestamped progress, failures and the result to this file.",
+    ),
 ]
-DataDirOpt = Annotated[Path | None, typer.Option(help="Folder with archive-named FITS files.")]
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option(rich_help_panel=PANEL_ARCHIVE, help="Folder with archive-named FITS files."),
+]
 MastUrlOpt = Annotated[
     str | None,
-    typer.Option(help="MAST mirror, e.g. http://127.0.0.1:8080 (or EXOEXTRACT_MAST_URL)."),
+    typer.Option(
+        rich_help_panel=PANEL_ARCHIVE,
+        help="MAST mirror, e.g. http://127.0.0.1:8080 (or EXOEXTRACT_MAST_URL).",
+    ),
 ]
 DownloadsOpt = Annotated[
     int | None,
-    typer.Option(help="Concurrent archive connections (default 3), whatever --workers is."),
+    typer.Option(
+        rich_help_panel=PANEL_ARCHIVE,
+        help="Concurrent archive connections (default 3), whatever --workers is.",
+    ),
 ]
 OfflineOpt = Annotated[
     bool | None,
-    typer.Option("--offline", help="Use only the lightkurve cache and --data-dir; no network."),
+    typer.Option(
+        "--offline",
+        rich_help_panel=PANEL_ARCHIVE,
+        metavar="",
+        help="Use only the lightkurve cache and --data-dir; no network.",
+    ),
 ]
 ExecutorOpt = Annotated[
     str | None,
-    typer.Option(help="local (process pool, default) or dask (a Dask cluster)."),
+    typer.Option(
+        rich_help_panel=PANEL_EXECUTION,
+        help="local (process pool, default) or dask (a Dask cluster).",
+    ),
 ]
 SchedulerOpt = Annotated[
     str | None,
     typer.Option(
+        rich_help_panel=PANEL_EXECUTION,
         help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (or EXOEXTRACT_SCHEDULER); "
-        "without it --executor dask starts a local cluster of --workers processes."
+        "without it --executor dask starts a local cluster of --workers processes.",
     ),
 ]
-CacheDirOpt = Annotated[Path | None, typer.Option(help="lightkurve cache folder.")]
+CacheDirOpt = Annotated[
+    Path | None, typer.Option(rich_help_panel=PANEL_ARCHIVE, help="lightkurve cache folder.")
+]
 
 
 def _execution(
@@ -144,28 +233,78 @@ def _log_result(progress: Any, result: Any) -> None:
 
 
 # ------------------------------------------------------------------ commands
-@app.command()
+@app.command(cls=_Command)
 @_user_errors
 def run(
     targets: Annotated[Path, typer.Argument(help="Target CSV (KIC/TIC/EPIC ids).")],
-    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Run folder.")] = None,
-    config: ConfigOpt = None,
-    source: Annotated[str | None, typer.Option(help="local, synthetic or mast.")] = None,
+    mission: Annotated[
+        str | None, typer.Option(rich_help_panel=PANEL_TARGETS, help="Mission of bare ids.")
+    ] = None,
+    id_column: Annotated[
+        str | None, typer.Option(rich_help_panel=PANEL_TARGETS, help="Column with the star id.")
+    ] = None,
+    candidate_column: Annotated[
+        str | None, typer.Option(rich_help_panel=PANEL_TARGETS, help="Column naming candidates.")
+    ] = None,
+    period_column: Annotated[
+        str | None, typer.Option(rich_help_panel=PANEL_TARGETS, help="Column with known periods.")
+    ] = None,
+    t0_column: Annotated[
+        str | None, typer.Option(rich_help_panel=PANEL_TARGETS, help="Column with known epochs.")
+    ] = None,
+    duration_column: Annotated[
+        str | None, typer.Option(rich_help_panel=PANEL_TARGETS, help="Column with durations.")
+    ] = None,
+    depth_column: Annotated[
+        str | None, typer.Option(rich_help_panel=PANEL_TARGETS, help="Column with depths.")
+    ] = None,
+    label_column: Annotated[
+        str | None, typer.Option(rich_help_panel=PANEL_TARGETS, help="Column with dispositions.")
+    ] = None,
+    t0_system: Annotated[
+        str | None, typer.Option(rich_help_panel=PANEL_TARGETS, help="BJD, BTJD, BKJD or mission.")
+    ] = None,
+    duration_unit: Annotated[
+        str | None, typer.Option(rich_help_panel=PANEL_TARGETS, help="h or d.")
+    ] = None,
+    depth_unit: Annotated[
+        str | None, typer.Option(rich_help_panel=PANEL_TARGETS, help="ppm, percent or fraction.")
+    ] = None,
+    skip_bad_rows: Annotated[
+        bool | None,
+        typer.Option(
+            "--skip-bad-rows",
+            rich_help_panel=PANEL_TARGETS,
+            metavar="",
+            help="Skip and list rows with unreadable ids.",
+        ),
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option(rich_help_panel=PANEL_ARCHIVE, help="local, synthetic or mast.")
+    ] = None,
     data_dir: DataDirOpt = None,
-    mission: Annotated[str | None, typer.Option(help="Mission of bare ids.")] = None,
     author: Annotated[
-        str | None, typer.Option(help="MAST pipeline: Kepler, K2, SPOC, QLP...")
+        str | None,
+        typer.Option(rich_help_panel=PANEL_ARCHIVE, help="MAST pipeline: Kepler, K2, SPOC, QLP..."),
     ] = None,
     segments: Annotated[
-        str | None, typer.Option(help="Quarters, campaigns or sectors to download, e.g. 3,4,5.")
+        str | None,
+        typer.Option(
+            rich_help_panel=PANEL_ARCHIVE,
+            help="Quarters, campaigns or sectors to download, e.g. 3,4,5.",
+        ),
     ] = None,
     exptime: Annotated[
-        str | None, typer.Option(help="MAST exposure: long, short, fast or seconds.")
+        str | None,
+        typer.Option(
+            rich_help_panel=PANEL_ARCHIVE, help="MAST exposure: long, short, fast or seconds."
+        ),
     ] = None,
     mast_url: MastUrlOpt = None,
     max_downloads: DownloadsOpt = None,
     offline: OfflineOpt = None,
     cache_dir: CacheDirOpt = None,
+    config: ConfigOpt = None,
     workers: WorkersOpt = None,
     executor: ExecutorOpt = None,
     scheduler: SchedulerOpt = None,
@@ -174,40 +313,66 @@ def run(
     max_memory_per_worker: MemoryOpt = None,
     max_tasks_per_worker: TasksOpt = None,
     chunk_size: ChunkOpt = None,
-    stats: Annotated[bool | None, typer.Option("--stats/--no-stats", help="Statistics.")] = None,
-    bls: Annotated[bool | None, typer.Option("--bls/--no-bls", help="Box Least Squares.")] = None,
-    tls: Annotated[
-        bool | None, typer.Option("--tls/--no-tls", help="Transit Least Squares.")
+    schedule: Annotated[
+        str | None,
+        typer.Option(
+            rich_help_panel=PANEL_EXECUTION,
+            help="biggest-first (default, where file sizes are known) or input order.",
+        ),
     ] = None,
-    period_min: Annotated[float | None, typer.Option(help="Shortest trial period, days.")] = None,
-    period_max: Annotated[float | None, typer.Option(help="Longest trial period, days.")] = None,
-    tls_backend: Annotated[str | None, typer.Option(help="TLS search backend.")] = None,
+    stats: Annotated[
+        bool | None,
+        typer.Option(
+            "--stats/--no-stats", rich_help_panel=PANEL_SEARCH, metavar="", help="Statistics."
+        ),
+    ] = None,
+    bls: Annotated[
+        bool | None,
+        typer.Option(
+            "--bls/--no-bls", rich_help_panel=PANEL_SEARCH, metavar="", help="Box Least Squares."
+        ),
+    ] = None,
+    tls: Annotated[
+        bool | None,
+        typer.Option(
+            "--tls/--no-tls",
+            rich_help_panel=PANEL_SEARCH,
+            metavar="",
+            help="Transit Least Squares.",
+        ),
+    ] = None,
+    max_signals: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            rich_help_panel=PANEL_SEARCH,
+            help="Signals kept per star in signals.parquet (default 5; 0: the strongest only).",
+        ),
+    ] = None,
+    period_min: Annotated[
+        float | None,
+        typer.Option(rich_help_panel=PANEL_SEARCH, help="Shortest trial period, days."),
+    ] = None,
+    period_max: Annotated[
+        float | None, typer.Option(rich_help_panel=PANEL_SEARCH, help="Longest trial period, days.")
+    ] = None,
+    tls_backend: Annotated[
+        str | None, typer.Option(rich_help_panel=PANEL_SEARCH, help="TLS search backend.")
+    ] = None,
     search: Annotated[
         str | None,
         typer.Option(
+            rich_help_panel=PANEL_SEARCH,
             help="fast (default): fold-based search, BLS and TLS refine its peaks; "
-            "full: 0.1's exhaustive BLS and TLS over every period (slow on long baselines)."
+            "full: 0.1's exhaustive BLS and TLS over every period (slow on long baselines).",
         ),
     ] = None,
-    schedule: Annotated[
-        str | None,
-        typer.Option(help="biggest-first (default, where file sizes are known) or input order."),
-    ] = None,
-    id_column: Annotated[str | None, typer.Option(help="Column with the star id.")] = None,
-    candidate_column: Annotated[str | None, typer.Option(help="Column naming candidates.")] = None,
-    period_column: Annotated[str | None, typer.Option(help="Column with known periods.")] = None,
-    t0_column: Annotated[str | None, typer.Option(help="Column with known epochs.")] = None,
-    duration_column: Annotated[str | None, typer.Option(help="Column with durations.")] = None,
-    depth_column: Annotated[str | None, typer.Option(help="Column with depths.")] = None,
-    label_column: Annotated[str | None, typer.Option(help="Column with dispositions.")] = None,
-    t0_system: Annotated[str | None, typer.Option(help="BJD, BTJD, BKJD or mission.")] = None,
-    duration_unit: Annotated[str | None, typer.Option(help="h or d.")] = None,
-    depth_unit: Annotated[str | None, typer.Option(help="ppm, percent or fraction.")] = None,
-    skip_bad_rows: Annotated[
-        bool | None, typer.Option("--skip-bad-rows", help="Skip and list rows with unreadable ids.")
-    ] = None,
     extra_feature: Annotated[
-        list[str] | None, typer.Option(help="Plugin 'module:function' (repeatable).")
+        list[str] | None,
+        typer.Option(rich_help_panel=PANEL_SEARCH, help="Plugin 'module:function' (repeatable)."),
+    ] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", "-o", rich_help_panel=PANEL_OUTPUT, help="Run folder.")
     ] = None,
     json_out: JsonOpt = False,
     strict: StrictOpt = False,
@@ -231,6 +396,7 @@ def run(
         "run_stats": stats,
         "run_bls": bls,
         "run_tls": tls,
+        "max_signals": max_signals,
         "period_min": period_min,
         "period_max": period_max,
         "tls_backend": tls_backend,
@@ -262,36 +428,60 @@ def run(
     _finish(result, json_out, strict)
 
 
-@app.command()
+@app.command(cls=_Command)
 @_user_errors
 def plan(
     targets: Annotated[Path, typer.Argument(help="Target CSV (KIC/TIC/EPIC ids).")],
     config: ConfigOpt = None,
-    mission: Annotated[str | None, typer.Option(help="Mission of bare ids.")] = None,
-    id_column: Annotated[str | None, typer.Option(help="Column with the star id.")] = None,
+    mission: Annotated[
+        str | None, typer.Option(rich_help_panel=PANEL_TARGETS, help="Mission of bare ids.")
+    ] = None,
+    id_column: Annotated[
+        str | None, typer.Option(rich_help_panel=PANEL_TARGETS, help="Column with the star id.")
+    ] = None,
     author: Annotated[
-        str | None, typer.Option(help="MAST pipeline: Kepler, K2, SPOC, QLP...")
+        str | None,
+        typer.Option(rich_help_panel=PANEL_ARCHIVE, help="MAST pipeline: Kepler, K2, SPOC, QLP..."),
     ] = None,
     segments: Annotated[
-        str | None, typer.Option(help="Quarters, campaigns or sectors to download, e.g. 3,4,5.")
+        str | None,
+        typer.Option(
+            rich_help_panel=PANEL_ARCHIVE,
+            help="Quarters, campaigns or sectors to download, e.g. 3,4,5.",
+        ),
     ] = None,
     exptime: Annotated[
-        str | None, typer.Option(help="MAST exposure: long, short, fast or seconds.")
+        str | None,
+        typer.Option(
+            rich_help_panel=PANEL_ARCHIVE, help="MAST exposure: long, short, fast or seconds."
+        ),
     ] = None,
     mast_url: MastUrlOpt = None,
     max_downloads: DownloadsOpt = None,
     search_batch: Annotated[
-        int | None, typer.Option(help="Targets per archive search (default 200).")
+        int | None,
+        typer.Option(
+            rich_help_panel=PANEL_ARCHIVE, help="Targets per archive search (default 200)."
+        ),
     ] = None,
     cache_dir: CacheDirOpt = None,
     workers: WorkersOpt = None,
     urls: Annotated[
         Path | None,
-        typer.Option(help="Write the download address of every file not yet cached here."),
+        typer.Option(
+            rich_help_panel=PANEL_OUTPUT,
+            help="Write the download address of every file not yet cached here.",
+        ),
     ] = None,
-    measure: Annotated[
-        bool, typer.Option(help="Time one download (the smallest missing file) for the estimate.")
-    ] = True,
+    no_measure: Annotated[
+        bool,
+        typer.Option(
+            "--no-measure",
+            rich_help_panel=PANEL_ARCHIVE,
+            metavar="",
+            help="Skip timing one download (the smallest missing file) for the estimate.",
+        ),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """What a run of this CSV would fetch from the archive, and how long it would take."""
@@ -311,14 +501,14 @@ def plan(
         "workers": workers,
     }
     settings = load_settings(config, overrides)
-    inventory = archive_plan(targets, settings, measure=measure, urls=urls)
+    inventory = archive_plan(targets, settings, measure=not no_measure, urls=urls)
     if json_out:
         out.print_json(json.dumps(inventory.to_dict(), default=str))
         return
     _render_plan(inventory, targets, urls)
 
 
-@app.command()
+@app.command(cls=_Command)
 @_user_errors
 def resume(
     run_dir: Annotated[Path | None, typer.Argument(help="Run folder (default: latest).")] = None,
@@ -335,10 +525,22 @@ def resume(
     max_downloads: DownloadsOpt = None,
     offline: OfflineOpt = None,
     retry_failed: Annotated[
-        bool, typer.Option(help="Also run again targets that failed, timed out or crashed.")
+        bool,
+        typer.Option(
+            "--retry-failed",
+            rich_help_panel=PANEL_EXECUTION,
+            metavar="",
+            help="Also run again targets that failed, timed out or crashed.",
+        ),
     ] = False,
     force: Annotated[
-        bool, typer.Option(help="Resume even if the input file or result settings changed.")
+        bool,
+        typer.Option(
+            "--force",
+            rich_help_panel=PANEL_EXECUTION,
+            metavar="",
+            help="Resume even if the input file or result settings changed.",
+        ),
     ] = False,
     json_out: JsonOpt = False,
     strict: StrictOpt = False,
@@ -367,7 +569,7 @@ def resume(
     _finish(result, json_out, strict)
 
 
-@app.command()
+@app.command(cls=_Command)
 @_user_errors
 def status(
     run_dir: Annotated[Path | None, typer.Argument(help="Run folder (default: latest).")] = None,
@@ -377,14 +579,14 @@ def status(
     from exoextract.runner import latest_run
     from exoextract.runstatus import run_status
 
-    state = run_status(run_dir or latest_run(Path("runs")))
+    state = run_status(run_dir or latest_run(Path("runs"), "status"))
     if json_out:
         out.print_json(json.dumps(state.to_dict(), default=str))
         return
     _render_status(state)
 
 
-@app.command()
+@app.command(cls=_Command)
 @_user_errors
 def export(
     run_dir: Annotated[Path, typer.Argument(help="A finished run folder.")],
@@ -393,11 +595,20 @@ def export(
         str | None, typer.Option("--format", help="csv or parquet (default: from the suffix).")
     ] = None,
     include_failures: Annotated[
-        bool, typer.Option(help="Add the targets that did not succeed, with their status.")
+        bool,
+        typer.Option(
+            "--include-failures",
+            metavar="",
+            help="Add the targets that did not succeed, with their status.",
+        ),
     ] = False,
     signals: Annotated[
         bool,
-        typer.Option(help="Export the signals table instead: one row per signal of each star."),
+        typer.Option(
+            "--signals",
+            metavar="",
+            help="Export the signals table instead: one row per signal of each star.",
+        ),
     ] = False,
     columns: Annotated[
         str | None,
@@ -423,7 +634,7 @@ def export(
     )
 
 
-@app.command()
+@app.command(cls=_Command)
 @_user_errors
 def report(
     run_dir: Annotated[Path | None, typer.Argument(help="Run folder (default: latest).")] = None,
@@ -441,7 +652,8 @@ def report(
     def note(message: str) -> None:
         err.print(message, markup=False)
 
-    done = build_report(run_dir or latest_run(Path("runs")), output, sheets, progress=note)
+    run_dir = run_dir or latest_run(Path("runs"), "report")
+    done = build_report(run_dir, output, sheets, progress=note)
     for problem in done.sheet_errors:
         err.print(f"warning: {problem}", markup=False)
     out.print(
@@ -451,7 +663,7 @@ def report(
     )
 
 
-@app.command()
+@app.command(cls=_Command)
 @_user_errors
 def plot(
     run_dir: Annotated[Path, typer.Argument(help="Run folder.")],
@@ -472,15 +684,21 @@ def plot(
     out.print(f"sheet: {path}", markup=False)
 
 
-@app.command("clean-cache")
+@app.command("clean-cache", cls=_Command)
 @_user_errors
 def clean_cache_cmd(
     cache_dir: Annotated[
         Path | None, typer.Option(help="Cache folder (default: lightkurve's).")
     ] = None,
-    dry_run: Annotated[bool, typer.Option(help="Only report; remove nothing.")] = False,
-    wipe: Annotated[bool, typer.Option("--all", help="Delete the whole cache.")] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before --all.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", metavar="", help="Only report; remove nothing.")
+    ] = False,
+    wipe: Annotated[
+        bool, typer.Option("--all", metavar="", help="Delete the whole cache.")
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", metavar="", help="Do not ask before --all.")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Find zero-byte and corrupt FITS files in lightkurve's cache and remove only those."""
@@ -520,10 +738,12 @@ def clean_cache_cmd(
     _render_cache(report)
 
 
-@app.command()
+@app.command(cls=_Command)
 @_user_errors
 def demo(
-    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Run folder.")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", "-o", rich_help_panel=PANEL_OUTPUT, help="Run folder.")
+    ] = None,
     stars: Annotated[int, typer.Option(min=1, max=20, help="How many stars (max 20).")] = 20,
     workers: WorkersOpt = None,
     json_out: JsonOpt = False,
@@ -758,7 +978,7 @@ def _render_cache(report: Any) -> None:
     )
 
 
-@app.command("features")
+@app.command("features", cls=_Command)
 def features_cmd() -> None:
     """Print the feature reference: every output column, its unit and meaning (markdown)."""
     from exoextract.reference import render
@@ -777,7 +997,11 @@ def main_options(
     version: Annotated[
         bool,
         typer.Option(
-            "--version", callback=version_callback, is_eager=True, help="Show the version."
+            "--version",
+            callback=version_callback,
+            is_eager=True,
+            metavar="",
+            help="Show the version.",
         ),
     ] = False,
 ) -> None:

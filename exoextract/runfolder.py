@@ -19,12 +19,13 @@ MANIFEST = "manifest.json"
 FORMAT = 1
 
 
-def latest_run(runs_root: Path) -> Path:
-    """The run folder under ``runs_root`` whose manifest changed last."""
+def latest_run(runs_root: Path, command: str = "resume") -> Path:
+    """The run folder under ``runs_root`` whose manifest changed last; ``command`` is the
+    one the user typed, for the message when there is none."""
     manifests = sorted(runs_root.glob(f"*/{MANIFEST}"), key=lambda p: p.stat().st_mtime)
     if not manifests:
         raise RunDirError(
-            f"no run found under {runs_root}/ — give the run folder: exoextract resume RUN_DIR"
+            f"no run found under {runs_root}/ — give the run folder: exoextract {command} RUN_DIR"
         )
     return manifests[-1].parent
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -143,13 +144,55 @@ def test_resume_of_a_folder_that_is_not_a_run(tmp_path: Path) -> None:
     )
 
 
-def test_resume_without_any_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("command", ["resume", "status", "report"])
+def test_a_command_without_any_run_names_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
     monkeypatch.chdir(tmp_path)
-    result = runner.invoke(app, ["resume"])
+    result = runner.invoke(app, [command])
     assert result.exit_code == 2
     assert result.stderr == (
-        "Error: no run found under runs/ — give the run folder: exoextract resume RUN_DIR\n"
+        f"Error: no run found under runs/ — give the run folder: exoextract {command} RUN_DIR\n"
     )
+
+
+def _commands() -> list[str]:
+    import typer
+
+    return ["", *sorted(typer.main.get_command(app).commands)]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("command", _commands())
+def test_help_at_80_columns_shows_every_option_whole(command: str) -> None:
+    """Options in named panels, every name whole, no placeholder on flags."""
+    import typer
+
+    args = [command, "--help"] if command else ["--help"]
+    result = runner.invoke(app, args, env={"COLUMNS": "80", "TERMINAL_WIDTH": "80"})
+    assert result.exit_code == 0, result.output
+    shown = result.stdout
+    assert max(len(line) for line in shown.splitlines()) <= 80
+    assert "…" not in shown and "<bool>" not in shown
+    group = typer.main.get_command(app)
+    params = group.commands[command].params if command else group.params  # type: ignore[attr-defined]
+    for param in params:
+        for name in (*param.opts, *param.secondary_opts):
+            if name.startswith("--"):
+                assert re.search(rf"(^|\s){re.escape(name)}(\s|$)", shown, re.M), name
+
+
+def test_run_help_groups_its_options_in_panels() -> None:
+    result = runner.invoke(app, ["run", "--help"], env={"COLUMNS": "80", "TERMINAL_WIDTH": "80"})
+    panels = re.findall(r"╭─ (.+?) ─", result.stdout)
+    assert panels == [
+        "Arguments",
+        "Options",
+        "Targets and catalog columns",
+        "Light curves and archive",
+        "Execution",
+        "Search and features",
+        "Output",
+    ]
 
 
 def test_extra_feature_plugin_columns_join_the_table(tmp_path: Path) -> None:

@@ -90,6 +90,24 @@ def test_run_sh_stops_on_a_user_error_without_looping(tmp_path: Path) -> None:
     assert result.stdout.count("attempt") == 1
 
 
+def test_run_sh_stops_at_once_when_exoextract_cannot_start(tmp_path: Path) -> None:
+    """Not installed in this runtime (127) or not executable (126): no retry loop."""
+    not_runnable = tmp_path / "exoextract-not-executable"
+    not_runnable.write_text("#!/bin/sh\n")
+    for binary, code in ((str(tmp_path / "missing" / "exoextract"), 127), (str(not_runnable), 126)):
+        result = subprocess.run(
+            ["bash", str(RUN_SH), str(_targets(tmp_path)), str(tmp_path / "out"), *OPTIONS],
+            env=_env(tmp_path, EXOEXTRACT_BIN=binary, EXOEXTRACT_RETRY_DELAY="30"),
+            capture_output=True,
+            text=True,
+            timeout=20,  # one retry would sleep 30 s
+        )
+        assert result.returncode == code, result.stdout + result.stderr
+        assert f"could not be started (exit {code}" in result.stderr
+        assert "run setup.sh in this runtime" in result.stderr
+        assert result.stdout.count("attempt") == 1
+
+
 def test_run_sh_resumes_an_incomplete_end_by_itself(tmp_path: Path) -> None:
     """exoextract killed under the loop (as the OOM killer would, after its first
     checkpoint) is resumed by the loop without the user."""

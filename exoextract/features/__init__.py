@@ -26,7 +26,7 @@ import numpy as np
 
 from exoextract.settings import Settings
 
-SCHEMA_VERSION = 5  # bump when a column changes name, unit or meaning
+SCHEMA_VERSION = 6  # bump when a column changes name, unit or meaning
 
 
 @dataclass(frozen=True)

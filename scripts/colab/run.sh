@@ -6,7 +6,8 @@
 # If OUT_DIR already holds a run, it is resumed (the extra options are for a new run only;
 # a resume keeps the run's settings). Until the run is complete, an incomplete end or a
 # killed exoextract (out of memory) is resumed after a pause; a user error (exit 2), an
-# unwritable checkpoint (3) or a stop by Ctrl-C / the stop button (130, 143) ends the loop.
+# unwritable checkpoint (3), a command that cannot start (126, 127: not installed in this
+# runtime) or a stop by Ctrl-C / the stop button (130, 143) ends the loop at once.
 #
 # Environment: EXOEXTRACT_CONFIG (default configs/colab-free.toml), EXOEXTRACT_CACHE_DIR
 # (default /content/lightkurve-cache: the local disk, fast and expendable; never Drive),
@@ -49,6 +50,9 @@ while :; do
     1) say "complete, some targets did not succeed (--strict) — see: exoextract status $out"; exit 1 ;;
     2) say "stopped: fix the error above, then run this cell again" >&2; exit 2 ;;
     3) say "stopped: a checkpoint could not be written (Drive full or unmounted?) — fix it, then run this cell again" >&2; exit 3 ;;
+    126 | 127)
+      say "stopped: '${exo[*]}' could not be started (exit $code: not installed in this runtime?) — run setup.sh in this runtime (cell 2), then run this cell again" >&2
+      exit "$code" ;;
     130 | 143) say "stopped by you; run this cell again to continue" >&2; exit "$code" ;;
   esac
   if [ "$attempt" -ge "$attempts" ]; then
