@@ -33,11 +33,7 @@ def main() -> int:
         processes=16,  # one Dask worker per core, one thread each: one target per core
         memory="64GB",
         walltime="04:00:00",
-        job_script_prologue=[
-            f"source {VENV}/bin/activate",
-            # exoextract runs each target in a child process of the Dask worker
-            "export DASK_DISTRIBUTED__WORKER__DAEMON=False",
-        ],
+        job_script_prologue=[f"source {VENV}/bin/activate"],
     )
     cluster.scale(jobs=4)  # 4 nodes x 16 workers; or cluster.adapt(minimum_jobs=1, maximum_jobs=8)
     try:

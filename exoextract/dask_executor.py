@@ -1,9 +1,12 @@
 """The same run on a Dask cluster (``--executor dask``), with the local pool's guarantees.
 
-Dask cannot kill a running task, so each try runs inside the Dask worker through the local
-pool's own supervisor with one process (:func:`attempt_in_worker`): the target gets a child
-process in its own process group, the resident-memory cap, the time limit that kills it and
-its children, and one BLAS/numba thread. The child reports back as an
+Dask cannot kill a running task, so each try runs inside the Dask worker in a task process
+of its own (:func:`attempt_in_worker`, :class:`~exoextract.child.Child`): its own session
+(a kill takes everything the target started), the resident-memory cap, the time limit that
+kills it and its children, and one BLAS/numba thread. The process is started with
+``subprocess``, which default Dask workers (daemonic processes, as dask-jobqueue,
+dask-gateway, Coiled and the Kubernetes operator start them) may do, and kept for the
+worker thread's next target unless it failed. Each try comes back as an
 :class:`~exoextract.attempts.Attempt`; the client decides what it means with the same
 :class:`~exoextract.attempts.Retrier` as the local pool (transient failures retried with
 backoff, quarantine after ``quarantine_after`` process deaths). Dask's own retries are off.
@@ -20,17 +23,16 @@ downloads its own target's files into its cache, holding one of ``max_downloads`
 of a cluster-wide Dask semaphore while it does: the archive sees at most ``max_downloads``
 connections from the whole cluster.
 
-Without a scheduler address a ``LocalCluster`` of ``workers`` processes is started here.
-Worker processes must not be daemons (they start the target's child process): a local
-cluster is configured so; remote workers need ``DASK_DISTRIBUTED__WORKER__DAEMON=False``.
+Without a scheduler address a ``LocalCluster`` of ``workers`` processes is started here,
+with Dask's defaults for its workers; any running cluster works as it is.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing
 import os
+import tempfile
 import threading
 import time
 import uuid
@@ -39,15 +41,13 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from exoextract.attempts import Attempt, Job, Outcome, Policy, Retrier, RunStats, Stopping
+from exoextract.child import Child
 from exoextract.errors import InputError
+from exoextract.isolation import WorkerConfig
 from exoextract.jobqueue import JobQueue, Upstream
 
 ARCHIVE_LEASES = "exoextract-archive"  # the cluster-wide semaphore of archive connections
 CONNECT_ENV = "EXOEXTRACT_DASK_CONNECT_TIMEOUT"  # seconds to reach a scheduler (default 20)
-DAEMON_MESSAGE = (
-    "Dask workers run as daemon processes and cannot start the process a target runs in — "
-    "start them with DASK_DISTRIBUTED__WORKER__DAEMON=False"
-)
 
 
 def require_distributed() -> Any:
@@ -66,21 +66,41 @@ def attempt_in_worker(
     function: Callable[[Any], Mapping[str, Any]], payload: Any, policy: Policy, key: str
 ) -> dict[str, Any]:
     """One try of ``function(payload)``, run inside a Dask worker in a child process with
-    the local pool's isolation; returns an :class:`Attempt` as a plain dict."""
-    from exoextract.supervisor import Supervisor
-
-    if multiprocessing.current_process().daemon:
-        return asdict(Attempt("error", error_type="DaemonWorker", message=DAEMON_MESSAGE))
+    the local pool's isolation (:class:`~exoextract.child.Child`: started with
+    ``subprocess``, so default, daemonic Dask workers may run it); returns an
+    :class:`Attempt` as a plain dict."""
     if getattr(payload, "products", None):
         payload, failure = _download_here(payload)
         if failure is not None:
             return asdict(Attempt("result", result=failure))
-    once = replace(policy, workers=1, retries=0, quarantine_after=1_000_000, max_tasks_per_worker=1)
-    with Supervisor(function, once) as supervisor:
-        outcomes = list(supervisor.run([(key, payload)]))
-    if not outcomes:
-        return asdict(Attempt("cancelled"))
-    return asdict(_as_attempt(outcomes[0]))
+    child = _child(policy)
+    attempt = child.run(function, payload, policy.timeout)
+    return asdict(attempt)
+
+
+_children = threading.local()  # one task process per Dask worker thread
+
+
+def _child(policy: Policy) -> Child:
+    """This worker thread's task process (made on first use, kept across targets)."""
+    child: Child | None = getattr(_children, "child", None)
+    if child is None or child.config.max_memory != policy.max_memory:
+        if child is not None:
+            child.close(kill=True)
+        config = WorkerConfig(
+            marker_dir=_marker_dir(), max_memory=policy.max_memory, supervisor_pid=os.getpid()
+        )
+        child = Child(config, policy.kill_grace, policy.max_tasks_per_worker)
+        _children.child = child
+    return child
+
+
+def _marker_dir() -> str:
+    folder = getattr(_children, "markers", None)
+    if folder is None:
+        folder = tempfile.mkdtemp(prefix="exoextract-dask-markers-")
+        _children.markers = folder
+    return str(folder)
 
 
 def _download_here(task: Any) -> tuple[Any, dict[str, Any] | None]:
@@ -112,23 +132,6 @@ def _download_here(task: Any) -> tuple[Any, dict[str, Any] | None]:
         notes=task.notes + tuple(got.notes),
         repaired=task.repaired + got.repaired,
     ), None
-
-
-def _as_attempt(outcome: Outcome) -> Attempt:
-    """The one-process supervisor's outcome, as the try it was (the client decides)."""
-    if outcome.status == "timed_out" and outcome.error_type == "Timeout":
-        return Attempt("timeout")
-    if outcome.status == "crashed" and outcome.error_type == "WorkerDied":
-        how = (outcome.message or "").removeprefix("worker died (").removesuffix(")")
-        return Attempt("died", exit_code=outcome.exit_code, how=how)
-    result: dict[str, Any] = {
-        "status": outcome.status,
-        "error_type": outcome.error_type,
-        "message": outcome.message,
-        "transient": outcome.transient,
-        "data": dict(outcome.data) if outcome.data is not None else None,
-    }
-    return Attempt("result", result=result)
 
 
 class DaskExecutor:
@@ -180,10 +183,8 @@ class DaskExecutor:
 
         if self.scheduler is None:
             # Set for this process, not a block: the nannies read it again when they
-            # restart a worker that died, and a restarted worker must not be a daemon either.
-            dask.config.set(
-                {"distributed.worker.daemon": False, "distributed.scheduler.allowed-failures": 0}
-            )
+            # restart a worker that died.
+            dask.config.set({"distributed.scheduler.allowed-failures": 0})
             self._cluster = LocalCluster(
                 n_workers=self.policy.workers,
                 threads_per_worker=1,
@@ -294,8 +295,6 @@ class DaskExecutor:
                 attempt = Attempt(**future.result())
             except (TypeError, ValueError) as bad:
                 return Attempt("error", error_type="BadWorkerResult", message=str(bad))
-            if attempt.error_type == "DaemonWorker":  # the cluster's setup, not the target's
-                raise InputError(f"{DAEMON_MESSAGE} ({self.scheduler})")
             return attempt
         if isinstance(error, killed_worker):
             return Attempt("died", how="its Dask worker died while running it (KilledWorker)")
