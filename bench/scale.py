@@ -72,9 +72,9 @@ def _simulate(n: int, old: bool) -> tuple[float, float]:
     return sum(costs[:half]) / half * 1000, sum(costs[half:]) / (len(costs) - half) * 1000
 
 
-def _end_to_end(n: int) -> tuple[float, float, float, int]:
+def _end_to_end(n: int) -> tuple[float, float, float, int, float]:
     from exoextract.checkpoint import CheckpointStore
-    from exoextract.runner import start_run
+    from exoextract.runner import resume_run, start_run
     from exoextract.settings import load_settings
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -98,7 +98,11 @@ def _end_to_end(n: int) -> tuple[float, float, float, int]:
         start = time.perf_counter()
         done = CheckpointStore(root / "run").done_keys()
         planning = time.perf_counter() - start
-        return wall, wall / n * 1000, planning, len(done)
+        start = time.perf_counter()
+        resumed = resume_run(root / "run")
+        complete = time.perf_counter() - start
+        assert resumed.complete and resumed.computed == 0
+        return wall, wall / n * 1000, planning, len(done), complete
 
 
 def bench_scale(n: int = 100_000, simulated: int = 20_000) -> None:
@@ -112,10 +116,12 @@ def bench_scale(n: int = 100_000, simulated: int = 20_000) -> None:
         first, second = _simulate(simulated, old)
         table.add_row(name, f"{first:.1f}", f"{second:.1f}")
     console.print(table)
-    wall, per_target, planning, keys = _end_to_end(n)
+    wall, per_target, planning, keys, complete = _end_to_end(n)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     end = Table(title=f"7b. {n:,} targets without data, end to end ({cores} workers, not recycled)")
-    for name in ("wall s", "ms per target", "resume planning s (keys + statuses)", "keys read"):
+    for name in ("wall s", "ms per target", "resume planning s (keys + statuses)", "keys read",
+                 "resume of the complete run s"):  # fmt: skip
         end.add_column(name, justify="right")
-    end.add_row(f"{wall:.0f}", f"{per_target:.2f}", f"{planning:.2f}", f"{keys:,}")
+    end.add_row(f"{wall:.0f}", f"{per_target:.2f}", f"{planning:.2f}", f"{keys:,}",
+                f"{complete:.2f}")  # fmt: skip
     console.print(end)

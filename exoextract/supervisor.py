@@ -336,6 +336,21 @@ class Supervisor:
                 shutil.rmtree(self._marker_dir, ignore_errors=True)
 
 
+def warm_up(policy: Policy) -> None:
+    """Start the forkserver now, its preload (the heavy imports and kernels) running while
+    this process reads the input and plans: the first worker then forks from a warm server
+    instead of waiting for it."""
+    if policy.start_method != "forkserver":
+        return
+    from multiprocessing import forkserver
+
+    context = multiprocessing.get_context("forkserver")
+    if policy.preload:
+        context.set_forkserver_preload(list(policy.preload))
+    with contextlib.suppress(OSError, ValueError):
+        forkserver.ensure_running()
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

@@ -140,3 +140,27 @@ def test_disk_full_at_a_checkpoint_then_resume(tmp_path: Path, targets: Path) ->
     assert resumed.returncode == 0, resumed.stderr
     assert sorted(all_rows(run_dir)["target_id"]) == sorted(f"TIC {300 + i}" for i in range(N))
     assert not [p for p in (run_dir / "checkpoints").iterdir() if p.name.endswith(".tmp")]
+
+
+def test_resuming_a_complete_run_reads_nothing_again(tmp_path: Path) -> None:
+    """A finished run resumes at once from its summary; a changed input or --retry-failed
+    takes the full path."""
+    from exoextract.runner import resume_run, start_run
+    from exoextract.settings import load_settings
+
+    csv = tmp_path / "targets.csv"
+    csv.write_text("target\n" + "\n".join(f"TIC {400 + i}" for i in range(6)) + "\n")
+    settings = load_settings(None, {"source": "synthetic", "run_tls": False, "workers": 1})
+    first = start_run(csv, settings, out_dir=tmp_path / "run")
+    assert first.complete
+    stamp = first.features_path.stat().st_mtime_ns  # type: ignore[union-attr]
+    again = resume_run(tmp_path / "run")
+    assert again.complete and again.counts == first.counts
+    assert again.computed == 0 and again.previously_done == 6
+    assert again.warnings == ["the run was already complete: nothing to do"]
+    assert again.features_path.stat().st_mtime_ns == stamp  # type: ignore[union-attr]
+    retried = resume_run(tmp_path / "run", retry_failed=True)
+    assert retried.features_path.stat().st_mtime_ns != stamp  # type: ignore[union-attr]
+    csv.write_text(csv.read_text() + "TIC 999\n")
+    with pytest.raises(Exception, match="changed since the run started"):
+        resume_run(tmp_path / "run")
