@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from exoextract.periods import longest_period
 from exoextract.settings import Settings
 
 STRONG_SPOTS = 20.0  # semi-amplitude in point-to-point noise: a star too spotted for ...
@@ -114,11 +115,6 @@ def window_length(window_days: float, cadence: float, n_points: int) -> int:
         length += 1
     limit = n_points if n_points % 2 == 1 else n_points - 1
     return max(3, min(length, limit))
-
-
-def longest_period(settings: Settings, baseline: float) -> float:
-    """The longest trial period: half the baseline (two transits) or ``period_max``."""
-    return baseline / 2.0 if settings.period_max is None else min(settings.period_max, baseline)
 
 
 def flatten_bands(

@@ -40,6 +40,8 @@ import itertools
 import numpy as np
 from scipy.signal import savgol_filter
 
+from exoextract.periods import BIN_DAYS, binned, periodogram, semi_amplitude
+
 MAD_TO_SIGMA = 1.4826
 ROTATION_WINDOW_FRACTION = 0.35  # model rotations shorter than the window over this
 ROTATION_MIN_NOISE = 1.0  # semi-amplitude, in point-to-point noise, worth modelling
@@ -130,13 +132,6 @@ def fast_rotation(
     and ``longest`` days; twice that period where the star also varies at twice it with a
     quarter of the amplitude (spots on both hemispheres: the peak is half the rotation).
     None otherwise, or without the data to cover four of the longest periods."""
-    from exoextract.features.variability import (
-        BIN_DAYS,
-        binned,
-        periodogram,
-        semi_amplitude,
-    )
-
     if longest <= shortest or time.size < 20:
         return None
     t, y = binned(time, flux, BIN_DAYS)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from exoextract.clean import longest_period
 from exoextract.features import FeatureContext, NotComputable
+from exoextract.periods import longest_period
 from exoextract.search import Spectrum, box_spectrum
 from exoextract.settings import Settings
 

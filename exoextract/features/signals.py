@@ -38,7 +38,6 @@ from typing import Any
 import numpy as np
 
 from exoextract import features
-from exoextract.clean import longest_period
 from exoextract.features import Column, FeatureContext
 from exoextract.features.vet import (
     SDE_MIN,
@@ -50,6 +49,7 @@ from exoextract.features.vet import (
     star_rotation,
 )
 from exoextract.features.vetting import Events, at_ephemeris, transit_events
+from exoextract.periods import longest_period
 from exoextract.settings import Settings
 
 COLUMNS = (

@@ -37,8 +37,9 @@ from typing import Any
 import numpy as np
 
 from exoextract.features import Column, FeatureContext, NotComputable
-from exoextract.features.variability import lomb_scargle_peak, strongest_period
+from exoextract.features.variability import strongest_period
 from exoextract.features.vetting import at_ephemeris, metric_columns
+from exoextract.periods import lomb_scargle_peak
 
 REASON_DOC = (
     "Why vet_transit_like is what it is: every rule that failed (with the measured value and "
