@@ -15,12 +15,22 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
 if TYPE_CHECKING:
     from exoextract.jobqueue import Upstream
 
-TERMINAL = ("ok", "failed", "no_data", "timed_out", "crashed", "memory_exceeded", "quarantined")
+Status = Literal[
+    "ok", "failed", "no_data", "timed_out", "crashed", "memory_exceeded", "quarantined"
+]
+"""How a target ended (the ``status`` column of checkpoints and failures.parquet)."""
+TERMINAL: tuple[Status, ...] = get_args(Status)
+
+Stage = Literal["prefetch", "compute"]
+"""Where a job is: in the archive stage's hands, or waiting for (or on) a CPU worker."""
+
+AttemptKind = Literal["result", "timeout", "died", "memory_error", "error", "cancelled"]
+"""What one try came to (see :class:`Attempt`)."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +49,9 @@ class Policy:
     stop_grace: float = 10.0
     max_memory: int | None = None
     preload: tuple[str, ...] = ()
+    # Environment the worker processes start with (the preload reads it): set where the
+    # forkserver or task process starts, never in the caller's process by the caller.
+    preload_env: tuple[tuple[str, str], ...] = ()
     start_method: str = "forkserver"
     tick: float = 0.2
     stall_margin: float = 10.0
@@ -50,7 +63,7 @@ class Outcome:
     last failure was of a kind worth trying again later (a resume with --retry-failed)."""
 
     key: str
-    status: str
+    status: Status
     attempts: int
     seconds: float
     error_type: str | None = None
@@ -70,7 +83,7 @@ class Job:
 
     key: str
     payload: Any
-    stage: str = "compute"
+    stage: Stage = "compute"
     attempts: int = 1
     kills: int = 0
     seconds: float = 0.0
@@ -89,7 +102,7 @@ class Attempt:
     ``cancelled`` (the executor took it back; try again, not counted).
     """
 
-    kind: str
+    kind: AttemptKind
     result: Any = None
     exit_code: int | None = None
     how: str | None = None
@@ -231,7 +244,7 @@ class Retrier:
     def retry_or_end(
         self,
         job: Job,
-        status: str,
+        status: Status,
         error_type: str | None,
         message: str | None,
         exit_code: int | None,
@@ -254,7 +267,7 @@ class Retrier:
 
 def end(
     job: Job,
-    status: str,
+    status: Status,
     error_type: str | None,
     message: str | None,
     exit_code: int | None = None,

@@ -36,10 +36,17 @@ START_TIMEOUT = 300.0  # seconds a new process has to import and load its kernel
 class Child:
     """One task process, reused across tasks until it fails or has run ``max_tasks``."""
 
-    def __init__(self, config: WorkerConfig, kill_grace: float, max_tasks: int = 0) -> None:
+    def __init__(
+        self,
+        config: WorkerConfig,
+        kill_grace: float,
+        max_tasks: int = 0,
+        env: tuple[tuple[str, str], ...] = (),
+    ) -> None:
         self.config = config
         self.kill_grace = kill_grace
         self.max_tasks = max_tasks
+        self.env = env  # added to the process's environment when it starts
         self.tasks = 0
         self._process: subprocess.Popen[bytes] | None = None
         self._send: Connection | None = None
@@ -106,6 +113,7 @@ class Child:
             [sys.executable, "-c", code, str(task_r), str(result_w)],
             pass_fds=(task_r, result_w),
             start_new_session=True,
+            env={**os.environ, **dict(self.env)},
         )
         os.close(task_r)
         os.close(result_w)

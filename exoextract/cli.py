@@ -8,6 +8,7 @@ Ctrl-C / SIGTERM after checkpointing (resume it).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import sys
@@ -21,7 +22,14 @@ from rich.table import Table
 
 from exoextract import __version__
 from exoextract.errors import ExoextractError, InputError
-from exoextract.settings import load_settings
+from exoextract.settings import SOURCES, Settings, load_settings
+
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Settings)}
+
+
+def _default(name: str) -> Any:
+    """A setting's default, for a help text (written once, in the settings)."""
+    return _DEFAULTS[name]
 
 
 class _Command(typer.core.TyperCommand):
@@ -159,7 +167,8 @@ DownloadsOpt = Annotated[
     int | None,
     typer.Option(
         rich_help_panel=PANEL_ARCHIVE,
-        help="Concurrent archive connections (default 3), whatever --workers is.",
+        help=f"Concurrent archive connections (default {_default('max_downloads')}), "
+        "whatever --workers is.",
     ),
 ]
 OfflineOpt = Annotated[
@@ -280,7 +289,8 @@ def run(
         ),
     ] = None,
     source: Annotated[
-        str | None, typer.Option(rich_help_panel=PANEL_ARCHIVE, help="local, synthetic or mast.")
+        str | None,
+        typer.Option(rich_help_panel=PANEL_ARCHIVE, help=f"{', '.join(SOURCES)}."),
     ] = None,
     data_dir: DataDirOpt = None,
     author: Annotated[
@@ -346,7 +356,8 @@ def run(
         typer.Option(
             min=0,
             rich_help_panel=PANEL_SEARCH,
-            help="Signals kept per star in signals.parquet (default 5; 0: the strongest only).",
+            help=f"Signals kept per star in signals.parquet (default {_default('max_signals')}; "
+            "0: the strongest only).",
         ),
     ] = None,
     period_min: Annotated[
@@ -461,7 +472,8 @@ def plan(
     search_batch: Annotated[
         int | None,
         typer.Option(
-            rich_help_panel=PANEL_ARCHIVE, help="Targets per archive search (default 200)."
+            rich_help_panel=PANEL_ARCHIVE,
+            help=f"Targets per archive search (default {_default('search_batch')}).",
         ),
     ] = None,
     cache_dir: CacheDirOpt = None,

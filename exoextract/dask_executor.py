@@ -38,7 +38,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from exoextract.attempts import Attempt, Job, Outcome, Policy, Retrier, RunStats, Stopping
 from exoextract.child import Child
@@ -46,8 +46,12 @@ from exoextract.errors import InputError
 from exoextract.isolation import WorkerConfig
 from exoextract.jobqueue import JobQueue, Upstream
 
+if TYPE_CHECKING:
+    from exoextract.task import Task
+
 ARCHIVE_LEASES = "exoextract-archive"  # the cluster-wide semaphore of archive connections
-CONNECT_ENV = "EXOEXTRACT_DASK_CONNECT_TIMEOUT"  # seconds to reach a scheduler (default 20)
+CONNECT_ENV = "EXOEXTRACT_DASK_CONNECT_TIMEOUT"  # seconds to reach a scheduler
+CONNECT_SECONDS = 20.0  # ... when that is not set
 
 
 def require_distributed() -> Any:
@@ -84,13 +88,17 @@ _children = threading.local()  # one task process per Dask worker thread
 def _child(policy: Policy) -> Child:
     """This worker thread's task process (made on first use, kept across targets)."""
     child: Child | None = getattr(_children, "child", None)
-    if child is None or child.config.max_memory != policy.max_memory:
+    if (
+        child is None
+        or child.config.max_memory != policy.max_memory
+        or child.env != policy.preload_env
+    ):
         if child is not None:
             child.close(kill=True)
         config = WorkerConfig(
             marker_dir=_marker_dir(), max_memory=policy.max_memory, supervisor_pid=os.getpid()
         )
-        child = Child(config, policy.kill_grace, policy.max_tasks_per_worker)
+        child = Child(config, policy.kill_grace, policy.max_tasks_per_worker, policy.preload_env)
         _children.child = child
     return child
 
@@ -103,7 +111,7 @@ def _marker_dir() -> str:
     return str(folder)
 
 
-def _download_here(task: Any) -> tuple[Any, dict[str, Any] | None]:
+def _download_here(task: Task) -> tuple[Task, dict[str, Any] | None]:
     """The target's files into this worker's cache, holding one of the cluster's
     ``max_downloads`` archive leases (a Dask semaphore) while it downloads."""
     from distributed import Semaphore
@@ -197,7 +205,7 @@ class DaskExecutor:
             self._client = Client(self._cluster, set_as_default=False)
             self._log(f"started a local Dask cluster of {self.policy.workers} worker(s)")
             return
-        seconds = float(os.environ.get(CONNECT_ENV) or 20.0)
+        seconds = float(os.environ.get(CONNECT_ENV) or CONNECT_SECONDS)
         try:
             self._client = Client(self.scheduler, timeout=f"{seconds:g}s", set_as_default=False)
         except (OSError, TimeoutError) as error:

@@ -35,6 +35,10 @@ THREAD_ENV = (
 PR_SET_PDEATHSIG = 1
 
 
+# The TLS search backend whose kernels the preload loads (the run's --tls-backend).
+TLS_BACKEND_ENV = "EXOEXTRACT_TLS_BACKEND"
+
+
 @dataclass(frozen=True)
 class WorkerConfig:
     """What every worker needs to police itself; picklable, set once per pool."""

@@ -18,10 +18,10 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import Future
 from typing import Any, Protocol
 
-from exoextract.attempts import Attempt, Job, Outcome, Retrier
+from exoextract.attempts import Attempt, Job, Outcome, Retrier, Stage
 
-PREFETCH = "prefetch"  # the stage of a job still in the archive stage's hands
-COMPUTE = "compute"
+PREFETCH: Stage = "prefetch"  # the stage of a job still in the archive stage's hands
+COMPUTE: Stage = "compute"
 
 
 class Upstream(Protocol):

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
@@ -18,20 +19,30 @@ from exoextract.plan import SIGNALS_COLUMN
 from exoextract.settings import Settings, result_fingerprint
 from exoextract.targets import TargetList
 
-if TYPE_CHECKING:
-    from exoextract.runner import RunResult
-
 MATCH_TOLERANCE = 0.01  # a signal is a catalog candidate when their periods agree this well
 
 
+@dataclass
+class Merged:
+    """What :func:`merge` wrote, and what the user should hear about it."""
+
+    features_path: Path
+    signals_path: Path
+    failures_path: Path
+    failures: list[dict[str, Any]]  # the first 50, for the summary
+    warnings: list[str] = field(default_factory=list)
+
+
 def merge(
-    run_dir: Path, frame: pd.DataFrame, targets: TargetList, settings: Settings, result: RunResult
-) -> None:
-    """Write features.parquet and failures.parquet: each row of the input exactly once."""
+    run_dir: Path, frame: pd.DataFrame, targets: TargetList, settings: Settings, run_id: str
+) -> Merged:
+    """Write features.parquet, signals.parquet and failures.parquet: each row of the input
+    exactly once."""
     order = {t.key: i for i, t in enumerate(targets.targets)}
     frame = frame.assign(_order=frame["key"].map(order)).sort_values("_order")
     identity = _identity_frame(targets)
-    passthrough = _passthrough_frame(targets, result)
+    warnings: list[str] = []
+    passthrough = _passthrough_frame(targets, warnings)
     kinds = {c.name: c.kind for c in features.column_specs(settings)}
     feature_cols = list(kinds)
     timing = features.timing_columns(settings)
@@ -74,14 +85,14 @@ def merge(
     signals = signals_frame(ok, targets, settings)
     meta = {
         "schema_version": features.SCHEMA_VERSION,
-        "run_id": result.run_id,
+        "run_id": run_id,
         "settings_fingerprint": result_fingerprint(settings),
     }
     hint = f"free disk space, then resume {run_dir}"
-    result.features_path = run_dir / "features.parquet"
-    write_parquet(result.features_path, table, hint, meta)
-    result.signals_path = run_dir / "signals.parquet"
-    write_parquet(result.signals_path, signals, hint, meta)
+    features_path = run_dir / "features.parquet"
+    write_parquet(features_path, table, hint, meta)
+    signals_path = run_dir / "signals.parquet"
+    write_parquet(signals_path, signals, hint, meta)
 
     bad = frame[frame["status"] != "ok"]
     outcome_cols = ["status", "error_type", "message", "attempts", "seconds", "exit_code"]
@@ -95,10 +106,10 @@ def merge(
     )
     failures["attempts"] = pd.to_numeric(failures["attempts"]).astype("Int64")
     failures["exit_code"] = pd.to_numeric(failures["exit_code"]).astype("Int64")
-    result.failures_path = run_dir / "failures.parquet"
-    write_parquet(result.failures_path, failures, hint, meta)
+    failures_path = run_dir / "failures.parquet"
+    write_parquet(failures_path, failures, hint, meta)
     shown = ["target_id", "status", "error_type", "message", "attempts", "exit_code"]
-    result.failures = [
+    first_failures = [
         {str(k): (None if pd.isna(v) else v) for k, v in rec.items()}
         for rec in failures[shown].head(50).to_dict("records")
     ]
@@ -106,9 +117,10 @@ def merge(
         for key, reason in zip(ok["key"], table["known_reason"], strict=True):
             target = targets.targets[order[key]]
             if reason and (target.period is not None or target.t0 is not None):
-                result.warnings.append(
+                warnings.append(
                     f"line {target.line}: {key}: known ephemeris not measured ({reason})"
                 )
+    return Merged(features_path, signals_path, failures_path, first_failures, warnings)
 
 
 def signal_specs(settings: Settings) -> list[features.Column]:
@@ -187,7 +199,7 @@ def _identity_frame(targets: TargetList) -> pd.DataFrame:
     return pd.DataFrame(data, index=[t.key for t in targets.targets])
 
 
-def _passthrough_frame(targets: TargetList, result: RunResult) -> pd.DataFrame:
+def _passthrough_frame(targets: TargetList, warnings: list[str]) -> pd.DataFrame:
     """The input's other columns, typed, indexed by key; renamed if they clash."""
     reserved = reserved_columns() - {"candidate", "label"} | {"target_id", "line"}
     if targets.has_candidates:
@@ -198,7 +210,7 @@ def _passthrough_frame(targets: TargetList, result: RunResult) -> pd.DataFrame:
     for name in targets.columns:
         if name in reserved:
             rename[name] = f"input_{name}"
-            result.warnings.append(
+            warnings.append(
                 f"input column {name!r} clashes with an output column; kept as {rename[name]!r}"
             )
     data = {rename.get(c, c): [t.row.get(c) for t in targets.targets] for c in targets.columns}

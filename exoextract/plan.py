@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from exoextract.attempts import Outcome
 from exoextract.errors import InputError, RunDirError
 from exoextract.resources import default_workers
-from exoextract.runfolder import load_manifest
-from exoextract.settings import Settings, settings_from_dict
+from exoextract.runfolder import RunFolder
+from exoextract.settings import Settings
 from exoextract.sources import get_source
 from exoextract.targets import Target, TargetList, read_targets
 from exoextract.task import Candidate, Task
@@ -139,9 +139,9 @@ def star_task(run_dir: str | Path, name: str) -> tuple[Task, list[Target]]:
     """The task a run would submit for the star of ``name`` (a target id or candidate, in
     any spacing or case: 'TIC 100', 'tic100', 'TOI-185.01'), and its rows."""
     run_dir = Path(run_dir)
-    manifest = load_manifest(run_dir)
-    settings = settings_from_dict(manifest["settings"])
-    csv_path = Path(manifest["input"]["path"])
+    folder = RunFolder.open(run_dir)
+    settings = folder.settings
+    csv_path = folder.input_path
     if not csv_path.exists():
         raise RunDirError(f"{run_dir}: its input {csv_path} is gone — put it back to plot a star")
     targets = read_input(csv_path, settings)
@@ -161,7 +161,7 @@ def star_task(run_dir: str | Path, name: str) -> tuple[Task, list[Target]]:
     located = get_source(settings.source).locate(
         [replace(star[0], key=star[0].target_id)], settings, csv_path.parent
     )
-    return task_for(star, settings, located, manifest.get("plugin_path")), matches
+    return task_for(star, settings, located, folder.plugin_path), matches
 
 
 def archive_plan(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import warnings
 
-from exoextract.isolation import limit_threads_env
+from exoextract.isolation import TLS_BACKEND_ENV, limit_threads_env
 
 limit_threads_env()
 
@@ -39,6 +39,6 @@ if os.environ.get("EXOEXTRACT_WARM_TLS", "1") != "0":
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ensure_compiled(os.environ.get("EXOEXTRACT_TLS_BACKEND", "fused-pl"), verbose=False)
+            ensure_compiled(os.environ.get(TLS_BACKEND_ENV, "fused-pl"), verbose=False)
     except Exception:  # a worker compiles on first use instead
         pass

@@ -17,19 +17,18 @@ import os
 import signal
 import threading
 import time
-import uuid
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from exoextract import __version__, plugins
+from exoextract import plugins
 from exoextract.archive.stage import ArchiveStage
 from exoextract.attempts import Executor, Policy
-from exoextract.checkpoint import CheckpointStore, write_json
 from exoextract.errors import InputError, RunDirError
 from exoextract.extract import reserved_columns
+from exoextract.isolation import TLS_BACKEND_ENV
 from exoextract.merge import merge
 from exoextract.plan import (
     biggest_first,
@@ -44,26 +43,23 @@ from exoextract.plan import (
 from exoextract.progress import NullProgress, Progress
 from exoextract.resources import default_workers
 from exoextract.runfolder import (
-    FORMAT,
     MANIFEST,
+    SUMMARY,
+    RunFolder,
     chunk_finished,
     latest_run,
     load_manifest,
     new_run_dir,
-    now,
-    record_progress,
-    save_manifest,
 )
-from exoextract.settings import (
-    Settings,
-    result_differences,
-    result_fingerprint,
-    settings_from_dict,
-)
+from exoextract.settings import Settings, result_differences
 from exoextract.sources import get_source
 from exoextract.supervisor import Supervisor, warm_up
 from exoextract.targets import Target, TargetList
 from exoextract.task import Candidate, Task
+from exoextract.worker import run_task
+
+if TYPE_CHECKING:
+    from exoextract.dask_executor import DaskExecutor
 
 RETRYABLE = ("failed", "timed_out", "crashed", "memory_exceeded", "quarantined")
 # Kept importable from here (notebooks and scripts used them before the split).
@@ -148,49 +144,19 @@ def start_run(
     runs_root: str | Path = "runs",
 ) -> RunResult:
     """Start a new run of ``csv_path`` into ``out_dir`` (default runs/<time>-<name>)."""
-    _warm_up(settings)
+    policy = policy_for(settings)
+    _warm_up(settings, policy)
     targets = read_input(csv_path, settings)
     run_dir = Path(out_dir) if out_dir else new_run_dir(Path(runs_root), Path(csv_path))
-    if (run_dir / MANIFEST).exists():
-        raise RunDirError(
-            f"{run_dir} already holds a run — continue it with "
-            f"`exoextract resume {run_dir}` or choose another --out"
-        )
-    if run_dir.exists() and any(run_dir.iterdir()):
-        raise RunDirError(f"{run_dir} is not empty — choose another --out")
-    prepared = _prepare(targets, settings, Path(csv_path).resolve().parent, os.getcwd())
+    RunFolder.check_free(run_dir)
+    plugin_path = os.getcwd()
+    prepared = _prepare(targets, settings, policy, Path(csv_path).resolve().parent, plugin_path)
     try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        prepared.close()
-        raise RunDirError(
-            f"cannot create {run_dir}: {error.strerror or error} — choose another --out"
-        ) from None
-    manifest = {
-        "format": FORMAT,
-        "run_id": uuid.uuid4().hex[:12],
-        "created": now(),
-        "exoextract_version": __version__,
-        "input": {
-            "path": str(Path(csv_path).resolve()),
-            "sha256": targets.sha256,
-            "rows": len(targets),
-            "id_column": targets.id_column,
-        },
-        "settings": settings.to_dict(),
-        "result_fingerprint": result_fingerprint(settings),
-        "plugin_path": os.getcwd(),
-        "status": "running",
-        "sessions": [],
-    }
-    try:
-        write_json(run_dir / MANIFEST, manifest, f"check that {run_dir} is writable")
+        folder = RunFolder.create(run_dir, Path(csv_path), targets, settings, plugin_path)
     except BaseException:
         prepared.close()
         raise
-    return _execute(
-        run_dir, manifest, targets, settings, prepared, progress or NullProgress(), retry=()
-    )
+    return _execute(folder, targets, settings, prepared, progress or NullProgress(), retry=())
 
 
 def resume_run(
@@ -203,9 +169,9 @@ def resume_run(
 ) -> RunResult:
     """Continue a run: nothing checkpointed is recomputed; each target ends up once."""
     started = time.monotonic()
-    run_dir = Path(run_dir) if run_dir else latest_run(Path(runs_root))
-    manifest = load_manifest(run_dir)
-    old = settings_from_dict(manifest["settings"])
+    folder = RunFolder.open(Path(run_dir) if run_dir else latest_run(Path(runs_root)))
+    run_dir = folder.path
+    old = folder.settings
     settings = _apply_overrides(old, overrides or {})
     changed = result_differences(old, settings)
     if changed and not force:
@@ -213,32 +179,51 @@ def resume_run(
             f"{run_dir}: resuming with different {', '.join(changed)} would mix two "
             "configurations in one table — drop those options, or pass --force"
         )
-    csv_path = Path(manifest["input"]["path"])
+    csv_path = folder.input_path
     if not csv_path.exists():
         raise RunDirError(f"{run_dir}: its input {csv_path} is gone — put it back to resume")
     if not retry_failed and not force:
-        finished = _finished(run_dir, manifest, csv_path, started)
+        finished = _finished(folder, started)
         if finished is not None:
             return finished
-    _warm_up(settings)
+    policy = policy_for(settings)
+    _warm_up(settings, policy)
     targets = read_input(csv_path, settings)
-    if targets.sha256 != manifest["input"]["sha256"] and not force:
+    if targets.sha256 != folder.input_sha256 and not force:
         raise RunDirError(
             f"{run_dir}: input {csv_path} changed since the run started — restore it, or "
             "pass --force to continue with the new file (finished targets are kept)"
         )
-    prepared = _prepare(targets, settings, csv_path.parent, manifest.get("plugin_path"))
-    manifest["settings"] = settings.to_dict()
-    manifest["result_fingerprint"] = result_fingerprint(settings)
-    manifest["input"].update(sha256=targets.sha256, rows=len(targets))
+    prepared = _prepare(targets, settings, policy, csv_path.parent, folder.plugin_path)
+    folder.adopt(settings, targets)
     return _execute(
-        run_dir,
-        manifest,
+        folder,
         targets,
         settings,
         prepared,
         progress or NullProgress(),
         retry=RETRYABLE if retry_failed else (),
+    )
+
+
+def policy_for(settings: Settings, workers: int | None = None) -> Policy:
+    """How hard the executor tries, derived once from the run's settings; ``workers``
+    defaults to the setting, or what the memory allows."""
+    return Policy(
+        workers=workers or settings.workers or default_workers(settings.max_memory_per_worker),
+        timeout=settings.timeout,
+        retries=settings.retries,
+        backoff_base=settings.backoff_base,
+        backoff_max=settings.backoff_max,
+        max_tasks_per_worker=settings.max_tasks_per_worker,
+        quarantine_after=settings.quarantine_after,
+        pool_rebuilds=settings.pool_rebuilds,
+        kill_grace=settings.kill_grace,
+        stop_grace=settings.stop_grace,
+        stall_margin=settings.stall_margin,
+        max_memory=settings.max_memory_per_worker,
+        preload=("exoextract.preload",),
+        preload_env=((TLS_BACKEND_ENV, settings.tls_backend),),
     )
 
 
@@ -248,9 +233,9 @@ class _Prepared:
     """What is checked before a run folder is touched: files located, plugins probed."""
 
     located: Mapping[str, tuple[str, ...]]
-    workers: int
+    policy: Policy
     warnings: list[str]
-    cluster: Any = None  # a connected DaskExecutor (--executor dask), reached before any write
+    cluster: DaskExecutor | None = None  # connected (--executor dask), reached before any write
 
     def close(self) -> None:
         """Give back a cluster that will not be used (the run could not start)."""
@@ -259,36 +244,31 @@ class _Prepared:
 
 
 def _prepare(
-    targets: TargetList, settings: Settings, base_dir: Path, plugin_path: str | None
+    targets: TargetList,
+    settings: Settings,
+    policy: Policy,
+    base_dir: Path,
+    plugin_path: str | None,
 ) -> _Prepared:
     """Start-up checks that can fail on user error, before any state is written."""
     for spec in settings.extra_features:
         plugins.load(spec, plugin_path)
     firsts = [replace(star[0], key=star[0].target_id) for star in group_stars(targets.targets)]
     located = get_source(settings.source).locate(firsts, settings, base_dir)
-    workers = settings.workers or default_workers(settings.max_memory_per_worker)
     warnings = list(targets.warnings)
     if settings.extra_features and targets.targets:
-        warnings.extend(
-            _probe_plugins(settings, targets.targets[0], plugin_path, _policy(settings, 1))
-        )
+        warnings.extend(_probe_plugins(settings, targets.targets[0], plugin_path, policy))
     cluster = None
     if settings.executor == "dask":
         from exoextract.dask_executor import DaskExecutor
 
-        cluster = DaskExecutor(
-            _task_function(),
-            _policy(settings, workers),
-            settings.scheduler,
-            attempt_hook=_with_attempt,
-        )
+        cluster = DaskExecutor(run_task, policy, settings.scheduler, attempt_hook=_with_attempt)
         cluster.connect()
-    return _Prepared(located, workers, warnings, cluster)
+    return _Prepared(located, policy, warnings, cluster)
 
 
 def _execute(
-    run_dir: Path,
-    manifest: dict[str, Any],
+    folder: RunFolder,
     targets: TargetList,
     settings: Settings,
     prepared: _Prepared,
@@ -296,30 +276,23 @@ def _execute(
     retry: Sequence[str],
 ) -> RunResult:
     started = time.monotonic()
-    store = CheckpointStore(run_dir)
-    store.remove_temporaries()
-    done = store.done_keys(retry)
+    done = folder.done_keys(retry)
     keys = [t.key for t in targets.targets]
     previously_done = sum(1 for k in keys if k in done)
     stars = group_stars(targets.targets)
     if settings.schedule == "biggest-first":
         stars = biggest_first(stars, prepared.located)
     chunks = plan_chunks(stars, settings.chunk_size)
-    workers = prepared.workers
-    session = {"started": now(), "workers": workers, "pid": os.getpid()}
-    manifest["sessions"].append(session)
-    manifest["status"] = "running"
-    record_progress(manifest, chunks, done)
-    save_manifest(run_dir, manifest)
+    policy = prepared.policy
+    workers = policy.workers
+    folder.begin_session(chunks, done, workers)
 
-    plugin_path = manifest.get("plugin_path")
-    todo: list[tuple[int, list[Target]]] = []
-    for index, chunk in enumerate(chunks):
-        for star in chunk:
-            left = [t for t in star if t.key not in done]
-            if left:
-                todo.append((index, left))
-    policy = _policy(settings, workers)
+    todo = [
+        (index, left)
+        for index, chunk in enumerate(chunks)
+        for star in chunk
+        if (left := [t for t in star if t.key not in done])
+    ]
     interrupted: int | None = None
     computed = 0
     warnings = list(prepared.warnings)
@@ -329,13 +302,14 @@ def _execute(
         prepared.cluster.set_log(progress.log)
         sup = prepared.cluster
     else:
-        sup = Supervisor(_task_function(), policy, log=progress.log, attempt_hook=_with_attempt)
-    stage = _archive_stage(settings, workers, policy, sup, progress.log)
+        sup = Supervisor(run_task, policy, log=progress.log, attempt_hook=_with_attempt)
+    stage = _archive_stage(settings, policy, sup, progress.log)
     stars_done = sum(1 for chunk in chunks for star in chunk if all(t.key in done for t in star))
-    progress.start(sum(len(c) for c in chunks), stars_done, workers, str(run_dir))
+    progress.start(sum(len(c) for c in chunks), stars_done, workers, str(folder.path))
+    archive: dict[str, int] = {}
     try:
         tasks = [
-            (star[0].target_id, task_for(star, settings, prepared.located, plugin_path))
+            (star[0].target_id, task_for(star, settings, prepared.located, folder.plugin_path))
             for _, star in todo
         ]
         chunk_of = {star[0].target_id: i for i, star in todo}
@@ -353,39 +327,35 @@ def _execute(
                 remaining[index] -= 1
                 if remaining[index] == 0:
                     rows = buffers.pop(index)
-                    store.write(index, rows)
+                    folder.chunk_done(index, rows)
                     done.update(r["key"] for r in rows)
-                    chunk_finished(manifest, len(rows))
-                    save_manifest(run_dir, manifest)
             interrupted = sup.stopped_by
         for index in sorted(buffers):  # partly finished chunks of an interrupted run
             rows = buffers.pop(index)
-            store.write(index, rows)
+            folder.save_partial(index, rows)
             done.update(r["key"] for r in rows)
     finally:
         progress.finish()
         events.extend(sup.stats.events)
         sup.close()
         archive = stage.counts() if stage is not None else {}
-        session.update(
-            ended=now(),
-            computed=computed,
-            rebuilds=sup.stats.rebuilds,
-            sequential_fallback=sup.stats.sequential_fallback,
-            events=events,
-            **({"archive": archive} if archive else {}),
+        folder.end_session(
+            done,
+            {
+                "computed": computed,
+                "rebuilds": sup.stats.rebuilds,
+                "sequential_fallback": sup.stats.sequential_fallback,
+                "events": events,
+                **({"archive": archive} if archive else {}),
+            },
         )
-        with contextlib.suppress(Exception):
-            record_progress(manifest, chunks, done)
-            manifest["status"] = "interrupted"
-            save_manifest(run_dir, manifest)
 
-    frame = store.load()
+    frame = folder.store.load()
     frame = frame[frame["key"].isin(set(keys))]
     complete = interrupted is None and set(frame["key"]) >= set(keys)
     result = RunResult(
-        run_dir=run_dir,
-        run_id=manifest["run_id"],
+        run_dir=folder.path,
+        run_id=folder.run_id,
         total=len(keys),
         counts=dict(Counter(frame["status"])),
         computed=computed,
@@ -401,30 +371,30 @@ def _execute(
         archive=archive,
     )
     if complete:
-        merge(run_dir, frame, targets, settings, result)
-    manifest["status"] = "complete" if complete else "interrupted"
-    manifest["updated"] = now()
-    save_manifest(run_dir, manifest)
-    write_json(run_dir / "summary.json", result.to_dict(), store.hint)
+        merged = merge(folder.path, frame, targets, settings, folder.run_id)
+        result.features_path = merged.features_path
+        result.signals_path = merged.signals_path
+        result.failures_path = merged.failures_path
+        result.failures = merged.failures
+        result.warnings.extend(merged.warnings)
+    folder.finish(complete, result.to_dict())
     return result
 
 
-def _finished(
-    run_dir: Path, manifest: Mapping[str, Any], csv_path: Path, started: float
-) -> RunResult | None:
+def _finished(folder: RunFolder, started: float) -> RunResult | None:
     """A complete run whose input is unchanged, as its summary says it ended: nothing to
     read, plan or merge again (None when the run needs the full path)."""
     import hashlib
     import json
 
-    if manifest.get("status") != "complete":
+    if folder.state != "complete":
         return None
     try:
-        digest = hashlib.sha256(csv_path.read_bytes()).hexdigest()
-        summary = json.loads((run_dir / "summary.json").read_text())
+        digest = hashlib.sha256(folder.input_path.read_bytes()).hexdigest()
+        summary = json.loads((folder.path / SUMMARY).read_text())
     except (OSError, ValueError):
         return None
-    if digest != manifest["input"].get("sha256") or not summary.get("complete"):
+    if digest != folder.input_sha256 or not summary.get("complete"):
         return None
     paths = {
         key: Path(summary[key]) if summary.get(key) else None
@@ -433,8 +403,8 @@ def _finished(
     if not all(path is not None and path.exists() for path in paths.values()):
         return None
     return RunResult(
-        run_dir=run_dir,
-        run_id=manifest["run_id"],
+        run_dir=folder.path,
+        run_id=folder.run_id,
         total=int(summary["total"]),
         counts=dict(summary["counts"]),
         computed=0,
@@ -451,16 +421,10 @@ def _finished(
     )
 
 
-def _warm_up(settings: Settings) -> None:
+def _warm_up(settings: Settings, policy: Policy) -> None:
     """The local pool's forkserver, started while the input is read (not for Dask)."""
     if settings.executor == "local":
-        warm_up(_policy(settings, 1))
-
-
-def _task_function() -> Any:
-    from exoextract.worker import run_task
-
-    return run_task
+        warm_up(policy)
 
 
 def _with_attempt(task: Task, attempt: int) -> Task:
@@ -468,7 +432,7 @@ def _with_attempt(task: Task, attempt: int) -> Task:
 
 
 def _archive_stage(
-    settings: Settings, workers: int, policy: Policy, sup: Executor, log: Any
+    settings: Settings, policy: Policy, sup: Executor, log: Callable[[str], None]
 ) -> ArchiveStage | None:
     """Searches and downloads ahead of the executor, for the archive source online. On a
     Dask cluster only the searches: each worker downloads its own target's files."""
@@ -477,28 +441,10 @@ def _archive_stage(
     from exoextract.archive.options import stage_config
 
     local = isinstance(sup, Supervisor)
-    stage = ArchiveStage(stage_config(settings, workers, download=local), policy, sup.stats, log)
+    config = stage_config(settings, policy.workers, download=local)
+    stage = ArchiveStage(config, policy, sup.stats, log)
     sup.upstream = stage
     return stage
-
-
-def _policy(settings: Settings, workers: int) -> Policy:
-    os.environ["EXOEXTRACT_TLS_BACKEND"] = settings.tls_backend
-    return Policy(
-        workers=workers,
-        timeout=settings.timeout,
-        retries=settings.retries,
-        backoff_base=settings.backoff_base,
-        backoff_max=settings.backoff_max,
-        max_tasks_per_worker=settings.max_tasks_per_worker,
-        quarantine_after=settings.quarantine_after,
-        pool_rebuilds=settings.pool_rebuilds,
-        kill_grace=settings.kill_grace,
-        stop_grace=settings.stop_grace,
-        stall_margin=settings.stall_margin,
-        max_memory=settings.max_memory_per_worker,
-        preload=("exoextract.preload",),
-    )
 
 
 @contextlib.contextmanager
@@ -519,9 +465,6 @@ def _signals_to(sup: Executor) -> Iterator[None]:
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
-
-
-# ---------------------------------------------------------------------- merging
 
 
 # ---------------------------------------------------------------------- helpers

@@ -23,7 +23,13 @@ from typing import Any
 from exoextract import catalogs
 from exoextract.errors import InputError
 
-SOURCES = ("local", "synthetic", "mast")
+# The registry of light-curve sources: each name, and the module that implements it
+# (:func:`exoextract.sources.get_source` imports it). Adding a source is one line here.
+SOURCES: Mapping[str, str] = {
+    "local": "exoextract.sources.local",
+    "synthetic": "exoextract.sources.synthetic",
+    "mast": "exoextract.sources.mast",
+}
 MISSIONS = ("Kepler", "K2", "TESS")
 TLS_BACKENDS = ("fused-pl", "fused", "fused-binned", "numba")
 SEARCH_MODES = ("fast", "full")

@@ -217,9 +217,7 @@ class Supervisor:
 
     # ------------------------------------------------------------------ pool
     def _new_pool(self, sequential: bool) -> ProcessPool:
-        context = multiprocessing.get_context(self.policy.start_method)
-        if self.policy.start_method == "forkserver" and self.policy.preload:
-            context.set_forkserver_preload(list(self.policy.preload))
+        context = _worker_context(self.policy)
         config = WorkerConfig(
             marker_dir=self._marker_dir,
             max_memory=self.policy.max_memory,
@@ -344,11 +342,21 @@ def warm_up(policy: Policy) -> None:
         return
     from multiprocessing import forkserver
 
-    context = multiprocessing.get_context("forkserver")
-    if policy.preload:
-        context.set_forkserver_preload(list(policy.preload))
+    _worker_context(policy)
     with contextlib.suppress(OSError, ValueError):
         forkserver.ensure_running()
+
+
+def _worker_context(policy: Policy) -> multiprocessing.context.BaseContext:
+    """The multiprocessing context the pool's workers start from. For the forkserver, its
+    preload modules and the environment they read, set here, where the server starts (a
+    server already running keeps the environment it started with)."""
+    context = multiprocessing.get_context(policy.start_method)
+    if policy.start_method == "forkserver":
+        os.environ.update(dict(policy.preload_env))
+        if policy.preload:
+            context.set_forkserver_preload(list(policy.preload))
+    return context
 
 
 def _pid_alive(pid: int) -> bool:

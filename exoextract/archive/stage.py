@@ -38,7 +38,7 @@ from concurrent.futures import CancelledError, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pebble import ProcessExpired, ProcessPool
 
@@ -46,10 +46,12 @@ from exoextract.archive import records
 from exoextract.archive.client import Connection, Gate
 from exoextract.archive.products import Product, Request
 from exoextract.archive.search import Found, target_name
-from exoextract.attempts import Attempt, Job, Outcome, Policy, Retrier, RunStats, end
+from exoextract.attempts import Attempt, Job, Outcome, Policy, Retrier, RunStats, Status, end
 from exoextract.isolation import WorkerConfig, describe_exit, kill_group
 
-SEARCH, FILE = "search", "file"
+JobKind = Literal["search", "file"]  # a batch search, or one file's transfer
+SEARCH: JobKind = "search"
+FILE: JobKind = "file"
 
 
 @dataclass
@@ -109,8 +111,8 @@ class ArchiveStage:
         self._files: deque[tuple[str, Product]] = deque()
         self._ready: list[tuple[int, int, str]] = []
         self._ended: list[Outcome] = []
-        self._delayed: list[tuple[float, int, str, Any]] = []
-        self._inflight: dict[Future[Any], tuple[str, Any, float]] = {}
+        self._delayed: list[tuple[float, int, JobKind, Any]] = []
+        self._inflight: dict[Future[Any], tuple[JobKind, Any, float]] = {}
         self._order = itertools.count()
         self._marker_dir = tempfile.mkdtemp(prefix="exoextract-archive-")
         self._pool: ProcessPool | None = None
@@ -244,11 +246,11 @@ class ArchiveStage:
     def _make_ready(self, target: _Target) -> None:
         heapq.heappush(self._ready, (-target.size, next(self._order), target.job.key))
 
-    def _end(self, target: _Target, status: str, error_type: str | None, message: str) -> None:
+    def _end(self, target: _Target, status: Status, error_type: str | None, message: str) -> None:
         self._targets.pop(target.job.key, None)
         self._ended.append(end(target.job, status, error_type, message))
 
-    def _fail(self, target: _Target, attempt: Attempt, kind: str, item: Any) -> None:
+    def _fail(self, target: _Target, attempt: Attempt, kind: JobKind, item: Any) -> None:
         """One target's search or file failed: retry it later, or end the target."""
         outcome = self.retrier.settle(target.job, attempt, self.config.timeout)
         if outcome is not None:
@@ -318,7 +320,7 @@ class ArchiveStage:
         self._search_queue.extendleft(reversed(others))
         return first, batch
 
-    def _schedule(self, kind: str, item: Any) -> None:
+    def _schedule(self, kind: JobKind, item: Any) -> None:
         from exoextract.archive import worker
 
         if self._pool is None:

@@ -9,7 +9,8 @@ A source is a module with two functions:
     runs in a worker: returns the target's stitched light curve or raises a
     :class:`~exoextract.errors.TargetError` (``NoDataError``, ``TransientError``, ...).
 
-Adding a source means one new module and one line in :data:`SOURCES`.
+Adding a source means one new module and one line in
+:data:`exoextract.settings.SOURCES`, the one registry of source names.
 """
 
 from __future__ import annotations
@@ -21,15 +22,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol
 
-from exoextract.settings import Settings
+from exoextract.settings import SOURCES, Settings
 from exoextract.targets import Target
 from exoextract.task import Task
-
-SOURCES = {
-    "local": "exoextract.sources.local",
-    "synthetic": "exoextract.sources.synthetic",
-    "mast": "exoextract.sources.mast",
-}
 
 
 @dataclass
