@@ -19,7 +19,7 @@ from runhelpers import marked_processes, pool_workers
 
 HERE = Path(__file__).resolve().parent
 SHARED_DATA = Path(
-    os.environ.get("EXOEXTRACT_SHARED_DATA", HERE.parent.parent / "shared" / "data")
+    os.environ.get("EXOEXTRACT_REAL_DATA", HERE.parent.parent / "shared" / "data")
 ).resolve()
 WASP18 = SHARED_DATA / "tess" / "tess2018234235059-s0002-0000000100100827-0121-s_lc.fits"
 KEPLER90_DIR = SHARED_DATA / "kepler" / "0114" / "011442793"
