@@ -17,6 +17,8 @@
 9. The archive: a MAST run against a fake archive with the real one's latencies, beside the
    same stars from a local folder and the notebook way; ``plan`` of 12,000 targets
    (``bench/archive.py``).
+10. Small runs: one star end to end, its compute, and the floor any fresh Python pays to
+    import what a worker needs (``bench/startup.py``).
 
 Run from the repository: ``make bench`` (or ``python bench/run.py --only 1,2``).
 """
@@ -262,7 +264,7 @@ def bench_search() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--only", default="1,2,3,4,6,7,8,9", help="comma-separated sections")
+    parser.add_argument("--only", default="1,2,3,4,6,7,8,9,10", help="comma-separated sections")
     parser.add_argument("--archive", type=int, default=200, help="stars in section 9")
     parser.add_argument("--scale", type=int, default=100_000, help="targets in section 7")
     parser.add_argument("--noop", type=int, default=2000, help="no-op targets in section 1")
@@ -295,6 +297,10 @@ def main() -> None:
         from archive import bench_archive
 
         bench_archive(args.archive)
+    if "10" in chosen:
+        from startup import bench_startup
+
+        bench_startup()
 
 
 if __name__ == "__main__":

@@ -391,8 +391,6 @@ def run(
     log_file: LogFileOpt = None,
 ) -> None:
     """Extract features for every target in a CSV, checkpointing as it goes."""
-    from exoextract.runner import start_run
-
     overrides = {
         "source": source,
         "data_dir": str(data_dir) if data_dir else None,
@@ -433,6 +431,11 @@ def run(
         ),
     }
     settings = load_settings(config, overrides)
+    from exoextract.policy import warm_workers
+
+    warm_workers(settings)  # the workers' imports load while this process imports the runner
+    from exoextract.runner import start_run
+
     progress = _progress(quiet or json_out, settings.progress_interval, log_file)
     result = start_run(targets, settings, out_dir=out_dir, progress=progress)
     _log_result(progress, result)

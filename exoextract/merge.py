@@ -4,6 +4,7 @@ and failures.parquet (the others, with their reasons)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -31,6 +32,14 @@ class Merged:
     failures_path: Path
     failures: list[dict[str, Any]]  # the first 50, for the summary
     warnings: list[str] = field(default_factory=list)
+
+
+def warm() -> None:
+    """Import what merging needs (every feature family, for their columns). The runner
+    calls it in a thread while the workers compute, so the end of a small run does not wait
+    for these imports. An error here is left to the merge itself to report."""
+    with contextlib.suppress(Exception):
+        reserved_columns()
 
 
 def merge(

@@ -28,8 +28,7 @@ from exoextract.archive.stage import ArchiveStage
 from exoextract.attempts import Executor, Policy
 from exoextract.errors import InputError, RunDirError
 from exoextract.extract import reserved_columns
-from exoextract.isolation import TLS_BACKEND_ENV
-from exoextract.merge import merge
+from exoextract.merge import merge, warm
 from exoextract.plan import (
     biggest_first,
     checkpoint_rows,
@@ -40,8 +39,8 @@ from exoextract.plan import (
     task_for,
     tasks_for,
 )
+from exoextract.policy import policy_for, warm_workers
 from exoextract.progress import NullProgress, Progress
-from exoextract.resources import default_workers
 from exoextract.runfolder import (
     MANIFEST,
     SUMMARY,
@@ -53,7 +52,7 @@ from exoextract.runfolder import (
 )
 from exoextract.settings import Settings, result_differences
 from exoextract.sources import get_source
-from exoextract.supervisor import Supervisor, warm_up
+from exoextract.supervisor import Supervisor
 from exoextract.targets import Target, TargetList
 from exoextract.task import Candidate, Task
 from exoextract.worker import run_task
@@ -145,7 +144,7 @@ def start_run(
 ) -> RunResult:
     """Start a new run of ``csv_path`` into ``out_dir`` (default runs/<time>-<name>)."""
     policy = policy_for(settings)
-    _warm_up(settings, policy)
+    warm_workers(settings, policy)
     targets = read_input(csv_path, settings)
     run_dir = Path(out_dir) if out_dir else new_run_dir(Path(runs_root), Path(csv_path))
     RunFolder.check_free(run_dir)
@@ -187,7 +186,7 @@ def resume_run(
         if finished is not None:
             return finished
     policy = policy_for(settings)
-    _warm_up(settings, policy)
+    warm_workers(settings, policy)
     targets = read_input(csv_path, settings)
     if targets.sha256 != folder.input_sha256 and not force:
         raise RunDirError(
@@ -203,27 +202,6 @@ def resume_run(
         prepared,
         progress or NullProgress(),
         retry=RETRYABLE if retry_failed else (),
-    )
-
-
-def policy_for(settings: Settings, workers: int | None = None) -> Policy:
-    """How hard the executor tries, derived once from the run's settings; ``workers``
-    defaults to the setting, or what the memory allows."""
-    return Policy(
-        workers=workers or settings.workers or default_workers(settings.max_memory_per_worker),
-        timeout=settings.timeout,
-        retries=settings.retries,
-        backoff_base=settings.backoff_base,
-        backoff_max=settings.backoff_max,
-        max_tasks_per_worker=settings.max_tasks_per_worker,
-        quarantine_after=settings.quarantine_after,
-        pool_rebuilds=settings.pool_rebuilds,
-        kill_grace=settings.kill_grace,
-        stop_grace=settings.stop_grace,
-        stall_margin=settings.stall_margin,
-        max_memory=settings.max_memory_per_worker,
-        preload=("exoextract.preload",),
-        preload_env=((TLS_BACKEND_ENV, settings.tls_backend),),
     )
 
 
@@ -305,6 +283,7 @@ def _execute(
         sup = Supervisor(run_task, policy, log=progress.log, attempt_hook=_with_attempt)
     stage = _archive_stage(settings, policy, sup, progress.log)
     stars_done = sum(1 for chunk in chunks for star in chunk if all(t.key in done for t in star))
+    threading.Thread(target=warm, name="exoextract-merge-warm", daemon=True).start()
     progress.start(sum(len(c) for c in chunks), stars_done, workers, str(folder.path))
     archive: dict[str, int] = {}
     try:
@@ -419,12 +398,6 @@ def _finished(folder: RunFolder, started: float) -> RunResult | None:
         warnings=["the run was already complete: nothing to do"],
         archive=dict(summary.get("archive") or {}),
     )
-
-
-def _warm_up(settings: Settings, policy: Policy) -> None:
-    """The local pool's forkserver, started while the input is read (not for Dask)."""
-    if settings.executor == "local":
-        warm_up(policy)
 
 
 def _with_attempt(task: Task, attempt: int) -> Task:

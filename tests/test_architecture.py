@@ -26,6 +26,7 @@ EXECUTION = (
     "progress",
     "worker",
     "attempts",
+    "policy",
 )
 
 

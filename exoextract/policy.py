@@ -1,0 +1,45 @@
+"""The executor's :class:`~exoextract.attempts.Policy`, derived once from a run's settings,
+and the early start of the local pool's worker server.
+
+Light on purpose (no pandas, no science): the command line calls :func:`warm_workers` as
+soon as it has the settings, so the forkserver loads what every worker needs (lightkurve,
+the compiled kernels: most of a small run's wall time) while this process imports the rest.
+"""
+
+from __future__ import annotations
+
+from exoextract.attempts import Policy
+from exoextract.isolation import TLS_BACKEND_ENV
+from exoextract.resources import default_workers
+from exoextract.settings import Settings
+from exoextract.supervisor import warm_up
+
+PRELOAD = ("exoextract.preload",)  # what the forkserver imports once for every worker
+
+
+def policy_for(settings: Settings, workers: int | None = None) -> Policy:
+    """How hard the executor tries; ``workers`` defaults to the setting, or what the
+    memory allows."""
+    return Policy(
+        workers=workers or settings.workers or default_workers(settings.max_memory_per_worker),
+        timeout=settings.timeout,
+        retries=settings.retries,
+        backoff_base=settings.backoff_base,
+        backoff_max=settings.backoff_max,
+        max_tasks_per_worker=settings.max_tasks_per_worker,
+        quarantine_after=settings.quarantine_after,
+        pool_rebuilds=settings.pool_rebuilds,
+        kill_grace=settings.kill_grace,
+        stop_grace=settings.stop_grace,
+        stall_margin=settings.stall_margin,
+        max_memory=settings.max_memory_per_worker,
+        preload=PRELOAD,
+        preload_env=((TLS_BACKEND_ENV, settings.tls_backend),),
+    )
+
+
+def warm_workers(settings: Settings, policy: Policy | None = None) -> None:
+    """Start the local pool's forkserver and its preload now (a no-op for Dask, and when
+    it already runs)."""
+    if settings.executor == "local":
+        warm_up(policy or policy_for(settings))
