@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from rich.console import Console
 from rich.table import Table
 
@@ -122,21 +121,18 @@ def exoextract_star(star: Star) -> dict[str, Any]:
 
 def baseline_star(star: Star) -> dict[str, Any]:
     """The notebook way: stitch, flatten with lightkurve's defaults, TLS with its own."""
-    from transitleastsquares import transitleastsquares
+    from science import notebook_tls
 
     from exoextract.lcio import read_lightcurve, stitch
 
     started = time.process_time()
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-        warnings.simplefilter("ignore")
-        lc = stitch([read_lightcurve(p) for p in files_of(star)])
-        flat = lc.remove_nans().normalize().flatten()
-        t = np.asarray(flat.time.value, dtype=float)
-        y = np.asarray(flat.flux.value, dtype=float)
-        dy = np.asarray(flat.flux_err.value, dtype=float)
-        result = transitleastsquares(t, y, dy, verbose=False).power(
-            use_threads=1, show_progress_bar=False, verbose=False
-        )
+    try:
+        result = notebook_tls(stitch([read_lightcurve(p) for p in files_of(star)]))
+    except Exception as error:  # the notebook way fails on this star: say so in the table
+        return {
+            "seconds": time.process_time() - started,
+            "error": f"{type(error).__name__}: {error}",
+        }
     return {
         "seconds": time.process_time() - started,
         "period": float(result.period),
@@ -184,6 +180,8 @@ def paired(planet: Planet, signals: list[dict[str, Any]], star: Star) -> bool:
 def baseline_verdict(planet: Planet, found: dict[str, Any] | None) -> str:
     if found is None:
         return "not run"
+    if "error" in found:
+        return f"failed ({found['error']})"
     at = abs(found["period"] / planet.period - 1) < PERIOD_TOLERANCE
     flagged = found["sde"] >= 9 and found["transits"] >= 3 and not found["odd_even"] >= 5
     return f"{'at' if at else 'not at'} its period, SDE {found['sde']:.1f}" + (
@@ -211,7 +209,10 @@ def report(results: dict[tuple[str, str], dict[str, Any]], baseline: bool) -> No
         if not star.planets:
             flagged = [s for s in signals if s.get("vet_transit_like") == 1.0]
             verdict = "none flagged" if not flagged else f"{len(flagged)} FLAGGED"
-            base = "-" if theirs is None else f"P {theirs['period']:.3f}, SDE {theirs['sde']:.1f}"
+            base = "-" if theirs is None else (
+                f"failed ({theirs['error']})" if "error" in theirs
+                else f"P {theirs['period']:.3f}, SDE {theirs['sde']:.1f}"
+            )  # fmt: skip
             table.add_row(star.name, "(none)", "", "", f"{len(signals)} signal(s)", verdict,
                           star.note, seconds, base, base_seconds)  # fmt: skip
         for planet in star.planets:

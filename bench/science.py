@@ -534,19 +534,25 @@ def peak_rank(ctx: Any, period: float) -> int | None:
     return near[0] if near else -1
 
 
-def tls_defaults(lc: Any) -> dict[str, float]:
+def notebook_tls(lc: Any) -> Any:
+    """The notebook way on a light curve: lightkurve's default flattening, then TLS with
+    its defaults (one thread); TLS's result object."""
     from transitleastsquares import transitleastsquares
 
-    start = time.perf_counter()
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         flat = lc.remove_nans().normalize().flatten()
         t = np.asarray(flat.time.value, dtype=float)
         y = np.asarray(flat.flux.value, dtype=float)
         dy = np.asarray(flat.flux_err.value, dtype=float)
-        result = transitleastsquares(t, y, dy, verbose=False).power(
+        return transitleastsquares(t, y, dy, verbose=False).power(
             use_threads=1, show_progress_bar=False, verbose=False
         )
+
+
+def tls_defaults(lc: Any) -> dict[str, float]:
+    start = time.perf_counter()
+    result = notebook_tls(lc)
     sde = float(result.SDE)
     vetted = (
         sde >= SDE_THRESHOLD
