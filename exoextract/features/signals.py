@@ -259,7 +259,8 @@ def _vetted(star: FeatureContext, found: list[Signal]) -> list[Signal]:
     for index, signal in enumerate(found):
         if signal.kind == "single":
             continue
-        others = star.without(_cutter([s for s in found if s is not signal]))
+        rest = [s for s in found if s is not signal]
+        others = star.without(_cutter(rest)) if rest else star  # alone: nothing to take out
         flux = others.flux_for(signal.period)[0]
         events = transit_events(others.time, flux, signal.period, signal.t0, signal.duration)
         if events.depths.size <= 1:  # its other transits were another signal's
