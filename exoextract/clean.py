@@ -66,11 +66,13 @@ class Cleaned:
         return _band_in(self.search_bands, period)
 
     def subset(self, keep: np.ndarray) -> Cleaned:
-        """The flattened light curves with only the ``keep`` points (on ``flat``'s times):
-        a star's later signals are searched with the transits of the earlier ones out."""
+        """The flattened fluxes with only the ``keep`` points (on ``flat``'s times): a star's
+        later signals are searched with the transits of the earlier ones out. The searches
+        read the context's arrays and these bands, so the subset carries no ``flat``
+        LightCurve (None): copying one per search cost memory and time for nothing."""
         return replace(
             self,
-            flat=self.flat[keep],
+            flat=None,
             bands=tuple(band.subset(keep) for band in self.bands),
             search_bands=tuple(band.subset(keep) for band in self.search_bands),
         )
