@@ -156,6 +156,29 @@ DataDirOpt = Annotated[
     Path | None,
     typer.Option(rich_help_panel=PANEL_ARCHIVE, help="Folder with archive-named FITS files."),
 ]
+MissionOpt = Annotated[
+    str | None, typer.Option(rich_help_panel=PANEL_TARGETS, help="Mission of bare ids.")
+]
+IdColumnOpt = Annotated[
+    str | None, typer.Option(rich_help_panel=PANEL_TARGETS, help="Column with the star id.")
+]
+AuthorOpt = Annotated[
+    str | None,
+    typer.Option(rich_help_panel=PANEL_ARCHIVE, help="MAST pipeline: Kepler, K2, SPOC, QLP..."),
+]
+SegmentsOpt = Annotated[
+    str | None,
+    typer.Option(
+        rich_help_panel=PANEL_ARCHIVE,
+        help="Quarters, campaigns or sectors to download, e.g. 3,4,5.",
+    ),
+]
+ExptimeOpt = Annotated[
+    str | None,
+    typer.Option(
+        rich_help_panel=PANEL_ARCHIVE, help="MAST exposure: long, short, fast or seconds."
+    ),
+]
 MastUrlOpt = Annotated[
     str | None,
     typer.Option(
@@ -246,12 +269,8 @@ def _log_result(progress: Any, result: Any) -> None:
 @_user_errors
 def run(
     targets: Annotated[Path, typer.Argument(help="Target CSV (KIC/TIC/EPIC ids).")],
-    mission: Annotated[
-        str | None, typer.Option(rich_help_panel=PANEL_TARGETS, help="Mission of bare ids.")
-    ] = None,
-    id_column: Annotated[
-        str | None, typer.Option(rich_help_panel=PANEL_TARGETS, help="Column with the star id.")
-    ] = None,
+    mission: MissionOpt = None,
+    id_column: IdColumnOpt = None,
     candidate_column: Annotated[
         str | None, typer.Option(rich_help_panel=PANEL_TARGETS, help="Column naming candidates.")
     ] = None,
@@ -293,23 +312,9 @@ def run(
         typer.Option(rich_help_panel=PANEL_ARCHIVE, help=f"{', '.join(SOURCES)}."),
     ] = None,
     data_dir: DataDirOpt = None,
-    author: Annotated[
-        str | None,
-        typer.Option(rich_help_panel=PANEL_ARCHIVE, help="MAST pipeline: Kepler, K2, SPOC, QLP..."),
-    ] = None,
-    segments: Annotated[
-        str | None,
-        typer.Option(
-            rich_help_panel=PANEL_ARCHIVE,
-            help="Quarters, campaigns or sectors to download, e.g. 3,4,5.",
-        ),
-    ] = None,
-    exptime: Annotated[
-        str | None,
-        typer.Option(
-            rich_help_panel=PANEL_ARCHIVE, help="MAST exposure: long, short, fast or seconds."
-        ),
-    ] = None,
+    author: AuthorOpt = None,
+    segments: SegmentsOpt = None,
+    exptime: ExptimeOpt = None,
     mast_url: MastUrlOpt = None,
     max_downloads: DownloadsOpt = None,
     offline: OfflineOpt = None,
@@ -447,29 +452,11 @@ def run(
 def plan(
     targets: Annotated[Path, typer.Argument(help="Target CSV (KIC/TIC/EPIC ids).")],
     config: ConfigOpt = None,
-    mission: Annotated[
-        str | None, typer.Option(rich_help_panel=PANEL_TARGETS, help="Mission of bare ids.")
-    ] = None,
-    id_column: Annotated[
-        str | None, typer.Option(rich_help_panel=PANEL_TARGETS, help="Column with the star id.")
-    ] = None,
-    author: Annotated[
-        str | None,
-        typer.Option(rich_help_panel=PANEL_ARCHIVE, help="MAST pipeline: Kepler, K2, SPOC, QLP..."),
-    ] = None,
-    segments: Annotated[
-        str | None,
-        typer.Option(
-            rich_help_panel=PANEL_ARCHIVE,
-            help="Quarters, campaigns or sectors to download, e.g. 3,4,5.",
-        ),
-    ] = None,
-    exptime: Annotated[
-        str | None,
-        typer.Option(
-            rich_help_panel=PANEL_ARCHIVE, help="MAST exposure: long, short, fast or seconds."
-        ),
-    ] = None,
+    mission: MissionOpt = None,
+    id_column: IdColumnOpt = None,
+    author: AuthorOpt = None,
+    segments: SegmentsOpt = None,
+    exptime: ExptimeOpt = None,
     mast_url: MastUrlOpt = None,
     max_downloads: DownloadsOpt = None,
     search_batch: Annotated[

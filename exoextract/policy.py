@@ -17,11 +17,11 @@ from exoextract.supervisor import warm_up
 PRELOAD = ("exoextract.preload",)  # what the forkserver imports once for every worker
 
 
-def policy_for(settings: Settings, workers: int | None = None) -> Policy:
-    """How hard the executor tries; ``workers`` defaults to the setting, or what the
-    memory allows."""
+def policy_for(settings: Settings) -> Policy:
+    """How hard the executor tries; the workers are the setting's, or what the memory
+    allows."""
     return Policy(
-        workers=workers or settings.workers or default_workers(settings.max_memory_per_worker),
+        workers=settings.workers or default_workers(settings.max_memory_per_worker),
         timeout=settings.timeout,
         retries=settings.retries,
         backoff_base=settings.backoff_base,
