@@ -67,8 +67,10 @@ STARS = (
          (Planet("b", 0.94145, 0.010, 28),)),
     Star("Kepler-90", "Kepler", 11442793, ("kepler/0114/011442793/*.fits",),
          (Planet("d", 59.74, 3.6e-4, 4), Planet("g", 210.61, 3.6e-3, 1),
-          Planet("h", 331.60, 6.6e-3, 1)),
-         "b, c, i (about 100 ppm) and the single transits of e and f are below detection"),
+          Planet("h", 331.60, 6.6e-3, 1),
+          Planet("e", 91.94, 4.2e-4, 2, "its transits at BKJD 318.2 and 502.1; the one "
+                 "between falls in Q4's gap (373-443)")),
+         "b, c, i (about 100 ppm) and f's single transit are below detection"),
     Star("Kepler-8", "Kepler", 6922244, ("kepler/0069/006922244/*.fits",),
          (Planet("b", 3.52254, 7.7e-3, 370),)),
     Star("Kepler-10", "Kepler", 11904151, ("kepler/0119/011904151/*.fits",),
@@ -153,17 +155,29 @@ def run(job: tuple[str, Star]) -> tuple[str, str, dict[str, Any]]:
 
 # ---------------------------------------------------------------- scoring
 def match(planet: Planet, signals: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The signal that is this planet: at its period (a single event: of its depth)."""
+    """The signal that is this planet: at its period or a multiple its aliases allow (a
+    single event: of its depth)."""
     for signal in signals:
-        period = signal["signal_period"]
         if planet.single:
             if signal["signal_kind"] == "single" and (
                 abs(signal["signal_depth"] / planet.depth - 1) < DEPTH_TOLERANCE
             ):
                 return signal
-        elif math.isfinite(period) and abs(period / planet.period - 1) < PERIOD_TOLERANCE:
+        elif multiple(planet, signal):
             return signal
     return None
+
+
+def multiple(planet: Planet, signal: dict[str, Any]) -> int:
+    """k where the signal's period is k times the planet's (1: at its period) and the data
+    allow the planet's period too (k - 1 <= signal_aliases: the transits in between fell in
+    gaps); 0 otherwise."""
+    period = signal["signal_period"]
+    if not math.isfinite(period):
+        return 0
+    k = max(1, round(period / planet.period))
+    within = abs(period / (k * planet.period) - 1) < PERIOD_TOLERANCE
+    return k if within and k - 1 <= signal.get("signal_aliases", 0) else 0
 
 
 def paired(planet: Planet, signals: list[dict[str, Any]], star: Star) -> bool:
@@ -172,7 +186,7 @@ def paired(planet: Planet, signals: list[dict[str, Any]], star: Star) -> bool:
     return any(
         s["signal_kind"] != "single"
         and abs(s["signal_depth"] / planet.depth - 1) < DEPTH_TOLERANCE
-        and not any(abs(s["signal_period"] / p.period - 1) < PERIOD_TOLERANCE for p in star.planets)
+        and not any(multiple(p, s) for p in star.planets)
         for s in signals
     )
 
@@ -196,7 +210,8 @@ def report(results: dict[tuple[str, str], dict[str, Any]], baseline: bool) -> No
                  "s", "TLS defaults (notebook way)", "s"):  # fmt: skip
         table.add_column(name, overflow="fold")
     need: list[int] = []
-    tallies = {"wanted": 0, "reported": 0, "flagged": 0, "singles": 0, "singles ok": 0}
+    tallies = {"wanted": 0, "reported": 0, "flagged": 0, "singles": 0, "singles ok": 0,
+               "others": 0}  # fmt: skip
     for star in STARS:
         ours = results.get(("exoextract", star.name))
         theirs = results.get(("baseline", star.name))
@@ -224,6 +239,8 @@ def report(results: dict[tuple[str, str], dict[str, Any]], baseline: bool) -> No
                 label = f"#{int(found['signal'])} {found['signal_kind']}"
                 if math.isfinite(found["signal_period"]):
                     label += f" at {found['signal_period']:.5f} d"
+                    k = multiple(planet, found)
+                    label += f" ({k} x P, P among its aliases)" if k > 1 else ""
                 value = found.get("vet_transit_like")
                 flag = "yes" if value == 1.0 else ("no" if value == 0.0 else "-")
                 why = str(found.get("vet_reason") or "")[:90]
@@ -240,11 +257,21 @@ def report(results: dict[tuple[str, str], dict[str, Any]], baseline: bool) -> No
                           label, flag, why, seconds, baseline_verdict(planet, theirs)
                           if baseline else "-", base_seconds)  # fmt: skip
             seconds = base_seconds = ""
+        others = [
+            s for s in signals
+            if s.get("vet_transit_like") == 1.0 and not any(multiple(p, s) for p in star.planets)
+        ]  # fmt: skip
+        if star.planets and others:
+            tallies["others"] += len(others)
+            periods = ", ".join(f"{s['signal_period']:.3f}" for s in others)
+            table.add_row(star.name, "(no planet)", "", "", f"{len(others)} signal(s)",
+                          f"FLAGGED at {periods} d", "", "", "", "")  # fmt: skip
     console.print(table)
     console.print(
         f"planets with 2 or more transits: {tallies['reported']}/{tallies['wanted']} reported "
         f"at their period, {tallies['flagged']}/{tallies['wanted']} flagged; single transits: "
-        f"{tallies['singles ok']}/{tallies['singles']} reported as single events, not paired"
+        f"{tallies['singles ok']}/{tallies['singles']} reported as single events, not paired; "
+        f"signals flagged that are no published planet: {tallies['others']}"
     )
     if need:
         counts = ", ".join(

@@ -110,6 +110,43 @@ def test_a_quiet_star_has_no_signal_and_costs_one_search() -> None:
     assert row["seconds_signals"] < 0.5 * (row["seconds_bls"] + row["seconds_tls"])
 
 
+def test_a_later_search_below_the_threshold_stops_before_vetting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The search after a lone planet finds only noise: it ends at the box search or at
+    TLS's SDE, never vetting what it will not report; a second planet's search is vetted."""
+    from exoextract.features import signals as module
+
+    calls: list[list[str]] = []
+    compute = module.features.compute
+
+    def recording(ctx: Any, families: list[Any]) -> dict[str, Any]:
+        calls.append([f.name for f in families])
+        return compute(ctx, families)
+
+    monkeypatch.setattr(module.features, "compute", recording)
+    start = 131.5
+    row, found = signals_of(with_transits(QUARTER, (5.3, start + 1.1, 1.5e-3, 0.15)))
+    later = calls[1:-1]  # the first call is the star's own families, the last its signals
+    assert len(found) == 1 and row["signals_searches"] == 1.0
+    assert all("vet" not in names for names in later), later
+    calls.clear()
+    lc = with_transits(QUARTER, (5.3, start + 1.1, 1.5e-3, 0.15), (13.7, start + 4.0, 1e-3, 0.2))
+    _, found = signals_of(lc)
+    assert len(found) == 2
+    assert ["vet"] in calls, calls  # the search that found the second planet was vetted
+
+
+def test_a_box_peaks_sde_stands_out_on_a_transit_not_on_noise() -> None:
+    from exoextract.features import tls
+
+    start = 131.5
+    transit = star_context(with_transits(QUARTER, (5.3, start + 1.1, 1.5e-3, 0.15)))
+    noise = star_context(make_lightcurve(QUARTER))
+    assert tls.box_sde(transit) > 3 * tls.box_sde(noise)  # type: ignore[arg-type]
+    assert tls.box_sde(noise) < 9.0  # type: ignore[arg-type]
+
+
 def test_max_signals_bounds_them_and_zero_turns_them_off() -> None:
     start = 131.5
     lc = with_transits(QUARTER, (5.3, start + 1.1, 1.5e-3, 0.15), (13.7, start + 4.0, 1e-3, 0.2))

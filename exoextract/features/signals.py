@@ -25,7 +25,12 @@ from, and a star can have several planets:
    combined SNR (at least 10 in place of the SDE). Events left unpaired are single events:
    a mid-time, duration and depth, no period, never flagged.
 
-A star's later signals each cost one more search, no more than its first.
+A star's later signals each cost one more search, no more than its first: a later search
+fits TLS's templates around its strongest peak only (the first weighs up to
+``tls_candidates``), stops at the box search when its strongest peak is under SDE 6 (TLS's
+templates never lifted a box peak from under 7.4 to 9 in ``make bench-science``'s later
+searches), and vets only a detection (TLS's SDE at least 9). ``make bench-real`` prints
+the first search's seconds beside each later one.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from exoextract import features
-from exoextract.features import Column, FeatureContext
+from exoextract.features import Column, FeatureContext, NotComputable, tls
 from exoextract.features.vet import (
     SDE_MIN,
     SECONDARY_MAX,
@@ -87,6 +92,7 @@ SIGNAL_COLUMNS = (
         "they add falls in a gap. The longest is reported.",
     ),
 )
+SEARCH_FAMILIES = ("bls", "tls")  # a later search's own; the rest describe its detection
 PER_SIGNAL = ("bls", "tls", "vet")  # the families that describe one signal (views too, if on)
 CUT_DURATIONS = 1.0  # taken out before the next search: this many durations either side
 EVENT_SNR_MIN = 10.0  # a single event, against correlated noise at its duration
@@ -101,6 +107,8 @@ EVENT_STEP = 1.0 / 3.0  # single-event boxes every third of a duration
 EVENT_COVERAGE = 0.8  # of the points a box should hold, for an event to count
 EVENT_LIMIT = 12  # the strongest events looked at for pairs
 REFINE_PERIODS = 201  # trial periods of a pair's refinement
+LATER_TLS_CANDIDATES = 1  # a later search fits TLS around its strongest peak only
+REACH_SDE_MIN = 6.0  # a later search's box SDE below this stops it (see _within_reach)
 BLS_KEYS = ("period", "power", "depth", "depth_err", "duration", "transit_time", "log_likelihood")
 
 
@@ -165,7 +173,7 @@ def find(
     found: list[Signal] = []
     search, row = ctx, _signal_row(ctx.results, families)
     baseline = float(ctx.time.max() - ctx.time.min())
-    later = _three_transits(ctx.settings, baseline)
+    later = _later_settings(ctx.settings, baseline)
     for _ in range(2 * limit + 1):
         if len(found) >= limit:
             return _vetted(ctx, found)
@@ -190,6 +198,8 @@ def find(
         if later is None:
             break
         searches.append(len(found))
+        if not _within_reach(search):
+            break
         row = _signal_row(_run(search, families), families)
     periodic = [s for s in found if s.kind == "periodic"]
     singles = [Event(s.t0, s.duration, s.depth, s.snr) for s in found if s.kind == "single"]
@@ -198,13 +208,29 @@ def find(
     return _vetted(ctx, found)
 
 
-def _three_transits(settings: Settings, baseline: float) -> Settings | None:
+def _later_settings(settings: Settings, baseline: float) -> Settings | None:
     """The later searches' settings: periods with three transits at least (a third of the
     baseline); two-transit signals come from the pairs of single events, found once every
     periodic signal is out of the way (a pair search would else take one planet's transit
-    and another's for one signal). None when no period is that short."""
+    and another's for one signal). TLS fits its templates around the search's strongest
+    peak only (``LATER_TLS_CANDIDATES``). None when no period is that short."""
     longest = min(longest_period(settings, baseline), baseline / 3)
-    return replace(settings, period_max=longest) if longest > settings.period_min else None
+    if longest <= settings.period_min:
+        return None
+    candidates = min(settings.tls_candidates, LATER_TLS_CANDIDATES)
+    return replace(settings, period_max=longest, tls_candidates=candidates)
+
+
+def _within_reach(search: FeatureContext) -> bool:
+    """Whether the later search's strongest box peak could become a detection once TLS
+    fits it (fast mode; :func:`exoextract.features.tls.box_sde`): below ``REACH_SDE_MIN``
+    the search stops there, without its families."""
+    if search.settings.tls_mode != "fast":
+        return True
+    try:
+        return tls.box_sde(search) >= REACH_SDE_MIN
+    except NotComputable:
+        return False
 
 
 def _eclipses(found: Sequence[Signal]) -> None:
@@ -307,7 +333,13 @@ def _vetted(star: FeatureContext, found: list[Signal]) -> list[Signal]:
 
 
 def _run(ctx: FeatureContext, families: Sequence[features.Family]) -> dict[str, Any]:
-    return features.compute(ctx, list(families))
+    """A later search's families; those after the search (vetting, views) only when TLS's
+    SDE reaches the threshold: below it the search ends there, unreported."""
+    searching = [f for f in families if f.name in SEARCH_FAMILIES]
+    row = features.compute(ctx, searching)
+    if row.get("tls_sde", math.nan) >= SDE_MIN:
+        row.update(features.compute(ctx, [f for f in families if f not in searching]))
+    return row
 
 
 def _signal_row(results: dict[str, Any], families: Sequence[features.Family]) -> dict[str, Any]:
