@@ -134,16 +134,14 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
 
 def box_sde(ctx: FeatureContext) -> float:
     """The SDE of the fast search's strongest peak on TLS's grid before any template fit
-    (raises NotComputable where the search cannot run). TLS's templates change a peak's
-    SDE by the ratio of their fit to the boxes' at that period over their median ratio:
-    on 169 later searches of ``make bench-science``'s short set (and the real stars'
-    later searches) a final SDE of 9 or more never came from a box peak under 7.4, and
-    templates lifted a peak by at most 2.1 times."""
+    (raises NotComputable where the search cannot run); how far the templates can lift it
+    is measured in :mod:`exoextract.features.signals`."""
     return float(np.max(_box_spectrum(ctx)[2]))
 
 
 def _box_spectrum(ctx: FeatureContext) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(TLS's grid, the box search's chi-squared on it, its SDE power), once per search."""
+    """(TLS's grid, the box search's chi-squared on it, its SDE power), once per search and
+    shared: callers must not modify them."""
 
     def build() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         baseline, period_min, period_max = blindsearch.limits(ctx)
@@ -154,7 +152,7 @@ def _box_spectrum(ctx: FeatureContext) -> tuple[np.ndarray, np.ndarray, np.ndarr
         return grid, chi2, power
 
     grid, chi2, power = ctx.memo("tls_box_spectrum", build)
-    return grid, chi2.copy(), power
+    return grid, chi2, power
 
 
 def _template_gain(chi2: np.ndarray, grid: np.ndarray, fits: list[Any], chi2_null: float) -> float:
