@@ -5,9 +5,13 @@ w)`` per bin (``r`` the residual flux, ``w`` its inverse variance; an empty bin 
 ``(0, 0)``). For a base period of ``p`` bins the series is cut into ``m`` rows of ``p``
 bins (``m`` padded to a power of two with empty rows, which carry no weight). The FFA
 (Staelin 1969) then folds the rows at every drift ``s = 0 .. m-1`` bins across the rows in
-``p * m * log2(m)`` additions instead of ``p * m * m``: trial periods ``p + s / (m - 1)``
-bins, one bin of phase drift apart over the whole baseline. Each folded profile is
-scanned with cyclic prefix sums for the best box of each trial duration.
+``p * m * log2(m)`` additions instead of ``p * m * m``, one bin of phase drift apart over the
+whole baseline. Each row is shifted cyclically within itself (a drift larger than a row,
+which short periods on long baselines reach, wraps around it), so a fold at drift ``s``
+stacks the series at the period ``p / (1 - s / ((m - 1) * p))`` bins (riptide's relation:
+the phase of a point moves by ``-s / (m - 1)`` bins a row, and a row is ``p`` bins long),
+not ``p + s / (m - 1)``, which holds only while the drift stays within one row. Each folded
+profile is scanned with cyclic prefix sums for the best box of each trial duration.
 
 The box statistic is BLS's log-likelihood (astropy's ``objective="likelihood"``) with the
 weighted mean removed: ``0.5 * s_in**2 * W / (w_in * (W - w_in))`` for a dip
@@ -25,14 +29,14 @@ import numpy as np
 @numba.njit(cache=True, fastmath=True)
 def _fold_all(rows: np.ndarray, buf: np.ndarray, m: int, p: int) -> np.ndarray:
     """FFA of ``m`` (a power of two) rows of ``p`` pairs; returns the buffer holding the
-    folded profiles, profile ``s`` at pair offset ``s * p``."""
+    folded profiles, profile ``s`` at pair offset ``s * p``. Shifts wrap within a row."""
     src, dst = rows, buf
     q = 2 * p
     b = 1
     while b < m:
         for base in range(0, m, 2 * b):
             for s in range(2 * b):
-                shift = 2 * ((s + 1) // 2)
+                shift = 2 * (((s + 1) // 2) % p)
                 head = (base + s // 2) * q
                 tail = (base + b + s // 2) * q
                 out = (base + s) * q
@@ -112,7 +116,7 @@ def search_band(
                 acc_w += folded[start + 2 * jj + 1]
                 cs[j + 1] = acc_s
                 cw[j + 1] = acc_w
-            periods_out[k] = p + s / (m - 1.0)
+            periods_out[k] = p / (1.0 - s / ((m - 1.0) * p))
             power_out[k] = _best_box(cs, cw, p, durations, strides, w_total)
             k += 1
     return k
