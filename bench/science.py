@@ -430,9 +430,9 @@ def _share(cell: str) -> str:
 # ---------------------------------------------------------------- one star, three ways
 def run_star(payload: dict[str, Any]) -> dict[str, Any]:
     """Both pipelines on one star (runs in a worker). Returns plain numbers."""
-    from exoextract import features
     from exoextract.clean import clean_lightcurve
     from exoextract.features import FeatureContext
+    from exoextract.features.rows import first_row
     from exoextract.settings import load_settings
     from exoextract.synthetic import make_lightcurve
 
@@ -449,7 +449,8 @@ def run_star(payload: dict[str, Any]) -> dict[str, Any]:
         with true_spots(spec) if label == TRUE_SPOTS else contextlib.nullcontext():
             cleaned = clean_lightcurve(lc, settings)
         ctx = FeatureContext.of(cleaned, settings)
-        row = features.compute(ctx, features.enabled(settings))
+        row = first_row(ctx)  # a plain target list's row: the star's signal 1
+        first = ctx.shared.get("first_search") or {}  # the first search, before any rule
         data[label] = {
             "peak_rank": peak_rank(ctx, spec.period) if spec.kind == "planet" else None,
             "signals": [
@@ -457,7 +458,8 @@ def run_star(payload: dict[str, Any]) -> dict[str, Any]:
                 for s in ctx.shared.get("signals") or ()
             ],
             "period": row["tls_period"],
-            "sde": row["tls_sde"],
+            "sde": first.get("tls_sde", math.nan),
+            "sde_period": first.get("tls_period", math.nan),
             "snr": row["tls_snr"],
             "depth_snr": row["vet_depth_snr"],
             "snr_red": row["vet_depth_snr_red"],
@@ -576,7 +578,7 @@ def verdict(truth: float | None, found: dict[str, float], rule: str) -> str:
         return "missed"
     if truth is None:
         return "false alarm"
-    period = found["period"]
+    period = found["period"] if rule == "vetted" else found.get("sde_period", found["period"])
     for ratio, name in ((1.0, "recovered"), (0.5, "alias"), (2.0, "alias")):
         if abs(period - truth * ratio) <= 0.01 * truth * ratio:
             return name

@@ -64,6 +64,7 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 EXIT_STRICT = 1
 EXIT_INCOMPLETE = 4
+EXIT_CHECK = 5
 
 
 def _user_errors(function: Callable[..., None]) -> Callable[..., None]:
@@ -359,10 +360,10 @@ def run(
     max_signals: Annotated[
         int | None,
         typer.Option(
-            min=0,
+            min=1,
             rich_help_panel=PANEL_SEARCH,
             help=f"Signals kept per star in signals.parquet (default {_default('max_signals')}; "
-            "0: the strongest only).",
+            "1: the strongest only).",
         ),
     ] = None,
     period_min: Annotated[
@@ -634,6 +635,36 @@ def export(
         f"to {done.path} ({done.format})",
         markup=False,
     )
+
+
+@app.command(cls=_Command)
+@_user_errors
+def check(
+    run_dir: Annotated[Path | None, typer.Argument(help="Run folder (default: latest).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Check a finished run's tables: each row is its candidate, each signal agrees with itself."""
+    from exoextract.check import SHOWN, check_run
+    from exoextract.runner import latest_run
+
+    done = check_run(run_dir or latest_run(Path("runs"), "check"))
+    if json_out:
+        out.print_json(json.dumps({**vars(done), "run_dir": str(done.run_dir), "ok": done.ok}))
+    elif done.ok:
+        out.print(
+            f"{done.run_dir}: {done.rows} rows and {done.signals} signals keep every invariant",
+            markup=False,
+        )
+    else:
+        out.print(
+            f"{done.run_dir}: {len(done.problems)} problem(s) in {done.rows} rows and "
+            f"{done.signals} signals:",
+            markup=False,
+        )
+        for problem in done.problems[:SHOWN]:
+            out.print(f"  {problem}", markup=False)
+    if not done.ok:
+        raise typer.Exit(EXIT_CHECK)
 
 
 @app.command(cls=_Command)

@@ -93,7 +93,8 @@ def export_run(
 
 
 def select(table: pd.DataFrame, groups: Sequence[str] | None) -> pd.DataFrame:
-    """Keep identity and catalog columns, plus the chosen groups' columns (all when None)."""
+    """Keep identity, catalog and match columns (what each row is), plus the chosen groups'
+    columns (all when None)."""
     if not groups:
         return table
     families = {f.name: f for f in features.FAMILIES}
@@ -111,7 +112,7 @@ def select(table: pd.DataFrame, groups: Sequence[str] | None) -> pd.DataFrame:
         owned[name] = "timing"
     for name in SOURCE_COLUMNS:
         owned[name] = "source"
-    wanted = set(groups)
+    wanted = {*groups, "match"}
     keep = [c for c in table.columns if c not in owned or owned[c] in wanted]
     return table[keep]
 

@@ -1,8 +1,9 @@
 """One star, start to finish, inside a worker: source -> clean -> features -> rows.
 
-The light curve is fetched, cleaned and blind-searched once per star; each candidate on the
-star then gets its own row: the star's features plus its known-ephemeris measurements and
-plugin columns.
+The light curve is fetched, cleaned and searched once per star; each candidate on the star
+then gets its own row (:mod:`exoextract.features.rows`): the star's features, the columns
+of the signal that is the candidate (or of its catalog ephemeris), its known-ephemeris
+measurements and plugin columns.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from exoextract import features, plugins
 from exoextract.clean import clean_lightcurve
 from exoextract.features import FeatureContext
+from exoextract.features.rows import star_rows
 from exoextract.sources import get_source
 from exoextract.task import Task
 
@@ -73,18 +75,13 @@ def extract(task: Task) -> tuple[dict[str, dict[str, Any]], list[str], list[dict
     target problems."""
     settings = task.settings
     loaded = load_star(task)
-    ctx, fetched, timing, cleaned = loaded.ctx, loaded.fetched, loaded.timing, loaded.ctx.cleaned
-    families = features.enabled(settings)
-    star = {**timing, **features.compute(ctx, [f for f in families if not f.per_candidate])}
-    star["n_files"] = float(len(fetched.files))
-    star["n_redownloaded"] = float(fetched.repaired)
-    per_candidate = [f for f in families if f.per_candidate]
-    rows: dict[str, dict[str, Any]] = {}
+    ctx, fetched, cleaned = loaded.ctx, loaded.fetched, loaded.ctx.cleaned
+    table = star_rows(ctx, task.candidates)
     for candidate in task.candidates:
-        row = dict(star)
-        ctx.candidate, ctx.row = candidate, candidate.row
-        ctx.results = dict(star)
-        row.update(features.compute(ctx, per_candidate))
+        row = table.rows[candidate.key]
+        row.update(loaded.timing)
+        row["n_files"] = float(len(fetched.files))
+        row["n_redownloaded"] = float(fetched.repaired)
         if settings.extra_features:
             row.update(
                 plugins.run_all(
@@ -95,5 +92,4 @@ def extract(task: Task) -> tuple[dict[str, dict[str, Any]], list[str], list[dict
                     task.plugin_path,
                 )
             )
-        rows[candidate.key] = row
-    return rows, list(fetched.notes), list(ctx.shared.get("signals") or ())
+    return table.rows, list(fetched.notes), table.signals

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,11 +15,10 @@ import pandas as pd
 from exoextract import features
 from exoextract.checkpoint import write_parquet
 from exoextract.extract import OUTCOME_COLUMNS, SOURCE_COLUMNS, reserved_columns
+from exoextract.features.rows import CANDIDATE_KEY
 from exoextract.plan import SIGNALS_COLUMN
 from exoextract.settings import Settings, result_fingerprint
 from exoextract.targets import TargetList
-
-MATCH_TOLERANCE = 0.01  # a signal is a catalog candidate when their periods agree this well
 
 
 @dataclass
@@ -138,28 +136,24 @@ def signal_specs(settings: Settings) -> list[features.Column]:
     from exoextract.features import signals
 
     specs = list(signals.SIGNAL_COLUMNS)
-    per_signal = (*signals.PER_SIGNAL, "views")
     for family in features.enabled(settings):
-        if family.name in per_signal:
+        if family.per_signal:
             specs += [*family.columns, features.reason_spec(family)]
     return specs
 
 
 def signals_frame(ok: pd.DataFrame, targets: TargetList, settings: Settings) -> pd.DataFrame:
     """One row per signal of every successful star, in the input's order, with the
-    candidate (and its label) whose catalog ephemeris the signal matches."""
+    candidate (and its label) that the worker matched to it (:mod:`exoextract.features.match`)."""
     specs = signal_specs(settings)
-    by_star: dict[str, list[Any]] = {}
-    for target in targets.targets:
-        by_star.setdefault(target.target_id, []).append(target)
+    by_key = {target.key: target for target in targets.targets}
     records: list[dict[str, Any]] = []
     blobs = ok[SIGNALS_COLUMN] if SIGNALS_COLUMN in ok else [None] * len(ok)
     for target_id, blob in zip(ok["target_id"], blobs, strict=True):
         if not isinstance(blob, str) or not blob:
             continue
-        star = by_star.get(str(target_id), [])
         for found in json.loads(blob):
-            match = _matching(found, star)
+            match = by_key.get(str(found.get(CANDIDATE_KEY)))
             record: dict[str, Any] = {"target_id": str(target_id)}
             if targets.has_candidates:
                 record["candidate"] = match.candidate if match else None
@@ -177,24 +171,6 @@ def signals_frame(ok: pd.DataFrame, targets: TargetList, settings: Settings) -> 
             frame[spec.name] = pd.to_numeric(frame[spec.name], errors="coerce").astype("float64")
     frame["signal"] = frame["signal"].astype("Int64")
     return frame
-
-
-def _matching(found: dict[str, Any], star: list[Any]) -> Any:
-    """The candidate whose catalog ephemeris this signal is (period within 1 %; a single
-    event: a transit the ephemeris predicts within a duration of it)."""
-    period, t0 = found.get("signal_period"), found.get("signal_t0")
-    duration = found.get("signal_duration") or 0.0
-    for target in star:
-        if target.period is None:
-            continue
-        if isinstance(period, float) and period > 0 and not math.isnan(period):
-            if abs(period / target.period - 1.0) < MATCH_TOLERANCE:
-                return target
-        elif target.t0 is not None and isinstance(t0, float):
-            offset = (t0 - target.t0 + 0.5 * target.period) % target.period - 0.5 * target.period
-            if abs(offset) < max(duration, target.duration or 0.0):
-                return target
-    return None
 
 
 def _identity_frame(targets: TargetList) -> pd.DataFrame:

@@ -32,8 +32,11 @@ TRAILER = (
         "seconds_<family>",
         "s",
         "Wall seconds of each enabled family (`seconds_stats`, `seconds_variability`, "
-        "`seconds_bls`, `seconds_tls`, `seconds_vet`, `seconds_known`, ...). The blind "
-        "search both BLS and TLS start from is counted in whichever of the two runs first.",
+        "`seconds_bls`, `seconds_tls`, `seconds_vet`, `seconds_known`, ...): a star-level or "
+        "per-signal family's own seconds on the whole star (every search and measurement; "
+        "`seconds_signals` is the rest of the signals' search), a per-candidate family's on "
+        "the row. The blind search both BLS and TLS start from is counted in whichever of "
+        "the two runs first.",
     ),
     ("(plugin columns)", "as returned", "Columns of --extra-feature plugins, as floats."),
 )
@@ -48,6 +51,14 @@ FAILURES = (
     ("exit_code", "", "Exit code of the worker (negative: the signal) when it died."),
     ("(input columns)", "as read", "Every other column of the input, untouched."),
 )
+
+
+SCOPES = {
+    "star": "once per star",
+    "signal": "once per signal of the star, at its ephemeris (a candidate row carries its "
+    "signal's values, or its catalog ephemeris measured)",
+    "candidate": "once per candidate row",
+}
 
 
 def _summary(doc: str | None) -> str:
@@ -74,10 +85,18 @@ def render() -> str:
         f"Schema version {features.SCHEMA_VERSION} (in each Parquet file's metadata, key "
         "`exoextract`).",
         "",
+        "A row of `features.parquet` is one candidate (one row of the input); a row of",
+        "`signals.parquet` is one signal of a star. A candidate row's per-signal columns",
+        "(`bls_`, `tls_`, `vet_`, `view_`) are those of the signal that is the candidate, or",
+        "are measured at its catalog ephemeris; `match` says which (see the match family).",
+        "`exoextract check RUN` verifies it on a run folder.",
+        "",
         "Rows of `features.parquet`, in this column order: identity, the input's own columns,",
         "then each enabled family's columns followed by its `<family>_reason` column (empty when",
         "the family ran, otherwise why its values are NaN), then `n_files`, `n_redownloaded`,",
-        "the `seconds_*` timing columns and plugin columns.",
+        "the `seconds_*` timing columns and plugin columns. Rows of `signals.parquet`: the",
+        "identity (with the candidate and label of the row the signal is, if any), the",
+        "`signal_` columns (in the signals family below), then every per-signal family's.",
         "Numbers are float64 (NaN when they cannot be computed), reasons are text, views are",
         "lists of float. Times are in the mission's own system: BKJD (BJD - 2454833) for Kepler",
         "and K2, BTJD (BJD - 2457000) for TESS; depths are fractions of the stellar flux.",
@@ -97,12 +116,14 @@ def render() -> str:
     ]
     for family in FAMILIES:
         module = family.load()
-        state = "on" if getattr(defaults, family.setting) else "off"
-        scope = "once per candidate row" if family.per_candidate else "once per star"
+        state = "on" if family.is_enabled(defaults) else "off"
+        scope = SCOPES[family.scope]
+        names = " or ".join(f"`{name}`" for name in family.settings)
+        which = "Setting" if len(family.settings) == 1 else "On with any of the settings"
         out += [
             f"## {family.name}",
             "",
-            f"Setting `{family.setting}` ({state} by default); computed {scope}.",
+            f"{which} {names} ({state} by default); computed {scope}.",
             "",
             _summary(module.__doc__),
             "",
@@ -115,6 +136,16 @@ def render() -> str:
             f"| `{family.reason_column}` | text | {reason_spec(family).doc} |",
             "",
         ]
+        if family.name == "signals":
+            from exoextract.features.signals import SIGNAL_COLUMNS
+
+            out += [
+                "Each row of `signals.parquet` starts with these, then every per-signal "
+                "family's columns measured at that signal:",
+                "",
+                *_table([(c.name, c.unit, c.doc) for c in SIGNAL_COLUMNS]),
+                "",
+            ]
         if family.name == "vet":
             from exoextract.features import vetting
 

@@ -194,7 +194,7 @@ class Settings:
         5,
         "features",
         "Signals kept per star in signals.parquet: after each, its transits are taken out and "
-        "the search runs again (single events and pairs included); 0 = only the strongest.",
+        "the search runs again (single events and pairs included); 1 = only the strongest.",
     )
     run_lightcurve_package: bool = _f(
         False, "features", "The light-curve package's general features (optional extra)."
@@ -365,7 +365,6 @@ def _validate(s: Settings) -> None:
         "pool_rebuilds",
         "max_tasks_per_worker",
         "mast_search_days",
-        "max_signals",
     )
     for name in non_negative:
         if getattr(s, name) < 0:
@@ -384,6 +383,11 @@ def _validate(s: Settings) -> None:
         )
     if s.quarantine_after < 1:
         raise InputError("setting quarantine_after must be >= 1")
+    if s.max_signals < 1:
+        raise InputError(
+            f"setting max_signals must be >= 1 (got {s.max_signals!r}): 1 keeps only the "
+            "strongest signal"
+        )
     if s.period_max is not None and s.period_max <= s.period_min:
         raise InputError(
             f"period_max ({s.period_max}) must be larger than period_min ({s.period_min})"

@@ -86,6 +86,23 @@ def nothing_left_running() -> Iterator[None]:
     assert pool_workers() == [], "a pool worker outlived its run"
 
 
+@pytest.fixture(autouse=True)
+def every_run_keeps_its_invariants(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After every test that made runs in its tmp_path: each complete one passes
+    ``exoextract check`` (each row is its candidate, each signal agrees with itself)."""
+    yield
+    tmp = request.node.funcargs.get("tmp_path")
+    if not isinstance(tmp, Path) or request.node.get_closest_marker("unchecked_runs"):
+        return
+    from exoextract.check import check_run
+
+    for summary in sorted(tmp.rglob("summary.json")):
+        if not (summary.parent / "signals.parquet").exists():
+            continue
+        checked = check_run(summary.parent)
+        assert checked.ok, f"{summary.parent}: " + "; ".join(checked.problems[:10])
+
+
 @pytest.fixture
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
@@ -131,9 +148,16 @@ def star_context(lc: object, **overrides: object) -> object:
 
 
 def star_row(lc: object, **overrides: object) -> dict[str, object]:
-    """Every star-level family's columns for a light curve."""
-    from exoextract import features
+    """A light curve's row read alone, as a plain target list's: its strongest signal's."""
+    from exoextract.features.rows import first_row
 
-    ctx = star_context(lc, **overrides)
-    chosen = [f for f in features.enabled(ctx.settings) if not f.per_candidate]  # type: ignore[attr-defined]
-    return features.compute(ctx, chosen)  # type: ignore[arg-type]
+    return first_row(star_context(lc, **overrides))  # type: ignore[arg-type]
+
+
+def row_of(ctx: object, candidate: object = None) -> dict[str, object]:
+    """The row of ``candidate`` (default: a plain target list's row) on a star's context."""
+    from exoextract.features.rows import star_rows
+    from exoextract.task import Candidate
+
+    chosen = candidate or Candidate(key="star")
+    return star_rows(ctx, [chosen]).rows[chosen.key]  # type: ignore[arg-type, attr-defined]

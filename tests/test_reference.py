@@ -29,6 +29,7 @@ def test_column_names_are_unique_and_prefixed_by_family() -> None:
     prefixes = {
         "stats": "",
         "variability": "var_",
+        "match": "match",
         "bls": "bls_",
         "tls": "tls_",
         "vet": "vet_",

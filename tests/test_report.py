@@ -59,7 +59,7 @@ def test_sheet_shows_the_found_period_and_the_run_recomputes_the_same(run_dir: P
     period = data.ephemeris()[0]
     assert period == pytest.approx(table.loc["TIC 90000104", "tls_period"], rel=1e-9)
     figure = draw_sheet(data)
-    assert figure.get_suptitle() == f"TIC 90000104 (planet): TLS P = {period:.5f} d"
+    assert figure.get_suptitle() == f"TIC 90000104 (planet): signal 1, P = {period:.5f} d"
     for title in ("box search", "TLS grid"):
         lines = _lines_at(figure, title)
         assert lines[0] == pytest.approx(period)  # the chosen peak, then its harmonics

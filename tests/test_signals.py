@@ -11,7 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from exoextract.errors import InputError
 from exoextract.runner import start_run
+from exoextract.settings import load_settings
 from exoextract.synthetic import StarSpec, make_lightcurve, transit_model, write_fits
 
 from conftest import fast_settings, star_context
@@ -32,13 +34,12 @@ def with_transits(spec: StarSpec, *trains: tuple[float, float, float, float]) ->
 
 
 def signals_of(lc: Any, **settings: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """(the star's row, its signals) as a worker computes them."""
-    from exoextract import features
+    """(the star's row read alone, its signals) as a worker computes them."""
+    from exoextract.features.rows import star_rows
+    from exoextract.task import Candidate
 
-    ctx = star_context(lc, **settings)
-    chosen = [f for f in features.enabled(ctx.settings) if not f.per_candidate]  # type: ignore[attr-defined]
-    row = features.compute(ctx, chosen)  # type: ignore[arg-type]
-    return row, list(ctx.shared.get("signals") or ())  # type: ignore[attr-defined]
+    table = star_rows(star_context(lc, **settings), [Candidate(key="star")])  # type: ignore[arg-type]
+    return table.rows["star"], table.signals
 
 
 def near(value: float, target: float, tolerance: float = 0.01) -> bool:
@@ -117,24 +118,27 @@ def test_a_later_search_below_the_threshold_stops_before_vetting(
     TLS's SDE, never vetting what it will not report; a second planet's search is vetted."""
     from exoextract.features import signals as module
 
-    calls: list[list[str]] = []
+    calls: list[tuple[int, list[str]]] = []
     compute = module.features.compute
 
     def recording(ctx: Any, families: list[Any]) -> dict[str, Any]:
-        calls.append([f.name for f in families])
+        calls.append((ctx.time.size, [f.name for f in families]))
         return compute(ctx, families)
 
     monkeypatch.setattr(module.features, "compute", recording)
     start = 131.5
     row, found = signals_of(with_transits(QUARTER, (5.3, start + 1.1, 1.5e-3, 0.15)))
-    later = calls[1:-1]  # the first call is the star's own families, the last its signals
+    star = max(size for size, _ in calls)
+    later = [names for size, names in calls if size < star]  # searches with a signal cut
     assert len(found) == 1 and row["signals_searches"] == 1.0
-    assert all("vet" not in names for names in later), later
+    assert later and all("vet" not in names for names in later), later
     calls.clear()
     lc = with_transits(QUARTER, (5.3, start + 1.1, 1.5e-3, 0.15), (13.7, start + 4.0, 1e-3, 0.2))
     _, found = signals_of(lc)
     assert len(found) == 2
-    assert ["vet"] in calls, calls  # the search that found the second planet was vetted
+    star = max(size for size, _ in calls)
+    later = [names for size, names in calls if size < star]
+    assert ["vet"] in later, calls  # the search that found the second planet was vetted
 
 
 def test_a_box_peaks_sde_stands_out_on_a_transit_not_on_noise() -> None:
@@ -147,13 +151,13 @@ def test_a_box_peaks_sde_stands_out_on_a_transit_not_on_noise() -> None:
     assert tls.box_sde(noise) < 9.0  # type: ignore[arg-type]
 
 
-def test_max_signals_bounds_them_and_zero_turns_them_off() -> None:
+def test_max_signals_bounds_them_and_zero_is_refused() -> None:
     start = 131.5
     lc = with_transits(QUARTER, (5.3, start + 1.1, 1.5e-3, 0.15), (13.7, start + 4.0, 1e-3, 0.2))
     _, one = signals_of(lc, max_signals=1)
     assert len(one) == 1 and near(one[0]["signal_period"], 5.3)
-    row, none = signals_of(lc, max_signals=0)
-    assert none == [] and "signals_found" not in row
+    with pytest.raises(InputError, match=r"max_signals must be >= 1 \(got 0\): 1 keeps only"):
+        load_settings(None, {"max_signals": 0})
 
 
 # ---------------------------------------------------------------- signals.parquet in a run

@@ -5,10 +5,15 @@ columns appear in the output in this order, so the table's layout is stable (the
 version is written into the Parquet metadata and bumped when a column changes). A family
 that cannot run for a target (too few points, a baseline too short) leaves its columns NaN
 and says why in ``<family>_reason``; it never fails the target. Families run in order and
-later ones may read earlier results (``ctx.results``): the vetting family measures the
-blind search's best period. A module with ``PER_CANDIDATE = True`` runs once per catalog
-row (candidate) rather than once per star. Adding a family means one new module and one
-line here; ``docs/FEATURES.md`` is generated from these declarations.
+later ones may read earlier results (``ctx.results``).
+
+A family has one of three scopes (its module's ``SCOPE``): ``star`` (once per star: the
+noise, the variability, the signals' search), ``signal`` (once per signal of the star, at
+that signal's ephemeris: BLS, TLS, the vetting, the views; its module also has ``at(ctx,
+ephemeris)``) or ``candidate`` (once per catalog row: which signal it is, its catalog
+ephemeris measured). A row of ``features.parquet`` is a candidate; its per-signal columns
+are those of the signal it is (:mod:`exoextract.features.match`). Adding a family means one
+new module and one line here; ``docs/FEATURES.md`` is generated from these declarations.
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ import numpy as np
 
 from exoextract.settings import Settings
 
-SCHEMA_VERSION = 6  # bump when a column changes name, unit or meaning
+SCHEMA_VERSION = 7  # bump when a column changes name, unit or meaning
+SCOPES = ("star", "signal", "candidate")
 
 
 @dataclass(frozen=True)
@@ -42,17 +48,37 @@ class Column:
 
 @dataclass(frozen=True)
 class Family:
+    """A family and the settings that switch it on (any one of them)."""
+
     name: str
     module: str
-    setting: str
+    setting: str | tuple[str, ...]
 
     def load(self) -> ModuleType:
         return importlib.import_module(self.module)
 
     @property
+    def settings(self) -> tuple[str, ...]:
+        return (self.setting,) if isinstance(self.setting, str) else self.setting
+
+    def is_enabled(self, settings: Settings) -> bool:
+        return any(getattr(settings, name) for name in self.settings)
+
+    @property
+    def scope(self) -> str:
+        """``star``, ``signal`` or ``candidate`` (see the module doc)."""
+        return str(getattr(self.load(), "SCOPE", "star"))
+
+    @property
     def per_candidate(self) -> bool:
-        """Computed once per candidate row (at its ephemeris), not once per star."""
-        return bool(getattr(self.load(), "PER_CANDIDATE", False))
+        """Computed once per candidate row, not once per star."""
+        return self.scope == "candidate"
+
+    @property
+    def per_signal(self) -> bool:
+        """Computed once per signal, at its ephemeris (``at``); a candidate row copies the
+        values of its signal."""
+        return self.scope == "signal"
 
     @property
     def columns(self) -> tuple[Column, ...]:
@@ -66,14 +92,49 @@ class Family:
 FAMILIES = (
     Family("stats", "exoextract.features.stats", "run_stats"),
     Family("variability", "exoextract.features.variability", "run_variability"),
+    Family("match", "exoextract.features.match", ("run_bls", "run_tls", "run_vet", "run_views")),
     Family("bls", "exoextract.features.bls", "run_bls"),
     Family("tls", "exoextract.features.tls", "run_tls"),
     Family("vet", "exoextract.features.vet", "run_vet"),
-    Family("signals", "exoextract.features.signals", "max_signals"),
+    Family("signals", "exoextract.features.signals", ("run_bls", "run_tls")),
     Family("lcpkg", "exoextract.features.lcpkg", "run_lightcurve_package"),
     Family("known", "exoextract.features.known", "run_known"),
     Family("views", "exoextract.features.views", "run_views"),
 )
+
+
+@dataclass(frozen=True)
+class Ephemeris:
+    """Where the per-signal families measure: a transit train (``period`` NaN: one event),
+    the search that gave it (``source``: tls, bls, pair, single or catalog), the detection
+    statistics of that search for it (``detection``: ``bls_sde``, ``tls_sde``, ... which a
+    measurement at one ephemeris cannot give; missing ones are NaN, ``detection_note`` says
+    why), and for a pair the statistic that stands in for TLS's SDE (``statistic``: name,
+    value, threshold)."""
+
+    period: float
+    t0: float
+    duration: float
+    source: str
+    detection: Mapping[str, float] = field(default_factory=dict)
+    detection_note: str = ""
+    statistic: tuple[str, float, float] | None = None
+
+    @property
+    def single(self) -> bool:
+        """One event, no period."""
+        return not (math.isfinite(self.period) and self.period > 0)
+
+    def near(self, time: np.ndarray, durations: float) -> np.ndarray:
+        """The points within ``durations`` transit durations of a transit centre."""
+        if self.single:
+            return np.abs(time - self.t0) < durations * self.duration
+        offset = (time - self.t0 + 0.5 * self.period) % self.period - 0.5 * self.period
+        return np.abs(offset) < durations * self.duration
+
+    def detected(self, names: tuple[str, ...]) -> dict[str, float]:
+        """The detection statistics ``names`` (NaN where the search gave none)."""
+        return {name: float(self.detection.get(name, math.nan)) for name in names}
 
 
 @dataclass
@@ -134,7 +195,7 @@ class FeatureContext:
         if raw_time is not None and raw_flux is not None:
             raw_keep = ~cut(raw_time)
             raw_time, raw_flux = raw_time[raw_keep], raw_flux[raw_keep]
-        return FeatureContext(
+        subset = FeatureContext(
             self.time[keep],
             self.flux[keep],
             None if self.flux_err is None else self.flux_err[keep],
@@ -145,6 +206,8 @@ class FeatureContext:
             raw_time,
             raw_flux,
         )
+        subset.shared["clock"] = self.shared.setdefault("clock", Clock())  # one clock a star
+        return subset
 
     def memo(self, name: str, build: Callable[[], Any]) -> Any:
         """A value computed once per star and shared by families (the blind search's
@@ -155,7 +218,7 @@ class FeatureContext:
 
 
 def enabled(settings: Settings) -> list[Family]:
-    return [f for f in FAMILIES if getattr(settings, f.setting)]
+    return [f for f in FAMILIES if f.is_enabled(settings)]
 
 
 def timing_column(name: str) -> str:
@@ -204,28 +267,75 @@ def all_columns() -> dict[str, Column]:
 
 def compute(ctx: FeatureContext, families: list[Family]) -> dict[str, Any]:
     """Run each family; one that cannot compute leaves NaNs and its reason, not a crash."""
+    return _run(ctx, families, lambda module: module.compute(ctx))
+
+
+def measure(ctx: FeatureContext, families: list[Family], at: Ephemeris) -> dict[str, Any]:
+    """Each per-signal family at one ephemeris (its module's ``at``), as :func:`compute`."""
+    return _run(ctx, families, lambda module: module.at(ctx, at))
+
+
+def blank(families: list[Family], reason: str) -> dict[str, Any]:
+    """The families' columns, NaN (lists None), each reason ``reason``: nothing measured."""
     row: dict[str, Any] = {}
+    for family in families:
+        for column in family.columns:
+            row[column.name] = None if column.kind == "list" else math.nan
+        row[family.reason_column] = reason[:300]
+    return row
+
+
+def _run(
+    ctx: FeatureContext, families: list[Family], call: Callable[[ModuleType], Mapping[str, Any]]
+) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    clock: Clock = ctx.shared.setdefault("clock", Clock())
     for family in families:
         module = family.load()
         values: Mapping[str, Any]
         reason = ""
-        started = time.perf_counter()
+        clock.start()
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
-                values = module.compute(ctx)
+                values = call(module)
         except NotComputable as why:
             values, reason = why.partial, why.reason
         except (ValueError, ArithmeticError, IndexError, np.linalg.LinAlgError) as error:
             values, reason = {}, f"{type(error).__name__}: {error}"
         for column in module.COLUMNS:
             value = values.get(column.name)
-            row[column.name] = _as_list(value) if column.kind == "list" else _as_float(value)
+            row[column.name] = (
+                _as_list(value) if column.kind == "list" else _as_column(value, column)
+            )
         reason = reason or str(values.get(family.reason_column) or "")  # a family's own say
         row[family.reason_column] = reason[:300]
-        row[timing_column(family.name)] = round(time.perf_counter() - started, 4)
+        row[timing_column(family.name)] = round(clock.stop(family.name), 4)
         ctx.results.update(row)
     return row
+
+
+class Clock:
+    """Seconds each family spent on a star, its own only: a family that runs others inside
+    it (the signals' searches run BLS and TLS) is not charged for theirs. One clock a star,
+    shared by the copies of it a search makes (:meth:`FeatureContext.without`)."""
+
+    def __init__(self) -> None:
+        self.spent: dict[str, float] = {}
+        self._open: list[list[float]] = []  # [start, seconds of the families inside]
+
+    def start(self) -> None:
+        self._open.append([time.perf_counter(), 0.0])
+
+    def stop(self, name: str) -> float:
+        """Close the innermost family; its own seconds (also added to ``spent``)."""
+        started, inside = self._open.pop()
+        elapsed = time.perf_counter() - started
+        if self._open:
+            self._open[-1][1] += elapsed
+        own = elapsed - inside
+        self.spent[name] = self.spent.get(name, 0.0) + own
+        return own
 
 
 class NotComputable(Exception):
@@ -238,6 +348,12 @@ class NotComputable(Exception):
         super().__init__(reason)
         self.reason = reason
         self.partial: Mapping[str, Any] = partial or {}
+
+
+def _as_column(value: Any, column: Column) -> Any:
+    if column.kind == "text":
+        return "" if value is None else str(value)
+    return _as_float(value)
 
 
 def _as_float(value: Any) -> float:

@@ -1,16 +1,25 @@
 """Box Least Squares: the fast blind search, refined at full resolution with astropy.
 
-``bls_mode = "fast"`` (default): the period comes from the shared fast box search
+A per-signal family: every signal of a star, and every candidate row, has its ``bls_``
+columns measured at its own ephemeris (:func:`at`). The signal's period, epoch and
+duration are refined by astropy's ``BoxLeastSquares`` on the points within four durations
+of its transits (periods within 0.05 % of the signal's, durations 0.6-1.5 times its own;
+the signal's own ephemeris is kept where the refined epoch moves by more than half a
+duration), and every column comes from that box on the whole light curve (the other
+signals' transits taken out). ``bls_sde`` and ``bls_n_periods`` describe the search that
+found the signal: the box spectrum's SDE at the signal's period (for a candidate measured
+at its catalog ephemeris, the first search's at the catalog period; NaN for a pair of
+single events, which no search over periods reached).
+
+The search itself (:func:`compute`, inside each search for signals): ``bls_mode = "fast"``
+(default) takes the period from the shared fast box search
 (:mod:`exoextract.features.blindsearch`: a fast-folding algorithm over every trial period
 from ``period_min`` to half the baseline, binned per period octave at ``bls_oversample``
-bins per shortest plausible duration). The highest peak is then refined with astropy's
-``BoxLeastSquares`` on the unbinned light curve, on a fine grid three search steps either
-side, with the durations plausible at that period; that refined box gives every column.
-``bls_sde`` and ``bls_n_periods`` describe the fast search's spectrum.
-
-``bls_mode = "full"``: astropy's BLS over the whole grid (the frequency step follows the
-transit duration expected at each period, searched one period octave at a time with only
-its plausible durations) - several times slower on long baselines, kept for comparison.
+bins per shortest plausible duration), refined with astropy on a fine grid three search
+steps either side; ``bls_mode = "full"``: astropy's BLS over the whole grid (the frequency
+step follows the transit duration expected at each period, searched one period octave at a
+time with only its plausible durations) - several times slower on long baselines, kept for
+comparison.
 """
 
 from __future__ import annotations
@@ -20,8 +29,11 @@ from typing import Any
 
 import numpy as np
 
-from exoextract.features import Column, FeatureContext, NotComputable, blindsearch
+from exoextract.features import Column, Ephemeris, FeatureContext, NotComputable, blindsearch
+from exoextract.search import Spectrum
 from exoextract.search.durations import octave_edges, physical_duration, plausible_durations
+
+SCOPE = "signal"
 
 COLUMNS = (
     Column("bls_period", "d", "Period of the highest BLS log-likelihood peak."),
@@ -33,7 +45,12 @@ COLUMNS = (
     Column(
         "bls_log_likelihood", "", "BLS power: log-likelihood of the best box model over a constant."
     ),
-    Column("bls_sde", "", "Signal detection efficiency: (peak - mean) / std of the spectrum."),
+    Column(
+        "bls_sde",
+        "",
+        "Signal detection efficiency of the box search at this period: (power - mean) / std "
+        "of the spectrum of the search that found the signal.",
+    ),
     Column("bls_depth_odd", "relative flux", "Box depth of odd-numbered transits."),
     Column("bls_depth_even", "relative flux", "Box depth of even-numbered transits."),
     Column("bls_odd_even_sigma", "sigma", "Odd/even depth difference over its uncertainty."),
@@ -44,12 +61,17 @@ COLUMNS = (
         "a variable star fits better than a transit).",
     ),
     Column("bls_n_transits", "count", "Transits at this ephemeris with data in them."),
-    Column("bls_n_periods", "count", "Trial periods searched."),
+    Column("bls_n_periods", "count", "Trial periods of the search that found the signal."),
 )
+DETECTION = ("bls_sde", "bls_n_periods")  # the search's, not the fit's: from the Ephemeris
 
 GRID_DURATION_FRACTION = 0.5  # full mode: drift < 1/oversample of half a Sun-like transit
 REFINE_STEPS = 3.0  # fast mode: refine this many search steps either side of the peak
 REFINE_PERIODS = 41
+AT_WINDOW = 5e-4  # at an ephemeris: periods within this fraction of the signal's
+AT_PERIODS = 9
+AT_DURATIONS = (0.6, 0.8, 1.0, 1.25, 1.5)  # ... and durations these times its own
+NEAR_DURATIONS = 4.0  # ... refined on the points this many durations from a transit
 
 
 def period_grid(
@@ -129,6 +151,10 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
         best = int(np.nanargmax(power))
         sde = (power[best] - float(np.nanmean(power))) / spread if spread > 0 else np.nan
         n_periods = int(periods.size)
+        finite = np.isfinite(power)
+        ctx.shared["bls_full_spectrum"] = Spectrum(
+            result["period"][finite], power[finite], np.nan, settings.bls_oversample
+        )
     else:
         spectrum = blindsearch.spectrum(ctx)
         peak = int(np.argmax(spectrum.power))
@@ -142,6 +168,63 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
         best = int(np.nanargmax(result["power"]))
         sde, n_periods = spectrum.sde(), spectrum.size
     return _measure(model, result, best, sde, n_periods)
+
+
+def search_spectrum(ctx: FeatureContext) -> Spectrum:
+    """The box spectrum of the search on ``ctx`` (the full mode's where it ran)."""
+    full = ctx.shared.get("bls_full_spectrum")
+    return full if isinstance(full, Spectrum) else blindsearch.spectrum(ctx)
+
+
+def at(ctx: FeatureContext, ephemeris: Ephemeris) -> dict[str, Any]:
+    """The columns at one ephemeris (see the module doc)."""
+    from astropy.timeseries import BoxLeastSquares
+
+    if ephemeris.single:
+        raise NotComputable("a single event: no period to fold a box on")
+    period, duration, t0 = ephemeris.period, ephemeris.duration, ephemeris.t0
+    if not duration < 0.5 * period:
+        raise NotComputable(f"duration {duration:.3f} d is not shorter than half the period")
+    flux, err = ctx.flux_for(period)
+    near = ephemeris.near(ctx.time, NEAR_DURATIONS)
+    if np.count_nonzero(ephemeris.near(ctx.time, 0.5)) == 0:
+        raise NotComputable("no data inside any transit of this ephemeris")
+    local = BoxLeastSquares(ctx.time[near], flux[near], dy=None if err is None else err[near])
+    periods = np.linspace(period * (1 - AT_WINDOW), period * (1 + AT_WINDOW), AT_PERIODS)
+    trial = duration * np.array(AT_DURATIONS)
+    trial = trial[trial < 0.5 * periods[0]]
+    result = local.power(periods, trial, objective="likelihood", oversample=20)
+    best = int(np.nanargmax(result.power))
+    refined_t0 = float(result.transit_time[best])
+    moved = (refined_t0 - t0 + 0.5 * period) % period - 0.5 * period
+    if abs(moved) < 0.5 * duration:  # the same transits: take the refined box
+        period, duration = float(result.period[best]), float(result.duration[best])
+        t0 = t0 + moved
+    model = BoxLeastSquares(ctx.time, flux, dy=err)
+    return {**measure_at(model, period, duration, t0), **ephemeris.detected(DETECTION)}
+
+
+def measure_at(model: Any, period: float, duration: float, t0: float) -> dict[str, Any]:
+    """Every column but the detection statistics, for one box (astropy's statistics)."""
+    stats = model.compute_stats(period, duration, t0)
+    depth, depth_err = (float(v) for v in stats["depth"])
+    odd, odd_err = (float(v) for v in stats["depth_odd"])
+    even, even_err = (float(v) for v in stats["depth_even"])
+    odd_even_err = float(np.hypot(odd_err, even_err))
+    return {
+        "bls_depth_odd": odd,
+        "bls_depth_even": even,
+        "bls_odd_even_sigma": abs(odd - even) / odd_even_err if odd_even_err > 0 else np.nan,
+        "bls_harmonic_delta_log_likelihood": float(stats["harmonic_delta_log_likelihood"]),
+        "bls_n_transits": int(np.sum(np.asarray(stats["per_transit_count"]) > 0)),
+        "bls_period": period,
+        "bls_t0": t0,
+        "bls_duration": duration,
+        "bls_depth": depth,
+        "bls_depth_err": depth_err,
+        "bls_snr": depth / depth_err if depth_err > 0 else np.nan,
+        "bls_log_likelihood": float(np.sum(stats["per_transit_log_likelihood"])),
+    }
 
 
 def _measure(

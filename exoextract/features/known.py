@@ -15,7 +15,7 @@ import numpy as np
 from exoextract.features import Column, FeatureContext, NotComputable
 from exoextract.features.vetting import FAR_EPOCH_DAYS, at_ephemeris, metric_columns
 
-PER_CANDIDATE = True
+SCOPE = "candidate"
 
 COLUMNS = (
     Column("known_period", "d", "Catalog period (normalised to days)."),

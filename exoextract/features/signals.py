@@ -1,16 +1,21 @@
 """Every signal of a star: the strongest, then its transits taken out and the search again.
 
-The families before this one (``bls``, ``tls``, ``vet``) described the strongest peak of the
-blind search; that is the star's row in ``features.parquet``, as before. Here the search goes
-on, up to ``max_signals`` signals, each one kept in ``signals.parquet`` with its own search,
-vetting (and view) columns — Kepler's threshold-crossing events are what classifiers learn
-from, and a star can have several planets:
+Kepler's threshold-crossing events are what classifiers learn from, and a star can have
+several planets: the search goes on up to ``max_signals`` signals, each one a row of
+``signals.parquet`` with its own per-signal columns (``bls_``, ``tls_``, ``vet_``, views),
+all measured at that signal's final ephemeris (:func:`describe`). A row of
+``features.parquet`` is one of these signals, or its candidate measured at its catalog
+ephemeris (:mod:`exoextract.features.match`).
 
-1. **Periodic signals.** A detection (TLS's SDE at least 9, TLS's usual threshold) is
-   looked at transit by transit (:func:`exoextract.features.vetting.transit_events`). When
-   its transits agree it is a periodic signal; its transits are taken out (one duration
-   either side of each centre) and the search runs again on what is left, with every
-   per-signal family. When one event carries it — a single transit with data, two whose
+1. **Periodic signals.** A search is the box search, TLS around its peaks and, for a
+   detection, the vetting at TLS's ephemeris. A detection (TLS's SDE at least 9, TLS's usual
+   threshold, and the depth beyond what correlated noise reaches on this baseline; with TLS
+   off, that depth alone) is looked at transit by transit
+   (:func:`exoextract.features.vetting.transit_events`). When its transits agree it is a
+   periodic signal (at a multiple of the searched period where every transit in between fell
+   in a gap: the data cannot tell them apart, ``signal_aliases`` counts the shorter periods);
+   its transits are taken out (one duration either side of each centre) and the search runs
+   again on what is left. When one event carries it — a single transit with data, two whose
    depths differ by more than 30 % and 5 sigma (two different objects: Kepler-90's g and h
    at 114.6 d), or three or more as uneven as the vetting's rule — the deepest event is a
    **single event** (if 10 sigma or more against the correlated noise at its duration),
@@ -24,6 +29,12 @@ from, and a star can have several planets:
    between); it is vetted at that ephemeris, its detection statistic the two events'
    combined SNR (at least 10 in place of the SDE). Events left unpaired are single events:
    a mid-time, duration and depth, no period, never flagged.
+3. **Each signal described** at its final ephemeris with the other signals' transits taken
+   out (another planet's transit is not this one's eclipse): the per-signal families'
+   ``at`` (a signal that TLS's search found at its period keeps that fit). A later signal at
+   an earlier one's period and phase is the same signal and is dropped; at its period and
+   another phase it is the earlier one's secondary eclipse. Only signals are rows: a
+   detection that no transit carries is taken out of the search unreported.
 
 A star's later signals each cost one more search, no more than its first: a later search
 fits TLS's templates around its strongest peak only (the first weighs up to
@@ -43,20 +54,19 @@ from typing import Any
 import numpy as np
 
 from exoextract import features
-from exoextract.features import Column, FeatureContext, NotComputable, tls
+from exoextract.features import Column, Ephemeris, FeatureContext, NotComputable, bls, tls
 from exoextract.features.vet import (
+    DEPTH_SNR_MIN,
     SDE_MIN,
     SECONDARY_MAX,
     best_ephemeris,
-    decide,
     red_snr_threshold,
-    rotation_metrics,
-    star_rotation,
 )
-from exoextract.features.vetting import Events, at_ephemeris, transit_events
+from exoextract.features.vetting import Events, transit_events
 from exoextract.periods import longest_period
 from exoextract.settings import Settings
 
+SCOPE = "star"
 COLUMNS = (
     Column("signals_found", "count", "Signals found on the star (signals.parquet), every kind."),
     Column("signals_single", "count", "Of those, single events (one transit, no period)."),
@@ -91,10 +101,17 @@ SIGNAL_COLUMNS = (
         "Shorter periods (the period over 2, 3, ...) the data allow as well: every transit "
         "they add falls in a gap. The longest is reported.",
     ),
+    Column(
+        "signal_searched_period",
+        "d",
+        "The period the search found it at: the signal's period over the number of "
+        "transits that fell in gaps between two seen (equal to signal_period unless the "
+        "data allow the shorter one too; NaN for a pair or a single event).",
+    ),
 )
-SEARCH_FAMILIES = ("bls", "tls")  # a later search's own; the rest describe its detection
-PER_SIGNAL = ("bls", "tls", "vet")  # the families that describe one signal (views too, if on)
+SEARCH_FAMILIES = ("bls", "tls")  # a search's own; the vetting decides what it found
 CUT_DURATIONS = 1.0  # taken out before the next search: this many durations either side
+SAME_PERIOD = 0.01  # two signals within 1 % in period ...
 EVENT_SNR_MIN = 10.0  # a single event, against correlated noise at its duration
 PAIR_EVENT_SNR_MIN = 7.0  # each event of a pair
 PAIR_SNR_MIN = 10.0  # a pair's combined SNR, its detection statistic in place of the SDE
@@ -109,12 +126,17 @@ EVENT_LIMIT = 12  # the strongest events looked at for pairs
 REFINE_PERIODS = 201  # trial periods of a pair's refinement
 LATER_TLS_CANDIDATES = 1  # a later search fits TLS around its strongest peak only
 REACH_SDE_MIN = 6.0  # a later search's box SDE below this stops it (see _within_reach)
-BLS_KEYS = ("period", "power", "depth", "depth_err", "duration", "transit_time", "log_likelihood")
+PAIR_NOTE = (
+    "a pair of single events: no search over periods reached it (its detection statistic is "
+    "the pair's combined SNR)"
+)
 
 
 @dataclass
 class Signal:
-    """One signal of a star and its per-signal columns."""
+    """One signal of a star: its ephemeris, the search that found it (``search``: that
+    search's columns; ``factor``: the signal's period over the searched one) and, once
+    described, its per-signal columns (``row``)."""
 
     kind: str
     period: float
@@ -126,8 +148,14 @@ class Signal:
     row: dict[str, Any] = field(default_factory=dict)
     detection: float = math.nan  # a pair's combined SNR (its detection statistic)
     aliases: int = 0
+    search: dict[str, Any] = field(default_factory=dict)
+    statistics: dict[str, float] = field(default_factory=dict)
+    factor: int = 1
+    source: str = ""
+    candidate: str | None = None  # the key of the catalog candidate it is (match)
 
     def columns(self, number: int) -> dict[str, Any]:
+        searched = self.period / self.factor if self.kind == "periodic" else math.nan
         return {
             "signal": float(number),
             "signal_kind": self.kind,
@@ -138,27 +166,56 @@ class Signal:
             "signal_snr": self.snr,
             "signal_events": float(self.events),
             "signal_aliases": float(self.aliases),
+            "signal_searched_period": searched,
             **self.row,
         }
 
+    def ephemeris(self) -> Ephemeris:
+        """Where its per-signal families measure it."""
+        if self.kind == "single":
+            return Ephemeris(math.nan, self.t0, self.duration, "single")
+        if self.kind == "pair":
+            statistic = ("pair SNR", self.detection, PAIR_SNR_MIN)
+            return Ephemeris(self.period, self.t0, self.duration, "pair", {}, PAIR_NOTE, statistic)
+        note = ""
+        if self.factor > 1:
+            note = (
+                f"the search found it at {self.period / self.factor:.5f} d; the data allow "
+                f"{self.factor} times that (the transits between fell in gaps): its "
+                "detection statistics are that search's"
+            )
+        return Ephemeris(self.period, self.t0, self.duration, self.source, self.statistics, note)
+
 
 def compute(ctx: FeatureContext) -> dict[str, Any]:
-    """Find the star's signals (after the first search's families); they go to
-    ``ctx.shared['signals']`` as rows, the counts to the star's row."""
+    """Find and describe the star's signals; their rows go to ``ctx.shared['signals']``
+    (and the Signal records to ``ctx.shared['found']``), the counts to the star's row."""
     settings = ctx.settings
-    chosen = [f for f in features.enabled(settings) if f.name in PER_SIGNAL]
-    views = [f for f in features.enabled(settings) if f.name == "views"]
-    if views:  # the first signal's view, at the first search's ephemeris
-        ctx.results.update(features.compute(ctx, views))
     searches: list[int] = []
-    found = find(ctx, chosen + views, settings.max_signals, searches)
-    blank = dict.fromkeys(_signal_row({}, chosen + views), math.nan)
-    ctx.shared["signals"] = [{**blank, **s.columns(i + 1)} for i, s in enumerate(found)]
+    found = find(ctx, search_families(settings), max(1, settings.max_signals), searches)
+    found = describe(ctx, found, measured_families(settings))
+    ctx.shared["found"] = found
+    ctx.shared["signals"] = [s.columns(i + 1) for i, s in enumerate(found)]
     return {
         "signals_found": float(len(found)),
         "signals_single": float(sum(s.kind == "single" for s in found)),
         "signals_searches": float(len(searches)),
     }
+
+
+def search_families(settings: Settings) -> list[features.Family]:
+    """What a search runs: the box search and TLS where enabled; the vetting always (it
+    decides what a search found)."""
+    names = {f.name for f in features.enabled(settings) if f.name in SEARCH_FAMILIES}
+    return [f for f in features.FAMILIES if f.name in names or f.name == "vet"]
+
+
+def measured_families(settings: Settings) -> list[features.Family]:
+    """The per-signal families measured at each signal: the enabled ones, and the vetting
+    always (a signal's depth and significance are its measurements)."""
+    return [
+        f for f in features.FAMILIES if f.per_signal and (f.is_enabled(settings) or f.name == "vet")
+    ]
 
 
 def find(
@@ -167,24 +224,43 @@ def find(
     limit: int,
     searches: list[int] | None = None,
 ) -> list[Signal]:
-    """Every signal, at most ``limit`` (see the module doc); ``ctx.results`` holds the
-    first search's columns. Each search run after the first is counted in ``searches``."""
+    """Every signal, at most ``limit`` (see the module doc), not yet described. Each search
+    run after the first is counted in ``searches``."""
     searches = [] if searches is None else searches
     found: list[Signal] = []
-    search, row = ctx, _signal_row(ctx.results, families)
+    search = ctx
+    row = _run(ctx, families)
+    ctx.shared["first_search"] = row
+    first = best_ephemeris(row)
+    if first is not None:  # what a star without signals says of its first search
+        statistic = row.get("tls_sde" if first[3] else "bls_sde", math.nan)
+        ctx.shared["first_peak"] = (first[0], float(statistic))
     baseline = float(ctx.time.max() - ctx.time.min())
     later = _later_settings(ctx.settings, baseline)
     for _ in range(2 * limit + 1):
         if len(found) >= limit:
-            return _vetted(ctx, found)
+            return [s for s in found if s.kind != "hidden"]
         ephemeris = best_ephemeris(row)
         if ephemeris is None or not _detected(row, baseline):
             break
-        period, t0, duration, _ = ephemeris
+        period, t0, duration, uses_tls = ephemeris
         events = transit_events(search.time, search.flux_for(period)[0], period, t0, duration)
         if _periodic(events):
-            period, t0 = _longest_period(events, period)
-            found.append(_periodic_signal(row, period, t0, duration, events))
+            factor, t0 = _longest_period(events, period)
+            signal = Signal(
+                "periodic",
+                period * factor,
+                t0,
+                duration,
+                row.get("vet_depth", math.nan),
+                row.get("vet_depth_snr_red", math.nan),
+                events.depths.size,
+                search=row,
+                statistics=_statistics(search, row, period, factor),
+                factor=factor,
+                source="tls" if uses_tls else "bls",
+            )
+            found.append(signal)
         else:
             deepest = int(np.nanargmax(events.snr)) if events.depths.size else -1
             event = None
@@ -200,12 +276,121 @@ def find(
         searches.append(len(found))
         if not _within_reach(search):
             break
-        row = _signal_row(_run(search, families), families)
+        row = _run(search, families)
     periodic = [s for s in found if s.kind == "periodic"]
     singles = [Event(s.t0, s.duration, s.depth, s.snr) for s in found if s.kind == "single"]
     around = ctx.without(_cutter(periodic))  # every event in, the periodic signals out
-    found = periodic + _events_and_pairs(search, around, limit - len(periodic), singles)
-    return _vetted(ctx, found)
+    return periodic + _events_and_pairs(search, around, limit - len(periodic), singles)
+
+
+def _statistics(
+    search: FeatureContext, row: dict[str, Any], period: float, factor: int
+) -> dict[str, float]:
+    """The detection statistics of a periodic signal: its search's SDEs at the searched
+    period (the box spectrum's, TLS's), its uncertainty scaled to the reported period."""
+    out = {name: float(row.get(name, math.nan)) for name in tls.DETECTION}
+    out["tls_period_uncertainty"] *= factor
+    try:
+        spectrum = bls.search_spectrum(search)
+    except NotComputable:
+        out.update(bls_sde=math.nan, bls_n_periods=math.nan)
+    else:
+        out.update(bls_sde=spectrum.sde_at(period), bls_n_periods=float(spectrum.size))
+    return out
+
+
+def describe(
+    star: FeatureContext, found: list[Signal], families: Sequence[features.Family]
+) -> list[Signal]:
+    """Each signal's per-signal columns at its final ephemeris, measured with the other
+    signals' transits taken out; a signal whose other transits were another signal's
+    becomes a single event; one at an earlier signal's period and phase is dropped."""
+    for index, signal in enumerate(found):
+        if signal.kind == "single":
+            continue
+        rest = [s for s in found if s is not signal]
+        others = star.without(_cutter(rest)) if rest else star  # alone: nothing to take out
+        flux = others.flux_for(signal.period)[0]
+        events = transit_events(others.time, flux, signal.period, signal.t0, signal.duration)
+        if events.depths.size <= 1:  # its other transits were another signal's
+            signal.events = 0
+            if events.depths.size == 1:
+                found[index] = _single(
+                    Event(
+                        float(events.centres[0]),
+                        signal.duration,
+                        float(events.depths[0]),
+                        float(events.snr[0]),
+                    )
+                )
+            continue
+        signal.aliases = aliases(
+            star.time, signal.period, signal.t0, signal.duration, list(events.centres)
+        )
+        signal.row = _measured(others, signal, families)
+        signal.depth = signal.row.get("vet_depth", math.nan)
+        signal.snr = signal.row.get("vet_depth_snr_red", math.nan)
+        signal.events = int(signal.row.get("vet_n_transits", 0) or 0)
+    kept = _distinct([s for s in found if s.events > 0])
+    for signal in kept:
+        if signal.kind == "single":
+            rest = [s for s in kept if s is not signal]
+            others = star.without(_cutter(rest)) if rest else star
+            signal.row = features.measure(others, list(families), signal.ephemeris())
+    _eclipses(kept)
+    singles = [Event(s.t0, s.duration, s.depth, s.snr) for s in kept if s.kind == "single"]
+    for signal in kept:
+        if signal.events == 2 and signal.row.get("vet_transit_like") == 1.0:
+            mine = Event(signal.t0, signal.duration, signal.depth, signal.snr)
+            if any(_alike(mine, other) for other in singles):
+                signal.row.update(
+                    vet_transit_like=0.0,
+                    vet_reason="a single event on the star is like its two transits: which "
+                    "two belong together is not known",
+                )
+    return kept
+
+
+def _measured(
+    others: FeatureContext, signal: Signal, families: Sequence[features.Family]
+) -> dict[str, Any]:
+    """A periodic signal's or pair's per-signal columns: a signal TLS's search found at its
+    period keeps that fit (its columns from the search); the rest is measured at its
+    ephemeris."""
+    ephemeris = signal.ephemeris()
+    keep_fit = signal.kind == "periodic" and signal.source == "tls" and signal.factor == 1
+    chosen = [f for f in families if not (keep_fit and f.name == "tls")]
+    row = features.measure(others, chosen, ephemeris)
+    if keep_fit and any(f.name == "tls" for f in families):
+        family = next(f for f in features.FAMILIES if f.name == "tls")
+        row.update({c.name: signal.search.get(c.name, math.nan) for c in family.columns})
+        row.update(ephemeris.detected(tls.DETECTION))
+        row[family.reason_column] = str(signal.search.get(family.reason_column) or "")
+    return row
+
+
+def _distinct(found: list[Signal]) -> list[Signal]:
+    """Without a later signal at an earlier one's period (or a multiple of it) and phase:
+    the same transits, found twice."""
+    kept: list[Signal] = []
+    for signal in found:
+        if signal.kind != "single" and any(_same(signal, earlier) for earlier in kept):
+            continue
+        kept.append(signal)
+    return kept
+
+
+def _same(later: Signal, earlier: Signal) -> bool:
+    """Whether every transit of ``later`` is one of ``earlier``'s: its period a whole
+    multiple of the earlier's, at its phase (another planet in resonance is not: its
+    transits fall between)."""
+    if earlier.kind == "single":
+        return False
+    ratio = later.period / earlier.period
+    if round(ratio) < 1 or abs(ratio - round(ratio)) > SAME_PERIOD * ratio:
+        return False
+    offset = (later.t0 - earlier.t0 + 0.5 * earlier.period) % earlier.period
+    return abs(offset - 0.5 * earlier.period) < 0.5 * min(later.duration, earlier.duration)
 
 
 def _later_settings(settings: Settings, baseline: float) -> Settings | None:
@@ -225,7 +410,7 @@ def _within_reach(search: FeatureContext) -> bool:
     """Whether the later search's strongest box peak could become a detection once TLS
     fits it (fast mode; :func:`exoextract.features.tls.box_sde`): below ``REACH_SDE_MIN``
     the search stops there, without its families."""
-    if search.settings.tls_mode != "fast":
+    if search.settings.tls_mode != "fast" or not search.settings.run_tls:
         return True
     try:
         return tls.box_sde(search) >= REACH_SDE_MIN
@@ -241,7 +426,7 @@ def _eclipses(found: Sequence[Signal]) -> None:
         if later.kind == "single":
             continue
         for i, first in enumerate(found[:j]):
-            if first.kind == "single" or abs(later.period / first.period - 1.0) > 0.01:
+            if first.kind == "single" or abs(later.period / first.period - 1.0) > SAME_PERIOD:
                 continue
             phase = ((later.t0 - first.t0) / first.period) % 1.0
             later.row.update(
@@ -263,91 +448,37 @@ def _eclipses(found: Sequence[Signal]) -> None:
 
 def _detected(row: dict[str, Any], baseline: float) -> bool:
     """A detection worth a signal: TLS's SDE at its usual threshold and the depth beyond
-    what correlated noise reaches on this baseline (the vetting's own two thresholds)."""
-    sde, red = row.get("tls_sde", math.nan), row.get("vet_depth_snr_red", math.nan)
-    return bool(sde >= SDE_MIN and red >= red_snr_threshold(baseline))
+    what correlated noise reaches on this baseline (the vetting's own two thresholds); with
+    TLS off, the depth alone (confirmed by the vetting's own measurement)."""
+    red = row.get("vet_depth_snr_red", math.nan)
+    if not red >= red_snr_threshold(baseline):
+        return False
+    sde = row.get("tls_sde", math.nan)
+    if "tls_sde" in row and not math.isnan(row.get("tls_period", math.nan)):
+        return bool(sde >= SDE_MIN)
+    return bool(row.get("vet_depth_snr", math.nan) >= DEPTH_SNR_MIN)
 
 
-def _longest_period(events: Events, period: float) -> tuple[float, float]:
-    """(period, t0) with the transits that have data at every g-th epoch reported at g
-    times the period: the transits in between fell in gaps, the data cannot tell the two
-    apart, and the longer period predicts no transit that was not seen."""
+def _longest_period(events: Events, period: float) -> tuple[int, float]:
+    """(factor, t0): the transits that have data fall at every ``factor``-th epoch, so the
+    signal is reported at ``factor`` times the searched period: the transits in between
+    fell in gaps, the data cannot tell the two apart, and the longer period predicts no
+    transit that was not seen."""
     centres = np.sort(events.centres)
     steps = np.rint((centres - centres[0]) / period).astype(np.int64)
     common = int(np.gcd.reduce(steps[1:])) if steps.size > 1 else 1
-    return (period * common if common > 1 else period), float(centres[0])
-
-
-def _vetted(star: FeatureContext, found: list[Signal]) -> list[Signal]:
-    """Each periodic signal and pair vetted again at its final ephemeris with the other
-    signals' transits taken out (another planet's transit is not this one's eclipse)."""
-    baseline = float(star.time.max() - star.time.min())
-    for index, signal in enumerate(found):
-        if signal.kind == "single":
-            continue
-        rest = [s for s in found if s is not signal]
-        others = star.without(_cutter(rest)) if rest else star  # alone: nothing to take out
-        flux = others.flux_for(signal.period)[0]
-        events = transit_events(others.time, flux, signal.period, signal.t0, signal.duration)
-        if events.depths.size <= 1:  # its other transits were another signal's
-            signal.events = 0
-            if events.depths.size == 1:
-                event = Event(
-                    float(events.centres[0]),
-                    signal.duration,
-                    float(events.depths[0]),
-                    float(events.snr[0]),
-                )
-                found[index] = _single(event)
-            continue
-        metrics = at_ephemeris(others.time, flux, signal.period, signal.t0, signal.duration)
-        rotation = rotation_metrics(
-            signal.period,
-            metrics["depth"],
-            star_rotation(star, signal.period, signal.t0, signal.duration),
-        )
-        detection = (
-            None if signal.kind == "periodic" else ("pair SNR", signal.detection, PAIR_SNR_MIN)
-        )
-        flag, why = decide(signal.row, {**metrics, **rotation}, baseline, detection)
-        signal.row.update({f"vet_{k}": v for k, v in {**metrics, **rotation}.items()})
-        signal.row.update(vet_transit_like=flag, vet_reason=why)
-        signal.depth, signal.snr = metrics["depth"], metrics["depth_snr_red"]
-        signal.events = int(metrics["n_transits"])
-        signal.aliases = aliases(
-            star.time, signal.period, signal.t0, signal.duration, list(events.centres)
-        )
-    kept = [s for s in found if s.events > 0]
-    _eclipses(kept)
-    singles = [Event(s.t0, s.duration, s.depth, s.snr) for s in kept if s.kind == "single"]
-    for signal in kept:
-        if signal.events == 2 and signal.row.get("vet_transit_like") == 1.0:
-            mine = Event(signal.t0, signal.duration, signal.depth, signal.snr)
-            if any(_alike(mine, other) for other in singles):
-                signal.row.update(
-                    vet_transit_like=0.0,
-                    vet_reason="a single event on the star is like its two transits: which "
-                    "two belong together is not known",
-                )
-    return kept
+    return max(common, 1), float(centres[0])
 
 
 def _run(ctx: FeatureContext, families: Sequence[features.Family]) -> dict[str, Any]:
-    """A later search's families; those after the search (vetting, views) only when TLS's
-    SDE reaches the threshold: below it the search ends there, unreported."""
+    """A search's families; the vetting only when TLS's SDE reaches the threshold (or TLS
+    is off): below it the search ends there, unreported."""
     searching = [f for f in families if f.name in SEARCH_FAMILIES]
     row = features.compute(ctx, searching)
-    if row.get("tls_sde", math.nan) >= SDE_MIN:
+    tls_ran = any(f.name == "tls" for f in searching)
+    if not tls_ran or row.get("tls_sde", math.nan) >= SDE_MIN:
         row.update(features.compute(ctx, [f for f in families if f not in searching]))
     return row
-
-
-def _signal_row(results: dict[str, Any], families: Sequence[features.Family]) -> dict[str, Any]:
-    """The per-signal families' columns (and reasons) out of a row of results."""
-    names: list[str] = []
-    for family in families:
-        names += [c.name for c in family.columns] + [family.reason_column]
-    return {name: results.get(name, math.nan) for name in names}
 
 
 def _cutter(signals: Sequence[Signal]) -> Callable[[np.ndarray], np.ndarray]:
@@ -386,17 +517,8 @@ def _periodic(events: Events) -> bool:
     return not (chi2 >= UNEVEN_CHI2 and spread >= UNEVEN_SPREAD)
 
 
-def _periodic_signal(
-    row: dict[str, Any], period: float, t0: float, duration: float, events: Events
-) -> Signal:
-    depth = row.get("vet_depth", math.nan)
-    snr = row.get("vet_depth_snr_red", math.nan)
-    return Signal("periodic", period, t0, duration, depth, snr, events.depths.size, row)
-
-
 def _single(event: Event) -> Signal:
-    row = {"vet_reason": "a single event: no period to vet"}
-    return Signal("single", math.nan, event.t0, event.duration, event.depth, event.snr, 1, row)
+    return Signal("single", math.nan, event.t0, event.duration, event.depth, event.snr, 1)
 
 
 def _refined(search: FeatureContext, centre: float, duration: float) -> Event | None:
@@ -511,10 +633,8 @@ def _events_and_pairs(
         used |= {i, j}
         first = min(events[i], events[j], key=lambda e: e.t0)
         duration = 0.5 * (events[i].duration + events[j].duration)
-        refined, row = _refine_pair(around, period, first.t0, duration)
-        pair = Signal("pair", *refined, math.nan, math.nan, 2, detection=snr)
-        pair.row = {**row, "vet_uses_tls": 0.0}
-        out.append(pair)
+        refined = _refine_pair(around, period, first.t0, duration)
+        out.append(Signal("pair", *refined, math.nan, math.nan, 2, detection=snr, source="pair"))
     for index, event in enumerate(events):
         if index not in used and event.snr >= EVENT_SNR_MIN and len(out) < left:
             out.append(_single(event))
@@ -523,12 +643,10 @@ def _events_and_pairs(
 
 def _refine_pair(
     search: FeatureContext, period: float, t0: float, duration: float
-) -> tuple[tuple[float, float, float], dict[str, Any]]:
-    """The pair's ephemeris refined by astropy's BLS on the unbinned flux near the events'
-    own (their centres are known to a third of a duration), and its ``bls_`` columns."""
+) -> tuple[float, float, float]:
+    """The pair's (period, t0, duration) refined by astropy's BLS on the unbinned flux near
+    the events' own (their centres are known to a third of a duration)."""
     from astropy.timeseries import BoxLeastSquares
-
-    from exoextract.features.bls import _measure
 
     flux, err = search.flux_for(period)
     model = BoxLeastSquares(search.time, flux, dy=err)
@@ -536,10 +654,12 @@ def _refine_pair(
     durations = duration * np.array([0.5, 0.7, 0.85, 1.0, 1.2])
     durations = durations[durations < 0.5 * periods.min()]
     result = model.power(periods, durations, objective="likelihood")
-    found = {k: np.asarray(getattr(result, k), dtype=float) for k in BLS_KEYS}
-    best = int(np.nanargmax(found["power"]))
-    row = _measure(model, found, best, math.nan, int(periods.size))
-    return (row["bls_period"], row["bls_t0"], row["bls_duration"]), row
+    best = int(np.nanargmax(np.asarray(result.power, dtype=float)))
+    return (
+        float(result.period[best]),
+        float(result.transit_time[best]),
+        float(result.duration[best]),
+    )
 
 
 def _times_of(events: Sequence[Event], search: FeatureContext) -> np.ndarray:

@@ -1,5 +1,20 @@
 """Transit Least Squares (transitleastsquares 2.0.4), one thread, inside the worker.
 
+A per-signal family: every signal of a star, and every candidate row, has its ``tls_``
+columns at its own ephemeris. A signal that TLS's search found at its period keeps that
+search's fit; one reported at a multiple of the searched period (the transits between fell
+in gaps), a pair of single events and a candidate measured at its catalog ephemeris are
+fitted again (:func:`at`): TLS on the points within four durations of the ephemeris'
+transits (the other signals' taken out), over periods within 0.05 % of its own on a grid
+fine enough to hold several of them. ``tls_sde``, ``tls_sde_raw``, ``tls_fap``,
+``tls_period_uncertainty`` and ``tls_n_periods`` describe the search that found the signal
+(for a signal at a multiple of the searched period: that search's peak, its uncertainty
+scaled; for a catalog candidate: the first search's spectrum at the catalog period; NaN
+for a pair, which no search over periods reached: its detection statistic is the pair's
+combined SNR, in ``vet_reason``).
+
+The search itself (:func:`compute`, inside each search for signals):
+
 ``tls_mode = "fast"`` (default): TLS fits its limb-darkened templates only around the
 ``tls_candidates`` (3) strongest distinct peaks of the shared fast box search (those with
 at least half the strongest one's SDE power) (:mod:`exoextract.features.blindsearch`), each
@@ -38,19 +53,24 @@ from __future__ import annotations
 import contextlib
 import io
 import math
-import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from exoextract.features import Column, FeatureContext, NotComputable, blindsearch
+from exoextract.features import Column, Ephemeris, FeatureContext, NotComputable, blindsearch
 from exoextract.search import Spectrum, peak_indices, pooled_chi2, tls_spectra
+from exoextract.settings import Settings
+
+SCOPE = "signal"
 
 WINDOW_STEPS = 4.0  # fast mode: search steps either side of a peak that TLS covers
 WINDOW_TLS_STEPS = 5.0  # ... and at least this many of TLS's own grid steps
 PEAK_SEPARATION = 0.01  # distinct candidates differ by more than 1 % in period
 PEAK_RELATIVE_MIN = 0.5  # a candidate needs half the strongest peak's SDE power to be fitted
+AT_WINDOW = 5e-4  # at an ephemeris: periods within this fraction of its own
+AT_STEPS = 6.0  # ... at least this many of TLS's grid steps in that window
+NEAR_DURATIONS = 4.0  # ... fitted on the points this many durations from a transit
 
 COLUMNS = (
     Column("tls_period", "d", "Period of the highest signal detection efficiency (SDE)."),
@@ -85,15 +105,18 @@ COLUMNS = (
     Column("tls_fap", "", "False alarm probability of the SDE (TLS's calibration)."),
     Column("tls_n_periods", "count", "Periods of TLS's grid, over which the SDE is computed."),
 )
+DETECTION = ("tls_sde", "tls_sde_raw", "tls_fap", "tls_period_uncertainty", "tls_n_periods")
 
 
 def compute(ctx: FeatureContext) -> dict[str, Any]:
     settings = ctx.settings
     baseline, period_min, period_max = blindsearch.limits(ctx)
     if settings.tls_mode == "full":
-        return summarise(_tls(ctx, period_min, period_max, *ctx.search_flux_for(period_max)))
+        fit = _tls(ctx.time, *ctx.search_flux_for(period_max), period_min, period_max, settings)
+        ctx.shared["tls_full_spectrum"] = (np.asarray(fit.periods), np.asarray(fit.power))
+        return summarise(fit)
     spectrum = blindsearch.spectrum(ctx)
-    grid, chi2, power = _box_spectrum(ctx)
+    grid, chi2, power, _ = _box_spectrum(ctx)
     peaks = peak_indices(power, grid, settings.tls_candidates, PEAK_SEPARATION)
     peaks = [i for i in peaks if power[i] >= PEAK_RELATIVE_MIN * power[peaks[0]]] if peaks else []
     fits = []
@@ -102,7 +125,7 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
         low, high = max(low, period_min), min(high, period_max)
         flux, err = ctx.flux_for(float(grid[index]))  # the flattening of the peak's octave
         try:
-            fit = _tls(ctx, low, high, flux, err)
+            fit = _tls(ctx.time, flux, err, low, high, settings)
         except (ValueError, ZeroDivisionError, IndexError):
             continue  # a window TLS cannot fit; the other candidates still count
         if math.isfinite(_scalar(fit.chi2_min)):
@@ -139,20 +162,50 @@ def box_sde(ctx: FeatureContext) -> float:
     return float(np.max(_box_spectrum(ctx)[2]))
 
 
-def _box_spectrum(ctx: FeatureContext) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(TLS's grid, the box search's chi-squared on it, its SDE power), once per search and
-    shared: callers must not modify them."""
+def detection_at(ctx: FeatureContext, period: float) -> dict[str, float]:
+    """How the search on ``ctx`` saw ``period``, in the detection columns: TLS's SDE power
+    at the strongest grid period within its fit window (TLS's own spectrum in full mode,
+    the box search's on TLS's grid in fast mode: boxes only, no template), its FAP and
+    half width. NaN where the search did not reach that period (raises NotComputable where
+    it could not run)."""
+    full = ctx.shared.get("tls_full_spectrum")
+    if full is not None:
+        grid, power = full
+        raw = np.full(grid.size, math.nan)
+    else:
+        grid, _, power, raw = _box_spectrum(ctx)
+    out = dict.fromkeys(DETECTION, math.nan)
+    out["tls_n_periods"] = float(grid.size)
+    baseline = float(ctx.time.max() - ctx.time.min())
+    half = WINDOW_TLS_STEPS * _tls_step(period, baseline, ctx.settings.tls_oversampling)
+    near = np.abs(grid - period) <= half
+    if not near.any():
+        return out
+    best = int(np.flatnonzero(near)[np.argmax(power[near])])
+    sde = float(power[best])
+    out.update(
+        tls_sde=sde,
+        tls_sde_raw=float(raw[best]),
+        tls_fap=_fap(sde),
+        tls_period_uncertainty=_half_width(grid, power, best),
+    )
+    return out
 
-    def build() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+
+def _box_spectrum(ctx: FeatureContext) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(TLS's grid, the box search's chi-squared on it, its SDE power, the power before
+    detrending), once per search and shared: callers must not modify them."""
+
+    def build() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         baseline, period_min, period_max = blindsearch.limits(ctx)
         oversampling = ctx.settings.tls_oversampling
         grid = tls_grid(baseline, period_min, period_max, oversampling)
         chi2 = pooled_chi2(blindsearch.spectrum(ctx), grid)
-        _, power = tls_spectra(chi2, grid, oversampling)
-        return grid, chi2, power
+        raw, power = tls_spectra(chi2, grid, oversampling)
+        return grid, chi2, power, raw
 
-    grid, chi2, power = ctx.memo("tls_box_spectrum", build)
-    return grid, chi2, power
+    grid, chi2, power, raw = ctx.memo("tls_box_spectrum", build)
+    return grid, chi2, power, raw
 
 
 def _template_gain(chi2: np.ndarray, grid: np.ndarray, fits: list[Any], chi2_null: float) -> float:
@@ -222,38 +275,148 @@ def _to_search_units(
     return lambda fitted: np.maximum(chi2_null - (tls_null - fitted) * factor, 1e-12)
 
 
+def at(ctx: FeatureContext, ephemeris: Ephemeris) -> dict[str, Any]:
+    """The columns at one ephemeris: TLS fitted near it (see the module doc)."""
+    if ephemeris.single:
+        raise NotComputable("a single event: no period to fit a transit train at")
+    period = ephemeris.period
+    flux, err = ctx.flux_for(period)
+    near = ephemeris.near(ctx.time, NEAR_DURATIONS)
+    if np.count_nonzero(ephemeris.near(ctx.time, 0.5)) == 0:
+        raise NotComputable("no data inside any transit of this ephemeris")
+    time = ctx.time[near]
+    baseline = float(ctx.time.max() - ctx.time.min())
+    oversampling = ctx.settings.tls_oversampling
+    step = _tls_step(period, baseline, oversampling) / period
+    oversampling = max(oversampling, math.ceil(oversampling * step * AT_STEPS / (2 * AT_WINDOW)))
+    try:
+        fit = _tls(
+            time,
+            flux[near],
+            None if err is None else err[near],
+            period * (1 - AT_WINDOW),
+            period * (1 + AT_WINDOW),
+            ctx.settings,
+            oversampling,
+            transits_min=1,  # the points kept span the transits, not the whole baseline
+        )
+    except (ValueError, ZeroDivisionError, IndexError) as error:
+        raise NotComputable(f"TLS could not fit this ephemeris ({error})") from None
+    out = summarise(fit)
+    out.update(ephemeris.detected(DETECTION))
+    if not math.isfinite(out["tls_period"]):
+        raise NotComputable("TLS found no transit at this ephemeris", out)
+    notes = [ephemeris.detection_note] if ephemeris.detection_note else []
+    moved = (out["tls_t0"] - ephemeris.t0 + 0.5 * period) % period - 0.5 * period
+    if abs(moved) > ephemeris.duration:
+        notes.append(f"TLS's best epoch is {moved:+.3f} d from the ephemeris'")
+    return {**out, "tls_reason": "; ".join(notes)}
+
+
 def _tls(
-    ctx: FeatureContext,
-    period_min: float,
-    period_max: float,
+    time: np.ndarray,
     flux: np.ndarray,
     flux_err: np.ndarray | None,
+    period_min: float,
+    period_max: float,
+    settings: Settings,
+    oversampling: int | None = None,
+    transits_min: int = 2,
 ) -> Any:
-    """transitleastsquares on ``flux`` over [period_min, period_max], one thread, quietly."""
+    """transitleastsquares on ``flux`` over [period_min, period_max], one thread, quietly
+    (periods with at least ``transits_min`` transits in the span of ``time``). Below a
+    Sun-like star's Roche limit (0.60 d), where TLS's grid stops, the grid is computed for
+    a smaller star, on at least TLS's minimum of periods (with fewer, TLS falls back to the
+    Sun's grid); the stellar radius changes nothing else of TLS's fit."""
+    from transitleastsquares import tls_constants as c
     from transitleastsquares import transitleastsquares
 
-    settings = ctx.settings
+    oversampling = oversampling or settings.tls_oversampling
+    r_star = _grid_star(period_min)
+    if r_star < 1.0:
+        span = float(np.max(time) - np.min(time))
+        count = ofir_grid(span, period_min, period_max, oversampling, r_star, transits_min).size
+        wanted = c.MINIMUM_PERIOD_GRID_SIZE + 10
+        if count < wanted:
+            oversampling = math.ceil(oversampling * wanted / max(count, 1))
     with contextlib.redirect_stdout(io.StringIO()):
-        model = transitleastsquares(ctx.time, flux, flux_err, verbose=False)
+        model = transitleastsquares(time, flux, flux_err, verbose=False)
         return model.power(
             use_threads=1,
             backend=settings.tls_backend,
             period_min=period_min,
             period_max=period_max,
-            oversampling_factor=settings.tls_oversampling,
+            oversampling_factor=oversampling,
+            n_transits_min=transits_min,
+            R_star=r_star,
             show_progress_bar=False,
             verbose=False,
         )
 
 
 def tls_grid(baseline: float, period_min: float, period_max: float, oversampling: int) -> Any:
-    """TLS's own period grid (a Sun-like star), ascending."""
-    from transitleastsquares.grid import period_grid
+    """TLS's own period grid (a Sun-like star), ascending, from ``period_min`` (below a
+    Sun-like star's Roche limit too, where TLS's own grid stops at 0.60 d)."""
+    return ofir_grid(baseline, period_min, period_max, oversampling)
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        grid = period_grid(1.0, 1.0, baseline, period_min, period_max, oversampling)
-    return np.sort(np.asarray(grid, dtype=float))
+
+def ofir_grid(
+    span: float,
+    period_min: float,
+    period_max: float,
+    oversampling: float,
+    r_star: float = 1.0,
+    transits_min: int = 2,
+) -> np.ndarray:
+    """Periods sampled uniformly in frequency to the power 1/3 (Ofir 2014, eqs. 5-7, for a
+    star of ``r_star`` solar radii and one solar mass), as transitleastsquares' own grid
+    spaces them, over data spanning ``span`` days: ascending, within [period_min,
+    period_max], at least ``transits_min`` transits in the span. Not cut at the star's
+    Roche limit."""
+    from transitleastsquares import tls_constants as c
+
+    seconds = span * c.SECONDS_PER_DAY
+    f_min = transits_min / seconds
+    f_max = 1.0 / (period_min * c.SECONDS_PER_DAY)
+    a = _ofir_a(span, oversampling, r_star)
+    offset = f_min ** (1.0 / 3) - a / 3.0
+    count = int((f_max ** (1.0 / 3) - f_min ** (1.0 / 3) + a / 3.0) * 3.0 / a)
+    frequencies = (a / 3.0 * (np.arange(count) + 1.0) + offset) ** 3
+    periods = 1.0 / frequencies / c.SECONDS_PER_DAY
+    return np.sort(periods[(periods > period_min) & (periods <= period_max)])
+
+
+def _ofir_a(span: float, oversampling: float, r_star: float) -> float:
+    """Ofir's A (eq. 5): the frequency step's scale, per second to the 1/3."""
+    from transitleastsquares import tls_constants as c
+
+    return float(
+        (2 * math.pi) ** (2.0 / 3)
+        / math.pi
+        * (r_star * c.R_sun)
+        / (c.G * c.M_sun) ** (1.0 / 3)
+        / (span * c.SECONDS_PER_DAY * oversampling)
+    )
+
+
+def _roche_period(r_star: float) -> float:
+    """The shortest period transitleastsquares' grid has for a star of ``r_star`` solar
+    radii and one solar mass (an orbit at three stellar radii), days."""
+    from transitleastsquares import tls_constants as c
+
+    radius = 3.0 * r_star * c.R_sun
+    return 2 * math.pi * math.sqrt(radius**3 / (c.G * c.M_sun)) / c.SECONDS_PER_DAY
+
+
+def _grid_star(period_min: float) -> float:
+    """The stellar radius (solar) TLS's grid is computed for: the Sun's, or a smaller star
+    whose Roche limit lets the grid reach ``period_min``."""
+    from transitleastsquares import tls_constants as c
+
+    roche = _roche_period(1.0)
+    if period_min >= roche:
+        return 1.0
+    return max(0.9 * (period_min / roche) ** (2.0 / 3), c.R_STAR_MIN)  # TLS's floor: 0.14 d
 
 
 def _window(
@@ -274,14 +437,7 @@ def _tls_step(period: float, baseline: float, oversampling: int) -> float:
     from transitleastsquares import tls_constants as c
 
     seconds = c.SECONDS_PER_DAY
-    a = (
-        (2 * math.pi) ** (2.0 / 3)
-        / math.pi
-        * c.R_sun
-        / (c.G * c.M_sun) ** (1.0 / 3)
-        / (baseline * seconds * oversampling)
-    )
-    return period * a * (period * seconds) ** (1.0 / 3)
+    return period * _ofir_a(baseline, oversampling, 1.0) * (period * seconds) ** (1.0 / 3)
 
 
 def _half_width(grid: np.ndarray, power: np.ndarray, index: int) -> float:

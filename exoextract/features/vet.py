@@ -1,8 +1,14 @@
-"""Vetting metrics at the blind search's best ephemeris (TLS if it ran, else BLS).
+"""Vetting metrics at a signal's ephemeris: is it a planet's transit train?
 
-Planet or not: odd/even depths, secondary eclipses, transit shape, sinusoidal variability
-at P/2, P and 2P, phase coverage — see :mod:`exoextract.features.vetting` for the
-algorithms. Columns are prefixed ``vet_``; ``vet_uses_tls`` says whose ephemeris was used.
+A per-signal family (:func:`at`): every signal of a star and every candidate row is vetted
+at its own ephemeris, with the star's other signals' transits taken out (another planet's
+transit is not this one's secondary eclipse). Within a search for signals, :func:`compute`
+vets the search's best ephemeris (TLS's if it ran, else BLS's) to decide whether it is a
+detection. Planet or not: odd/even depths, secondary eclipses, transit shape, sinusoidal
+variability at P/2, P and 2P, phase coverage — see :mod:`exoextract.features.vetting` for
+the algorithms. Columns are prefixed ``vet_``; ``vet_uses_tls`` says whose ephemeris was
+used. A single event (no period) has its depth, significance and shape; the metrics that
+need a period are NaN and it is never flagged.
 
 ``vet_transit_like`` is a quick candidate flag, the detection rule that ``make
 bench-science`` validates: TLS's SDE of at least 9, the dip confirmed by the vetting's own
@@ -36,10 +42,13 @@ from typing import Any
 
 import numpy as np
 
-from exoextract.features import Column, FeatureContext, NotComputable
+from exoextract.features import Column, Ephemeris, FeatureContext, NotComputable
 from exoextract.features.variability import strongest_period
-from exoextract.features.vetting import at_ephemeris, metric_columns
+from exoextract.features.vetting import at_ephemeris, at_event, metric_columns
 from exoextract.periods import lomb_scargle_peak
+
+SCOPE = "signal"
+SINGLE_REASON = "a single event: no period to vet"
 
 REASON_DOC = (
     "Why vet_transit_like is what it is: every rule that failed (with the measured value and "
@@ -73,7 +82,11 @@ ROTATION_MULTIPLES = (0.5, 1.0, 2.0)
 ROTATION_MAX_DAYS = 45.0  # slower "rotations" are Kepler's quarters and other systematics
 
 COLUMNS = (
-    Column("vet_uses_tls", "", "1 if measured at TLS's best period, 0 if at BLS's."),
+    Column(
+        "vet_uses_tls",
+        "",
+        "1 if measured at TLS's fit, 0 at BLS's, a pair's or the catalog's ephemeris.",
+    ),
     Column(
         "vet_transit_like",
         "",
@@ -106,7 +119,7 @@ COLUMNS = (
         "",
         "Semi-amplitude of that modulation over the transit depth.",
     ),
-    *metric_columns("vet_", "at the blind search's best period"),
+    *metric_columns("vet_", "at the signal's ephemeris"),
 )
 
 
@@ -297,6 +310,41 @@ def star_rotation(
     offset = np.abs((ctx.raw_time - t0 + 0.5 * period) % period - 0.5 * period)
     away = offset > duration
     return lomb_scargle_peak(ctx.raw_time[away], ctx.raw_flux[away])
+
+
+def at(ctx: FeatureContext, ephemeris: Ephemeris) -> dict[str, Any]:
+    """The vetting at one ephemeris; the flag decided with the detection statistic of the
+    search that found it (TLS's SDE, or a pair's combined SNR)."""
+    if ctx.time.size < ctx.settings.min_points:
+        raise NotComputable(f"only {ctx.time.size} cleaned points")
+    period, t0, duration = ephemeris.period, ephemeris.t0, ephemeris.duration
+    uses_tls = 1.0 if ephemeris.source == "tls" else 0.0
+    if ephemeris.single:
+        values = at_event(ctx.time, ctx.flux_for(math.inf)[0], t0, duration)
+        return {
+            "vet_uses_tls": uses_tls,
+            "vet_transit_like": math.nan,
+            "vet_reason": SINGLE_REASON,
+            **{f"vet_{k}": v for k, v in values.items()},
+        }
+    values = at_ephemeris(ctx.time, ctx.flux_for(period)[0], period, t0, duration)
+    if values["n_transits"] == 0:
+        raise NotComputable("no data inside any transit of this ephemeris")
+    rotation = rotation_metrics(period, values["depth"], star_rotation(ctx, period, t0, duration))
+    baseline = float(ctx.time.max() - ctx.time.min())
+    flag, why = decide(
+        {"tls_sde": float(ephemeris.detection.get("tls_sde", math.nan))},
+        {**values, **rotation},
+        baseline,
+        ephemeris.statistic,
+    )
+    return {
+        "vet_uses_tls": uses_tls,
+        "vet_transit_like": flag,
+        "vet_reason": why,
+        **{f"vet_{k}": v for k, v in rotation.items()},
+        **{f"vet_{k}": v for k, v in values.items()},
+    }
 
 
 def compute(ctx: FeatureContext) -> dict[str, Any]:

@@ -149,6 +149,36 @@ def at_ephemeris(
     return out
 
 
+# a single event has no period: these metrics need one and are NaN for it
+PERIOD_METRICS = (
+    "odd_depth",
+    "even_depth",
+    "odd_even_sigma",
+    "secondary_depth",
+    "secondary_snr",
+    "secondary_best_phase",
+    "secondary_best_depth",
+    "secondary_best_snr",
+    "sin_amp_half",
+    "sin_amp_period",
+    "sin_amp_double",
+    "sin_max_snr",
+    "sin_to_depth",
+    "phase_coverage",
+    "depth_chi2_red",
+    "depth_spread",
+)
+
+
+def at_event(time: np.ndarray, flux: np.ndarray, t0: float, duration: float) -> dict[str, float]:
+    """The metrics of one event (a single transit, no period): depth, its significance
+    against white and correlated noise, the trapezoid's shape; the rest NaN."""
+    span = float(time.max() - time.min()) if time.size else 1.0
+    out = at_ephemeris(time, flux, 4.0 * (span + duration), t0, duration)
+    out.update(dict.fromkeys(PERIOD_METRICS, math.nan))
+    return out
+
+
 @dataclass(frozen=True)
 class Events:
     """The transits of an ephemeris one by one: each one's mid-time, whole-box depth below

@@ -1,29 +1,30 @@
 """AstroNet-style phase-folded views (Shallue & Vanderburg 2018), as fixed-length lists.
 
-Per candidate, at the catalog ephemeris when it is complete, else at the blind search's
-best ephemeris. The flattened flux is folded and median-binned: the global view over the
-whole orbit in 2001 bins, the local view over ±2 transit durations in 201 bins. Empty bins
-are interpolated; each view is then shifted and scaled so its median is 0 and its minimum
--1 (a view with no dip is only shifted). Off by default (``run_views``): 2,202 numbers per
-row.
+A per-signal family: each signal, and each candidate row, is folded at its own ephemeris
+(a candidate measured at its catalog ephemeris: at that one). The flattened flux is folded
+and median-binned: the global view over the whole orbit in 2001 bins, the local view over
+±2 transit durations in 201 bins. Empty bins are interpolated; each view is then shifted and
+scaled so its median is 0 and its minimum -1 (a view with no dip is only shifted). A single
+event has a local view only. Off by default (``run_views``): 2,202 numbers per row.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
-from exoextract.features import Column, FeatureContext, NotComputable
+from exoextract.features import Column, Ephemeris, FeatureContext, NotComputable
 from exoextract.features.vet import best_ephemeris
 from exoextract.features.vetting import phase_offset
 
-PER_CANDIDATE = True
+SCOPE = "signal"
 GLOBAL_BINS = 2001
 LOCAL_BINS = 201
 
 COLUMNS = (
-    Column("view_uses_known", "", "1 if folded at the catalog ephemeris, 0 if at the search's."),
+    Column("view_uses_known", "", "1 if folded at the catalog ephemeris, 0 at a signal's."),
     Column(
         "view_global",
         "normalised flux",
@@ -66,25 +67,31 @@ def normalise(view: np.ndarray) -> np.ndarray:
 
 
 def compute(ctx: FeatureContext) -> dict[str, Any]:
-    candidate = ctx.candidate
-    known = candidate is not None and None not in (
-        candidate.period,
-        candidate.t0,
-        candidate.duration,
-    )
-    if known:
-        period, t0, duration = candidate.period, candidate.t0, candidate.duration
-    else:
-        found = best_ephemeris(ctx.results)
-        if found is None:
-            raise NotComputable("no ephemeris to fold at")
-        period, t0, duration, _ = found
+    """The views at the search's best ephemeris (within a search)."""
+    found = best_ephemeris(ctx.results)
+    if found is None:
+        raise NotComputable("no ephemeris to fold at")
+    period, t0, duration, uses_tls = found
+    return at(ctx, Ephemeris(period, t0, duration, "tls" if uses_tls else "bls"))
+
+
+def at(ctx: FeatureContext, ephemeris: Ephemeris) -> dict[str, Any]:
+    """The views at one ephemeris (a single event: the local view only)."""
+    known = 1.0 if ephemeris.source == "catalog" else 0.0
+    period, t0, duration = ephemeris.period, ephemeris.t0, ephemeris.duration
+    if ephemeris.single:
+        flux = ctx.flux_for(math.inf)[0]
+        local_view = binned_median(ctx.time - t0, flux, -2 * duration, 2 * duration, LOCAL_BINS)
+        raise NotComputable(
+            "a single event: no period to fold a global view at",
+            {"view_uses_known": known, "view_local": normalise(local_view).astype(np.float32)},
+        )
     dt = phase_offset(ctx.time, period, t0)
     flux = ctx.flux_for(period)[0]
     global_view = binned_median(dt, flux, -0.5 * period, 0.5 * period, GLOBAL_BINS)
     local_view = binned_median(dt, flux, -2 * duration, 2 * duration, LOCAL_BINS)
     return {
-        "view_uses_known": 1.0 if known else 0.0,
+        "view_uses_known": known,
         "view_global": normalise(global_view).astype(np.float32),
         "view_local": normalise(local_view).astype(np.float32),
     }

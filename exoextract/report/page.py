@@ -13,7 +13,7 @@ import datetime as dt
 import html
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,7 +57,7 @@ def build_report(
     candidates = strongest(table)
     shown: list[tuple[str, str]] = []  # (heading, base64 png)
     sections = [
-        _header(state, len(table)),
+        _header(state, len(table), _stars(table)),
         _run_section(state, table, shown),
         _science_section(table, by, label, shown),
     ]
@@ -79,9 +79,12 @@ def build_report(
 
 
 def strongest(table: pd.DataFrame, count: int = CANDIDATES) -> pd.DataFrame:
-    """Targets flagged planet-like first, then by detection statistic (TLS SDE, else BLS)."""
+    """Candidate rows flagged planet-like first, then by detection statistic (TLS SDE, else
+    BLS); rows that describe nothing (``match`` none) are left out."""
     if table.empty:
         return table
+    if "match" in table:
+        table = table[table["match"] != "none"]
     sde = _numeric(table, "tls_sde").fillna(_numeric(table, "bls_sde"))
     flag = _numeric(table, "vet_transit_like").fillna(0.0)
     ranked = table.assign(_flag=flag, _sde=sde).sort_values(
@@ -102,6 +105,10 @@ def _ok_rows(run_dir: Path, state: RunStatus) -> pd.DataFrame:
     return rows[rows["status"] == "ok"].reset_index(drop=True)
 
 
+def _stars(table: pd.DataFrame) -> int:
+    return int(table["target_id"].nunique()) if "target_id" in table else 0
+
+
 def _numeric(table: pd.DataFrame, column: str) -> pd.Series:
     if column not in table:
         return pd.Series([math.nan] * len(table), index=table.index, dtype=float)
@@ -109,7 +116,7 @@ def _numeric(table: pd.DataFrame, column: str) -> pd.Series:
 
 
 # ------------------------------------------------------------------ sections
-def _header(state: RunStatus, ok_rows: int) -> str:
+def _header(state: RunStatus, ok_rows: int, stars: int) -> str:
     share = 100.0 * state.done / state.total if state.total else 100.0
     note = ""
     if state.state != "complete":
@@ -124,7 +131,8 @@ def _header(state: RunStatus, ok_rows: int) -> str:
     return (
         f"<h1>exoextract run {esc(state.run_id)}</h1>"
         f"<p>{esc(state.run_dir)} · {esc(state.state)} · created {esc(state.created)} · "
-        f"{state.total} targets, {ok_rows} with features · report made {made}</p>"
+        f"{state.total} rows of the input (candidates), {ok_rows} with features, on "
+        f"{stars} stars · report made {made}</p>"
         f"<p class='small'>{settings}</p>{note}"
     )
 
@@ -232,7 +240,7 @@ def _candidates_section(candidates: pd.DataFrame, sheets: dict[str, str]) -> str
         return "\n".join(parts)
     columns = [  # heading, column, scale, decimals
         ("period [d]", "tls_period", 1.0, 5),
-        ("depth [ppm]", "tls_depth", 1e6, 0),
+        ("depth [ppm]", "vet_depth", 1e6, 0),
         ("duration [h]", "tls_duration", 24.0, 1),
         ("TLS SDE", "tls_sde", 1.0, 1),
         ("TLS SNR", "tls_snr", 1.0, 1),
@@ -240,18 +248,28 @@ def _candidates_section(candidates: pd.DataFrame, sheets: dict[str, str]) -> str
         ("odd/even [sigma]", "vet_odd_even_sigma", 1.0, 1),
         ("planet-like", "vet_transit_like", 1.0, 0),
     ]
-    head = ["target", "label", *(c[0] for c in columns)]
+    head = ["target", "label", "the row is", *(c[0] for c in columns)]
     rows = []
     for record in candidates.to_dict("records"):
         key = str(record.get("candidate") or record.get("target_id"))
         name = esc(key)
         cell = f"<a href='#{_anchor(key)}'>{name}</a>" if key in sheets else name
         row = [cell, esc(record.get("label") if record.get("label") is not None else "")]
+        row.append(esc(_what(record)))
         for _, column, scale, digits in columns:
             row.append(_format(record.get(column), scale, digits))
         rows.append(row)
     parts.append(_table(head, rows, escape=False))
     return "\n".join(parts)
+
+
+def _what(record: Mapping[Any, Any]) -> str:
+    """What a candidate row describes: its signal, or its catalog ephemeris."""
+    match = record.get("match")
+    number = record.get("match_signal")
+    if match == "signal" and number is not None and math.isfinite(float(number)):
+        return f"signal {int(number)}"
+    return str(match or "")
 
 
 def _sheets_section(images: dict[str, str], errors: list[str]) -> str:

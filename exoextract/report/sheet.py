@@ -14,7 +14,7 @@ import contextlib
 import math
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,18 +26,17 @@ from exoextract import features
 from exoextract.errors import InputError, TargetError
 from exoextract.extract import load_star
 from exoextract.features import blindsearch, tls
-from exoextract.features.vet import best_ephemeris
 from exoextract.search import pooled_chi2, tls_spectra
 
 PAGE_INCHES = (8.5, 11.0)
 DPI = 110
-FAMILIES = ("stats", "bls", "tls", "vet", "signals")  # what the sheet shows, recomputed
 SIGNAL_COLOURS = ("tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:pink", "tab:cyan")
 
 
 @dataclass
 class SheetData:
-    """What a sheet draws; ``values`` are the recomputed feature columns."""
+    """What a sheet draws; ``values`` are the recomputed row (the candidate's, or with a
+    signal's columns over it) and ``folded`` the ephemeris it is folded at."""
 
     name: str
     label: str | None
@@ -51,41 +50,33 @@ class SheetData:
     tls_power: np.ndarray
     values: dict[str, Any]
     signals: list[dict[str, Any]] = field(default_factory=list)
-    shown: int | None = None  # the signal folded (--signal N), else the strongest search's
-
-    @property
-    def source(self) -> str:
-        """Which search gave the ephemeris the sheet folds on (TLS where it found one)."""
-        if self.shown is not None:
-            return f"signal {self.shown}"
-        return "TLS" if _finite(self.values.get("tls_period")) else "BLS"
+    shown: int | None = None  # the signal folded (--signal N), else the row's own
+    source: str = "no signal"  # what the fold is: "signal 2", "catalog ephemeris", ...
+    folded: tuple[float, float, float, float] = (math.nan, math.nan, math.nan, math.nan)
+    single: bool = False  # a single event: drawn around its one transit
 
     def ephemeris(self) -> tuple[float, float, float, float]:
-        """(period, t0, duration in days, depth) of the chosen signal."""
-        prefix = "signal" if self.shown is not None else self.source.lower()
-        return tuple(  # type: ignore[return-value]
-            float(self.values.get(f"{prefix}_{name}", math.nan))
-            for name in ("period", "t0", "duration", "depth")
-        )
+        """(period, t0, duration in days, depth) the sheet folds on (a single event: a
+        period long enough that only its one transit is in the data)."""
+        return self.folded
 
 
 def sheet_data(run_dir: str | Path, name: str, signal: int | None = None) -> SheetData:
-    """Recompute what the sheet of ``name`` (a target or candidate of the run) shows,
-    folded on its signal number ``signal`` if given (else on the strongest search's)."""
+    """Recompute what the sheet of ``name`` (a target or candidate of the run) shows: its
+    row, folded where the row says (its signal, or its catalog ephemeris), or on the star's
+    signal number ``signal`` if given."""
+    from exoextract.features.rows import star_rows
     from exoextract.plan import star_task
 
     task, rows = star_task(run_dir, name)
+    if not (task.settings.run_bls or task.settings.run_tls):  # the sheet needs a search
+        task = replace(task, settings=replace(task.settings, run_bls=True, run_tls=True))
     settings = task.settings
     try:
         with _quiet():
             star = load_star(task)
             ctx = star.ctx
-            chosen = [f for f in features.enabled(settings) if f.name in FAMILIES]
-            for family in features.FAMILIES:  # the sheet needs the searches even if off
-                if family.name in ("bls", "tls", "vet") and family not in chosen:
-                    chosen.append(family)
-            chosen.sort(key=features.FAMILIES.index)
-            values = features.compute(ctx, chosen)
+            table = star_rows(ctx, task.candidates)
             spectrum = blindsearch.spectrum(ctx)
             baseline, low, high = blindsearch.limits(ctx)
             grid = tls.tls_grid(baseline, low, high, settings.tls_oversampling)
@@ -95,7 +86,9 @@ def sheet_data(run_dir: str | Path, name: str, signal: int | None = None) -> She
     except features.NotComputable as why:
         raise InputError(f"cannot draw {name}: {why.reason}") from None
     assert ctx.raw_time is not None and ctx.raw_flux is not None
-    signals = list(ctx.shared.get("signals") or ())
+    signals = table.signals
+    values = dict(table.rows[rows[0].key])
+    source, chosen = _row_source(values, signals)
     if signal is not None:
         if not 1 <= signal <= len(signals):
             raise InputError(
@@ -103,11 +96,11 @@ def sheet_data(run_dir: str | Path, name: str, signal: int | None = None) -> She
                 if signals
                 else f"{name} has no signal above the detection threshold — drop --signal"
             )
-        values = {**values, **signals[signal - 1]}
-    found = best_ephemeris(values)
-    if signal is not None:
-        found = (values["signal_period"], 0.0, 0.0, 0.0)
-    flux = ctx.flux if found is None else ctx.flux_for(found[0])[0]
+        chosen = signals[signal - 1]
+        values = {**values, **chosen}
+        source = f"signal {signal}"
+    folded, single = _fold_of(values, chosen, float(np.ptp(ctx.time)))
+    flux = ctx.flux if not math.isfinite(folded[0]) else ctx.flux_for(folded[0])[0]
     return SheetData(
         name=rows[0].key,
         label=rows[0].label or _text(rows[0].row.get("label")),
@@ -122,7 +115,45 @@ def sheet_data(run_dir: str | Path, name: str, signal: int | None = None) -> She
         values=values,
         signals=signals,
         shown=signal,
+        source=source,
+        folded=folded,
+        single=single,
     )
+
+
+def _row_source(
+    values: dict[str, Any], signals: list[dict[str, Any]]
+) -> tuple[str, dict[str, Any] | None]:
+    """What the row is (its match) and the signal record it is, if any."""
+    match = values.get("match")
+    number = float(values.get("match_signal", math.nan))
+    if match == "signal" and _finite(number) and 1 <= int(number) <= len(signals):
+        return f"signal {int(number)}", signals[int(number) - 1]
+    if match == "catalog":
+        return "catalog ephemeris", None
+    return "no signal", None
+
+
+def _fold_of(
+    values: dict[str, Any], signal: dict[str, Any] | None, baseline: float
+) -> tuple[tuple[float, float, float, float], bool]:
+    """(period, t0, duration, depth) to fold on, and whether it is one event."""
+    if signal is not None:
+        period, t0, duration, depth = (
+            float(signal.get(f"signal_{k}", math.nan))
+            for k in ("period", "t0", "duration", "depth")
+        )
+        if signal.get("signal_kind") == "single":
+            return (4.0 * (baseline + duration), t0, duration, depth), True
+        return (period, t0, duration, depth), False
+    for prefix in ("tls", "bls"):
+        period, t0, duration = (
+            float(values.get(f"{prefix}_{k}", math.nan)) for k in ("period", "t0", "duration")
+        )
+        if _finite(period) and _finite(t0) and _finite(duration):
+            depth = float(values.get("vet_depth", values.get(f"{prefix}_depth", math.nan)))
+            return (period, t0, duration, depth), False
+    return (math.nan, math.nan, math.nan, math.nan), False
 
 
 def draw_sheet(data: SheetData) -> Figure:
@@ -131,7 +162,8 @@ def draw_sheet(data: SheetData) -> Figure:
     grid = figure.add_gridspec(5, 2, height_ratios=[1, 1, 1, 1.1, 1.1])
     period, t0, duration, depth = data.ephemeris()
     label = f" ({data.label})" if data.label else ""
-    figure.suptitle(f"{data.name}{label}: {data.source} P = {period:.5f} d", fontsize=12)
+    at = f"a single event at {t0:.3f}" if data.single else f"P = {period:.5f} d"
+    figure.suptitle(f"{data.name}{label}: {data.source}, {at}", fontsize=12)
 
     raw = figure.add_subplot(grid[0, :])
     _light_curve(raw, data.raw_time, data.raw_flux, period, t0, "normalised light curve")
@@ -353,7 +385,8 @@ def _numbers(ax: Axes, data: SheetData) -> None:
     verdict = "n/a" if not _finite(flag) else ("planet-like" if flag else "not planet-like")
     lines = [
         ("label", data.label or "-"),
-        (f"period ({data.source})", f"{period:.5f} d"),
+        ("the row is", data.source),
+        ("period", "single event" if data.single else f"{period:.5f} d"),
         ("epoch", f"{t0:.4f}"),
         ("duration", f"{duration * 24:.2f} h"),
         ("depth", f"{depth * 1e6:.0f} ppm"),
@@ -367,7 +400,7 @@ def _numbers(ax: Axes, data: SheetData) -> None:
         ("signals", _signal_summary(data.signals)),
     ]
     for row, (key, value) in enumerate(lines):
-        y = 0.97 - row * 0.083
+        y = 0.97 - row * 0.072
         ax.text(0.0, y, key, transform=ax.transAxes, fontsize=9, va="top", color="0.35")
         ax.text(0.55, y, value, transform=ax.transAxes, fontsize=9, va="top", weight="bold")
 

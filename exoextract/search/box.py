@@ -11,6 +11,7 @@ than 30-minute data over the same span.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -42,6 +43,19 @@ class Spectrum:
         if spread <= 0:
             return float("nan")
         return (float(np.max(self.power)) - float(np.mean(self.power))) / spread
+
+    def sde_at(self, period: float, steps: float = 3.0) -> float:
+        """The SDE of the strongest trial within ``steps`` search steps of ``period`` (NaN
+        outside the searched range): how the search saw a signal at that period."""
+        spread = float(np.std(self.power))
+        if self.size < 3 or spread <= 0 or not math.isfinite(period):
+            return float("nan")
+        index = int(np.clip(np.searchsorted(self.periods, period), 0, self.size - 1))
+        low, high = self.window(index, steps)
+        if not low <= period <= high:
+            return float("nan")
+        near = (self.periods >= low) & (self.periods <= high)
+        return (float(np.max(self.power[near])) - float(np.mean(self.power))) / spread
 
     def window(self, index: int, steps: float) -> tuple[float, float]:
         """Periods ``steps`` local grid steps either side of trial ``index``."""
