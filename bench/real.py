@@ -34,6 +34,7 @@ from rich.table import Table
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("EXOEXTRACT_REAL_DATA", REPO.parent / "shared" / "data"))
+CATALOG = REPO / "tests" / "data" / "real_candidates.csv"  # their published planets
 console = Console(width=170)
 PERIOD_TOLERANCE = 0.01
 DEPTH_TOLERANCE = 0.3
@@ -99,26 +100,46 @@ def files_of(star: Star) -> list[str]:
 
 # ---------------------------------------------------------------- one star, in a worker
 def exoextract_star(star: Star) -> dict[str, Any]:
-    from exoextract.extract import extract
+    """The star through exoextract with its default settings, its rows those of the catalog
+    of its published planets (the tests' real_candidates.csv); the signals are blind."""
+    from exoextract.extract import load_star
+    from exoextract.features.rows import star_rows
     from exoextract.settings import load_settings
+    from exoextract.targets import read_targets
     from exoextract.task import Candidate, Task
 
-    settings = load_settings(None, {"run_known": False})
-    task = Task(star.name, star.name, star.mission, star.number, settings,
-                (Candidate(star.name),), paths=tuple(files_of(star)))  # fmt: skip
+    settings = load_settings(None, {})
+    listed = [
+        t for t in read_targets(CATALOG, None, None, False).targets if t.number == star.number
+    ]
+    candidates = tuple(
+        Candidate(t.key, t.period, t.t0, t.duration, t.depth, dict(t.row)) for t in listed
+    ) or (Candidate(star.name),)
+    task = Task(star.name, star.name, star.mission, star.number, settings, candidates,
+                paths=tuple(files_of(star)))  # fmt: skip
     started = time.process_time()
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
-        rows, _, signals = extract(task)
-    row = rows[star.name]
+        loaded = load_star(task)
+        table = star_rows(loaded.ctx, task.candidates)
+    seconds = time.process_time() - started
+    row = next(iter(table.rows.values()))
+    first = loaded.ctx.shared.get("first_search_seconds", math.nan)
+    spent = sum(row.get(f"seconds_{f}", 0.0) for f in ("bls", "tls", "vet", "views"))
     return {
-        "seconds": time.process_time() - started,
-        "first": {k: row[k] for k in ("tls_period", "vet_transit_like", "vet_reason", "tls_sde")},
-        "signals": signals,
-        "seconds_search": sum(row.get(f"seconds_{f}", 0.0) for f in ("bls", "tls", "vet")),
-        "seconds_signals": row.get("seconds_signals", math.nan),
+        "seconds": seconds,
+        "signals": table.signals,
+        "rows": {key: _kept(r) for key, r in table.rows.items()},
+        "seconds_search": first,
+        "seconds_signals": row.get("seconds_signals", 0.0) + spent - first,
         "searches": row.get("signals_searches", math.nan),
     }
+
+
+def _kept(row: dict[str, Any]) -> dict[str, Any]:
+    names = ("match", "match_signal", "match_factor", "match_reason", "tls_period", "bls_period",
+             "vet_transit_like", "vet_reason", "known_period", "known_t0")  # fmt: skip
+    return {name: row.get(name) for name in names}
 
 
 def baseline_star(star: Star) -> dict[str, Any]:
@@ -278,6 +299,7 @@ def report(results: dict[tuple[str, str], dict[str, Any]], baseline: bool) -> No
             f"{k}: {sum(1 for n in need if n <= k)}/{len(need)}" for k in (1, 2, 3, 4, 5)
         )
         console.print(f"planets found within the first k signals (max_signals = k): {counts}")
+    rows_table(results)
     costs = Table(title="CPU seconds per star: the first search beside each later one")
     for name in ("star", "signals", "first search (bls+tls+vet) s", "later searches",
                  "later signals s", "per later search s"):  # fmt: skip
@@ -291,6 +313,70 @@ def report(results: dict[tuple[str, str], dict[str, Any]], baseline: bool) -> No
         costs.add_row(star.name, str(len(ours["signals"])), f"{ours['seconds_search']:.2f}",
                       str(searches), f"{ours['seconds_signals']:.2f}", f"{each:.2f}")  # fmt: skip
     console.print(costs)
+
+
+def rows_table(results: dict[tuple[str, str], dict[str, Any]]) -> None:
+    """Each published planet's row of features.parquet (the catalog beside the files):
+    whether it is its planet's signal, its catalog ephemeris measured, or nothing; and
+    whether any row carries a period no signal of its star has."""
+    table = Table(title="Each catalog row (features.parquet): the planet's own signal, its "
+                  "catalog ephemeris measured, or nothing")  # fmt: skip
+    for name in ("star", "row", "is", "its period d", "catalog P d", "own period",
+                 "flagged", "how"):  # fmt: skip
+        table.add_column(name, overflow="fold")
+    tally = {"found": 0, "own": 0, "stray": 0}
+    for star in STARS:
+        ours = results.get(("exoextract", star.name))
+        if ours is None:
+            continue
+        periods = [s["signal_period"] for s in ours["signals"] if _finite(s["signal_period"])]
+        for key, row in ours["rows"].items():
+            kind = row["match"]
+            period = row["tls_period"] if _finite(row["tls_period"]) else row["bls_period"]
+            catalog = row.get("known_period")
+            signal = None
+            if kind == "signal" and _finite(row["match_signal"]):
+                signal = ours["signals"][int(row["match_signal"]) - 1]
+            own = "-"
+            if signal is not None and _finite(catalog):
+                tally["found"] += 1
+                if signal["signal_kind"] == "single":
+                    offset = abs(signal["signal_t0"] - float(row.get("known_t0") or math.nan))
+                    ok = offset < signal["signal_duration"]
+                else:
+                    factor = row["match_factor"] if _finite(row["match_factor"]) else 1.0
+                    ok = abs(period / (factor * catalog) - 1) < PERIOD_TOLERANCE
+                tally["own"] += int(ok)
+                own = "yes" if ok else "NO"
+            stray = _finite(period) and not (
+                any(abs(period / p - 1) < 1e-3 for p in periods)
+                or (kind == "catalog" and abs(period / catalog - 1) < 1e-3)
+            )  # fmt: skip
+            tally["stray"] += int(stray)
+            what = (
+                kind
+                if signal is None
+                else f"signal {int(row['match_signal'])} ({signal['signal_kind']})"
+            )
+            flag = row.get("vet_transit_like")
+            table.add_row(star.name, key, what, "-" if not _finite(period) else f"{period:.5f}",
+                          "-" if not _finite(catalog) else f"{catalog:g}",
+                          own + (" STRAY PERIOD" if stray else ""),
+                          "yes" if flag == 1.0 else ("no" if flag == 0.0 else "-"),
+                          str(row.get("match_reason") or "")[:100])  # fmt: skip
+    console.print(table)
+    console.print(
+        f"catalog rows matched to a signal: {tally['found']}, carrying their own planet's "
+        f"period (or epoch, for a single event): {tally['own']}/{tally['found']}; rows with a "
+        f"period no signal of their star has (outside their catalog ephemeris): {tally['stray']}"
+    )
+
+
+def _finite(value: Any) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
 
 
 def main() -> None:

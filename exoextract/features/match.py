@@ -74,7 +74,7 @@ COLUMNS = (
     Column(
         "match_period_error",
         "",
-        "|signal period / (match_factor x catalog period) - 1|.",
+        "The relative period error: abs(signal period / (match_factor x catalog period) - 1).",
     ),
     Column(
         "match_epoch_offset",

@@ -47,6 +47,7 @@ the first search's seconds beside each later one.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -229,8 +230,10 @@ def find(
     searches = [] if searches is None else searches
     found: list[Signal] = []
     search = ctx
+    started = time.perf_counter()
     row = _run(ctx, families)
-    ctx.shared["first_search"] = row
+    ctx.shared["first_search"] = row  # what the search saw first, for the benches and why-nots
+    ctx.shared["first_search_seconds"] = time.perf_counter() - started
     first = best_ephemeris(row)
     if first is not None:  # what a star without signals says of its first search
         statistic = row.get("tls_sde" if first[3] else "bls_sde", math.nan)

@@ -112,7 +112,8 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
     settings = ctx.settings
     baseline, period_min, period_max = blindsearch.limits(ctx)
     if settings.tls_mode == "full":
-        fit = _tls(ctx.time, *ctx.search_flux_for(period_max), period_min, period_max, settings)
+        flux, err = ctx.search_flux_for(period_max)
+        fit = _tls(ctx.time, flux, err, period_min, period_max, settings, sun_grid=True)
         ctx.shared["tls_full_spectrum"] = (np.asarray(fit.periods), np.asarray(fit.power))
         return summarise(fit)
     spectrum = blindsearch.spectrum(ctx)
@@ -322,17 +323,19 @@ def _tls(
     settings: Settings,
     oversampling: int | None = None,
     transits_min: int = 2,
+    sun_grid: bool = False,
 ) -> Any:
     """transitleastsquares on ``flux`` over [period_min, period_max], one thread, quietly
     (periods with at least ``transits_min`` transits in the span of ``time``). Below a
     Sun-like star's Roche limit (0.60 d), where TLS's grid stops, the grid is computed for
     a smaller star, on at least TLS's minimum of periods (with fewer, TLS falls back to the
-    Sun's grid); the stellar radius changes nothing else of TLS's fit."""
+    Sun's grid); the stellar radius changes nothing else of TLS's fit. ``sun_grid``: TLS's
+    own grid as it is (the full mode)."""
     from transitleastsquares import tls_constants as c
     from transitleastsquares import transitleastsquares
 
     oversampling = oversampling or settings.tls_oversampling
-    r_star = _grid_star(period_min)
+    r_star = 1.0 if sun_grid else _grid_star(period_min)
     if r_star < 1.0:
         span = float(np.max(time) - np.min(time))
         count = ofir_grid(span, period_min, period_max, oversampling, r_star, transits_min).size
