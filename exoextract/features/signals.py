@@ -56,6 +56,7 @@ import numpy as np
 
 from exoextract import features
 from exoextract.features import Column, Ephemeris, FeatureContext, NotComputable, bls, tls
+from exoextract.features import vet as vet_rules
 from exoextract.features.vet import (
     DEPTH_SNR_MIN,
     SDE_MIN,
@@ -311,7 +312,7 @@ def describe(
     for index, signal in enumerate(found):
         if signal.kind == "single":
             continue
-        rest = [s for s in found if s is not signal]
+        rest = [s for s in found if s is not signal and _transits(s)]
         others = star.without(_cutter(rest)) if rest else star  # alone: nothing to take out
         flux = others.flux_for(signal.period)[0]
         events = transit_events(others.time, flux, signal.period, signal.t0, signal.duration)
@@ -337,7 +338,7 @@ def describe(
     kept = _distinct([s for s in found if s.events > 0])
     for signal in kept:
         if signal.kind == "single":
-            rest = [s for s in kept if s is not signal]
+            rest = [s for s in kept if s is not signal and _transits(s)]
             others = star.without(_cutter(rest)) if rest else star
             signal.row = features.measure(others, list(families), signal.ephemeris())
     _eclipses(kept)
@@ -352,6 +353,17 @@ def describe(
                     "two belong together is not known",
                 )
     return kept
+
+
+def _transits(signal: Signal) -> bool:
+    """Whether a signal's transits are taken out when another signal is described: not a
+    periodic signal its search judged a star's wave (a sinusoid at P/2, P or 2P, or the
+    spots' rotation): cutting a wave's troughs takes data and leaves the rest biased, and
+    its "transits" are not another object's to keep out of this one's vetting."""
+    if signal.kind != "periodic":
+        return True
+    metrics = {k[4:]: v for k, v in signal.search.items() if k.startswith("vet_")}
+    return not (vet_rules.wave(metrics) or vet_rules.on_rotation(metrics))
 
 
 def _measured(

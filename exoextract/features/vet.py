@@ -241,6 +241,17 @@ def _on_rotation(sde: float, m: dict[str, float], baseline: float) -> str:
     return ""
 
 
+def wave(metrics: dict[str, float]) -> bool:
+    """Whether the metrics show a star's wave rather than transits (a sinusoid at P/2, P or
+    2P with a quarter of the depth or more)."""
+    return bool(_wave(math.nan, metrics, 0.0))
+
+
+def on_rotation(metrics: dict[str, float]) -> bool:
+    """Whether the period lines up with a spotted star's rotation (the vetting's rule)."""
+    return bool(_on_rotation(math.nan, metrics, 0.0))
+
+
 _RULES = (
     _confirmed,
     _beyond_noise,
