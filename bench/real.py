@@ -61,6 +61,7 @@ class Star:
     files: tuple[str, ...]  # globs under the data folder
     planets: tuple[Planet, ...]
     note: str = ""
+    catalog: Path | None = CATALOG  # its rows' candidates (None: one row, no ephemeris)
 
 
 STARS = (
@@ -94,6 +95,28 @@ STARS = (
 )  # fmt: skip
 
 
+FLAGS = ("not_transit_like", "stellar_eclipse", "centroid_offset")  # and DR25's nt, ss, co
+DR25 = {"not_transit_like": "koi_fpflag_nt", "stellar_eclipse": "koi_fpflag_ss",
+        "centroid_offset": "koi_fpflag_co"}  # fmt: skip
+
+
+def koi_stars() -> list[Star]:
+    """The Kepler quarters of KOI stars (with their DR25 rows) and of stars with no KOI."""
+    from exoextract.targets import read_targets
+
+    out: list[Star] = []
+    for name, catalog in (("koi_fp_sample.csv", True), ("kepler_no_koi_sample.csv", False)):
+        path = SHARED / "catalogs" / name
+        if not path.exists():
+            continue
+        for target in read_targets(path, None, None, False).targets:
+            kic = f"{target.number:09d}"
+            out.append(Star(target.key if catalog else f"KIC {target.number}", "Kepler",
+                            target.number, (f"kepler/{kic[:4]}/{kic}/*.fits",), (),
+                            catalog=path if catalog else None))  # fmt: skip
+    return out
+
+
 def files_of(star: Star) -> list[str]:
     return sorted(str(p) for pattern in star.files for p in SHARED.glob(pattern))
 
@@ -109,9 +132,8 @@ def exoextract_star(star: Star) -> dict[str, Any]:
     from exoextract.task import Candidate, Task
 
     settings = load_settings(None, {})
-    listed = [
-        t for t in read_targets(CATALOG, None, None, False).targets if t.number == star.number
-    ]
+    catalog = read_targets(star.catalog, None, None, False).targets if star.catalog else []
+    listed = [t for t in catalog if t.number == star.number]
     candidates = tuple(
         Candidate(t.key, t.period, t.t0, t.duration, t.depth, dict(t.row)) for t in listed
     ) or (Candidate(star.name),)
@@ -125,7 +147,8 @@ def exoextract_star(star: Star) -> dict[str, Any]:
     seconds = time.process_time() - started
     row = next(iter(table.rows.values()))
     first = loaded.ctx.shared.get("first_search_seconds", math.nan)
-    spent = sum(row.get(f"seconds_{f}", 0.0) for f in ("bls", "tls", "vet", "views"))
+    per_signal = ("bls", "tls", "vet", "centroid", "quality", "planet", "fp", "views")
+    spent = sum(row.get(f"seconds_{f}", 0.0) for f in per_signal)
     return {
         "seconds": seconds,
         "signals": table.signals,
@@ -138,7 +161,8 @@ def exoextract_star(star: Star) -> dict[str, Any]:
 
 def _kept(row: dict[str, Any]) -> dict[str, Any]:
     names = ("match", "match_signal", "match_factor", "match_reason", "tls_period", "bls_period",
-             "vet_transit_like", "vet_reason", "known_period", "known_t0")  # fmt: skip
+             "vet_transit_like", "vet_reason", "known_period", "known_t0",
+             *(f"fp_{f}{end}" for f in FLAGS for end in ("", "_reason")))  # fmt: skip
     return {name: row.get(name) for name in names}
 
 
@@ -379,6 +403,63 @@ def _finite(value: Any) -> bool:
         return False
 
 
+def koi_table(results: dict[tuple[str, str], dict[str, Any]], stars: list[Star]) -> None:
+    """Each KOI of the shared quarters, blind: found at its period or not, DR25's flags
+    beside ours; and whether any star without a KOI has a signal flagged planet-like."""
+    from exoextract.targets import read_targets
+
+    table = Table(title="KOI stars (one Kepler quarter each), blind: exoextract's false-"
+                  "positive flags, DR25's in brackets (* where they differ)")  # fmt: skip
+    for name in ("KOI", "DR25", "found as", "planet-like", "nt", "ss", "co", "ours: why"):
+        table.add_column(name, overflow="fold")
+    agree = {flag: [0, 0] for flag in FLAGS}
+    tally = {"fp": 0, "fp caught": 0, "planets": 0, "planets clean": 0}
+    no_koi = [0, 0]
+    for star in stars:
+        ours = results.get(("exoextract", star.name))
+        if ours is None:
+            continue
+        if star.catalog is None:
+            no_koi[1] += 1
+            no_koi[0] += any(s.get("vet_transit_like") == 1.0 for s in ours["signals"])
+            continue
+        [target] = [t for t in read_targets(star.catalog, None, None, False).targets
+                    if t.key == star.name]  # fmt: skip
+        row = ours["rows"][star.name]
+        dr25 = str(target.row.get("koi_disposition"))
+        found = row["match"] == "signal"
+        flags = [row.get(f"fp_{f}") for f in FLAGS]
+        cells = []
+        for flag, mine in zip(FLAGS, flags, strict=True):
+            truth = float(target.row.get(DR25[flag]) or 0)
+            same = mine == truth
+            if found:
+                agree[flag][0] += int(same)
+                agree[flag][1] += 1
+            text = "-" if not _finite(mine) else f"{mine:.0f}"
+            cells.append(f"{text} ({truth:.0f})" + ("" if same else " *"))
+        if dr25 == "FALSE POSITIVE" and found:
+            tally["fp"] += 1
+            tally["fp caught"] += int(1.0 in flags and row["vet_transit_like"] != 1.0)
+        elif found:
+            tally["planets"] += 1
+            tally["planets clean"] += int(row["vet_transit_like"] == 1.0 and 1.0 not in flags)
+        raised = [f for f, v in zip(FLAGS, flags, strict=True) if v == 1.0]
+        why = "; ".join(str(row.get(f"fp_{f}_reason"))[:70] for f in raised) or "-"
+        flag = row["vet_transit_like"]
+        table.add_row(star.name, dr25.lower(), "its signal" if found else row["match"],
+                      "yes" if flag == 1.0 else "no", *cells, why)  # fmt: skip
+    console.print(table)
+    console.print(
+        f"DR25 false positives found at their period: {tally['fp caught']}/{tally['fp']} carry "
+        f"an fp_ flag and are not planet-like; confirmed and candidate KOIs found: "
+        f"{tally['planets clean']}/{tally['planets']} planet-like with no fp_ flag; flags "
+        "agreeing with DR25 on the KOIs found: "
+        + ", ".join(f"{f} {a}/{n}" for f, (a, n) in agree.items())
+        + f"; stars with no KOI flagged planet-like: {no_koi[0]}/{no_koi[1]}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--no-baseline", action="store_true", help="skip the notebook way")
@@ -388,7 +469,8 @@ def main() -> None:
     if not stars:
         console.print(f"bench-real: skipped, no real light curves under {SHARED}")
         return
-    jobs = [("exoextract", s) for s in stars]
+    kois = [s for s in koi_stars() if files_of(s)]
+    jobs = [("exoextract", s) for s in stars + kois]
     if not args.no_baseline:
         jobs += [("baseline", s) for s in stars]
     jobs.sort(key=lambda job: -len(files_of(job[1])) * (10 if job[0] == "baseline" else 1))
@@ -396,8 +478,13 @@ def main() -> None:
     with mp.get_context("forkserver").Pool(args.workers) as pool:
         done = pool.map(run, jobs, chunksize=1)
     results = {(kind, name): data for kind, name, data in done}
-    console.print(f"{len(stars)} real stars in {time.perf_counter() - started:.0f} s")
+    console.print(
+        f"{len(stars)} real stars and {len(kois)} Kepler quarters of KOI and no-KOI stars in "
+        f"{time.perf_counter() - started:.0f} s"
+    )
     report(results, not args.no_baseline)
+    if kois:
+        koi_table(results, kois)
 
 
 if __name__ == "__main__":

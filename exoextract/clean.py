@@ -316,6 +316,18 @@ def _apply_quality(lc: Any, bitmask: str) -> Any:
     return lc[flags.create_quality_mask(quality, bitmask=bitmask)]
 
 
+def centroids(lc: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """The flux-weighted centroid (column, row in pixels: the files' MOM_CENTR1/2) on the
+    light curve's times, or None where its files carry none (high-level products)."""
+    if lc is None or "centroid_col" not in lc.colnames or "centroid_row" not in lc.colnames:
+        return None
+    col = np.asarray(getattr(lc.centroid_col, "value", lc.centroid_col), dtype=float)
+    row = np.asarray(getattr(lc.centroid_row, "value", lc.centroid_row), dtype=float)
+    if np.count_nonzero(np.isfinite(col) & np.isfinite(row)) < 10:
+        return None
+    return col, row
+
+
 def arrays(lc: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Plain float64 time, flux, flux_err (None if errors are missing or unusable)."""
     time = np.asarray(lc.time.value, dtype=float)

@@ -66,7 +66,7 @@ def load_star(task: Task) -> Star:
         features.timing_column("read"): round(read - started, 4),
         features.timing_column("clean"): round(perf_counter() - read, 4),
     }
-    ctx = FeatureContext.of(cleaned, settings, task.row)
+    ctx = FeatureContext.of(cleaned, settings, task.row, fetched.facts)
     return Star(ctx, fetched, timing)
 
 

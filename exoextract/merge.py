@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,8 @@ def merge(
             columns[column] = pd.to_numeric(series, errors="coerce").astype("float64")
     table = pd.concat([table, pd.DataFrame(columns)], axis=1)
     signals = signals_frame(ok, targets, settings)
+    if "fp_ephemeris_match" in table and "fp_ephemeris_match" in signals:
+        table, signals = ephemeris_matches(table, signals, settings)
     meta = {
         "schema_version": features.SCHEMA_VERSION,
         "run_id": run_id,
@@ -128,6 +131,68 @@ def merge(
                     f"line {target.line}: {key}: known ephemeris not measured ({reason})"
                 )
     return Merged(features_path, signals_path, failures_path, first_failures, warnings)
+
+
+def ephemeris_matches(
+    table: pd.DataFrame, signals: pd.DataFrame, settings: Settings
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``fp_ephemeris_match`` across the run's stars (:mod:`exoextract.ephemeris_match`) on
+    the signals and the rows measured at their catalog ephemeris; a row that is a signal
+    takes its signal's verdict (and flag), value for value."""
+    from exoextract.ephemeris_match import match, transits_of
+    from exoextract.features.fp import settle
+
+    stars = table.drop_duplicates("target_id").set_index("target_id")
+    place = ["star_ra", "star_dec", "star_mag", "time_span"]
+
+    def star_of(target_id: str) -> dict[str, Any]:
+        if target_id not in stars.index:
+            return {}
+        return {c: stars.at[target_id, c] for c in place if c in stars.columns}
+
+    found = []
+    signal_records: list[dict[str, Any]] = signals.to_dict("records")  # type: ignore[assignment]
+    for index, record in enumerate(signal_records):
+        star = star_of(record["target_id"])
+        name = f"{record['target_id']} signal {record['signal']}"
+        found.append(transits_of(("signal", index), record["target_id"], name,
+                                 {**record, **star}, _span(record, star)))  # fmt: skip
+    row_records: list[dict[str, Any]] = table.to_dict("records")  # type: ignore[assignment]
+    for index, record in enumerate(row_records):
+        if record.get("match") == "catalog":
+            name = f"{record.get('candidate') or record['target_id']} (catalog ephemeris)"
+            found.append(transits_of(("row", index), record["target_id"], name, record,
+                                     _span(record, record)))  # fmt: skip
+    verdicts = match(found, settings.ephemeris_match_arcsec)
+    for (kind, index), verdict in verdicts.items():
+        target = signal_records[index] if kind == "signal" else row_records[index]
+        target["fp_ephemeris_match"] = verdict.flag
+        target["fp_ephemeris_match_reason"] = verdict.reason
+        settle(target)
+    by_signal = {(r["target_id"], r["signal"]): r for r in signal_records}
+    copied = ("fp_ephemeris_match", "fp_ephemeris_match_reason", "vet_transit_like", "vet_reason")
+    for record in row_records:
+        if record.get("match") == "signal":
+            signal = by_signal.get((record["target_id"], record.get("match_signal")))
+            if signal is not None:
+                record.update({c: signal[c] for c in copied if c in signal})
+    new_table = pd.DataFrame.from_records(row_records, columns=table.columns)
+    new_signals = pd.DataFrame.from_records(signal_records, columns=signals.columns)
+    for frame, old in ((new_table, table), (new_signals, signals)):
+        for column in old.columns:
+            frame[column] = frame[column].astype(old[column].dtype)
+    return new_table, new_signals
+
+
+def _span(record: dict[str, Any], star: dict[str, Any]) -> tuple[float, float]:
+    """The span of the star's data a signal's epochs are checked across (from its first
+    transit over the star's time span)."""
+    t0 = record.get("signal_t0", record.get("tls_t0", record.get("bls_t0", math.nan)))
+    try:
+        start, span = float(t0), float(star.get("time_span", math.nan))
+    except (TypeError, ValueError):
+        return math.nan, math.nan
+    return start, start + span if math.isfinite(span) else start
 
 
 def signal_specs(settings: Settings) -> list[features.Column]:

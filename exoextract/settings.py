@@ -190,6 +190,23 @@ class Settings:
     run_bls: bool = _f(True, "features", "Run Box Least Squares (astropy).")
     run_tls: bool = _f(True, "features", "Run Transit Least Squares.")
     run_vet: bool = _f(True, "features", "Vetting metrics at the best blind-search period.")
+    run_star: bool = _f(
+        True, "features", "The star's values (catalog columns, else the files' headers)."
+    )
+    run_centroid: bool = _f(
+        True, "features", "Centroid motion in transit and the dimming source's offset."
+    )
+    run_quality: bool = _f(True, "features", "Flagged cadences in and beside each transit.")
+    run_planet: bool = _f(
+        True, "features", "The companion's radius, impact, density and occultation limits."
+    )
+    run_fp: bool = _f(True, "features", "DR25-style false-positive flags per signal.")
+    ephemeris_match_arcsec: float = _f(
+        60.0,
+        "features",
+        "Two stars' signals of one period and epoch within this many arcseconds: the fainter "
+        "star's is the brighter's light (fp_ephemeris_match).",
+    )
     max_signals: int = _f(
         5,
         "features",
@@ -339,6 +356,7 @@ def _validate(s: Settings) -> None:
     if s.schedule not in SCHEDULES:
         raise InputError(f"unknown schedule {s.schedule!r} — use one of: {', '.join(SCHEDULES)}")
     positive = (
+        "ephemeris_match_arcsec",
         "tls_candidates",
         "chunk_size",
         "timeout",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-KINDS = ("planet", "eb", "variable", "quiet")  # cycled by id; "spotted" is made by hand
+KINDS = ("planet", "eb", "variable", "quiet")  # cycled by id; "spotted", "blend" by hand
 SPOT_GROUPS = 3
 KEPLER_CADENCE = 0.0204335  # days: 29.4 min long cadence
 TESS_CADENCE = 2.0 / 1440.0  # days: 2-min cadence
@@ -51,10 +51,28 @@ class StarSpec:
     # more transit trains on the same star: (period, t0 after the start, depth, duration);
     # a period longer than the data is a single event
     companions: tuple[tuple[float, float, float, float], ...] = ()
+    # where the dimming light comes from, in pixels from the target along the column: 0 for
+    # the target itself; a "blend" (a background eclipsing binary diluted to ``depth``, its
+    # secondary to ``secondary_depth``) at 2 pixels unless set: the centroid moves with it
+    blend_offset: float = 0.0
+    centroid_noise: float = 2e-4  # pixels per cadence
+    position: tuple[float, float] | None = None  # (ra, dec) degrees; None: drawn from the id
+    magnitude: float | None = None  # None: drawn from the id
+
+    @property
+    def source_offset(self) -> float:
+        """Pixels between the target and the source of its dips (a blend's default: 2)."""
+        return self.blend_offset or (2.0 if self.kind == "blend" else 0.0)
+
+    @property
+    def crowding(self) -> float:
+        """CROWDSAP: the share of the aperture's flux that is the target's (a blend's
+        binary gives 5 % of it)."""
+        return 0.95 if self.kind == "blend" else 1.0
 
     @property
     def has_transit(self) -> bool:
-        return self.kind in ("planet", "eb") and self.depth > 0
+        return self.kind in ("planet", "eb", "blend") and self.depth > 0
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -144,7 +162,7 @@ def flux_model(spec: StarSpec, t: np.ndarray, origin: float) -> np.ndarray:
     model = np.ones_like(t)
     if spec.kind == "planet":
         model *= transit_model(t, spec.period, t0, spec.depth, spec.duration)
-    elif spec.kind == "eb":
+    elif spec.kind in ("eb", "blend"):
         model *= transit_model(t, spec.period, t0, spec.depth, spec.duration, 0.5)
         model *= transit_model(
             t, spec.period, t0 + 0.5 * spec.period, spec.secondary_depth, spec.duration, 0.5
@@ -186,8 +204,25 @@ def _smooth(rng: np.random.Generator, t: np.ndarray, timescale: float) -> np.nda
     return np.asarray(curve / 6.0 * np.sqrt(2.0), dtype=float).clip(-1.0, 1.0)
 
 
+def centroid_model(spec: StarSpec, t: np.ndarray, origin: float, segment: int) -> np.ndarray:
+    """(column, row) of the flux-weighted centroid, pixels: each segment's own place on the
+    detector, a slow pointing drift, white noise, and the shift of the dimming source's
+    light (``-offset x depth(t)`` along the column; nothing for an on-target transit)."""
+    rng = np.random.default_rng([spec.seed, 11, segment])
+    base_col, base_row = 500.0 + 37.0 * (segment % 4), 300.0 + 23.0 * (segment % 4)
+    span = max(float(t[-1] - t[0]), 1.0)
+    drift = 5e-3 * np.sin(2 * np.pi * (t - t[0]) / (2.0 * span) + segment)
+    col = base_col + drift + rng.normal(0, spec.centroid_noise, t.size)
+    row = base_row - 0.5 * drift + rng.normal(0, spec.centroid_noise, t.size)
+    if spec.source_offset:
+        dip = 1.0 - flux_model(replace(spec, var_amplitude=0.0, spot_amplitude=0.0), t, origin)
+        col = col - spec.source_offset * dip
+    return np.vstack([col, row])
+
+
 def make_segments(spec: StarSpec) -> list[dict[str, np.ndarray | int]]:
-    """Per quarter/sector arrays: time, flux (e-/s), flux_err, quality, segment number."""
+    """Per quarter/sector arrays: time, flux (e-/s), flux_err, quality, centroid (column and
+    row, pixels), segment number."""
     rng = np.random.default_rng(spec.seed)
     origin = float(segment_times(spec, spec.first_segment)[0])
     level = float(rng.uniform(2e4, 2e5))
@@ -213,6 +248,7 @@ def make_segments(spec: StarSpec) -> list[dict[str, np.ndarray | int]]:
                 "flux": flux,
                 "flux_err": np.full(t.size, level * spec.noise),
                 "quality": quality,
+                "centroid": centroid_model(spec, t, origin, segment),
                 "segment": segment,
             }
         )
@@ -228,15 +264,36 @@ def make_lightcurve(spec: StarSpec):  # type: ignore[no-untyped-def]
     pieces = []
     for seg in make_segments(spec):
         good = np.asarray(seg["quality"]) == 0
+        centroid = np.asarray(seg["centroid"])
         lc = cls(
             time=np.asarray(seg["time"])[good],
             flux=np.asarray(seg["flux"])[good],
             flux_err=np.asarray(seg["flux_err"])[good],
+            centroid_col=centroid[0][good],
+            centroid_row=centroid[1][good],
             time_format="btjd" if spec.mission == "TESS" else "bkjd",
         )
         lc.meta.update({"MISSION": spec.mission, "TARGETID": spec.number, "SYNTHETIC": True})
         pieces.append(lc)
     return stitch(pieces)
+
+
+def star_header(spec: StarSpec) -> dict[str, float]:
+    """The primary header's star: Sun-like (the synthetic transits' durations are a Sun's),
+    at a position and magnitude drawn from its number."""
+    rng = np.random.default_rng([spec.number, 3])
+    band = "TESSMAG" if spec.mission == "TESS" else "KEPMAG"
+    magnitude = round(float(rng.uniform(10.0, 15.0)), 3)
+    ra, dec = round(float(rng.uniform(280.0, 300.0)), 6), round(float(rng.uniform(36.0, 52.0)), 6)
+    return {
+        "TEFF": 5777.0,
+        "LOGG": 4.438,
+        "RADIUS": 1.0,
+        "FEH": 0.0,
+        band: spec.magnitude if spec.magnitude is not None else magnitude,
+        "RA_OBJ": spec.position[0] if spec.position else ra,
+        "DEC_OBJ": spec.position[1] if spec.position else dec,
+    }
 
 
 def archive_name(spec: StarSpec, segment: int) -> str:
@@ -280,6 +337,7 @@ def write_fits(spec: StarSpec, root: str | Path) -> list[Path]:
         header["OBJECT"] = (
             f"{'TIC' if tess else ('EPIC' if spec.mission == 'K2' else 'KIC')} {spec.number}"
         )
+        header.update(star_header(spec))
         if tess:
             header["TICID"] = spec.number
             header["SECTOR"] = segment
@@ -303,6 +361,8 @@ def write_fits(spec: StarSpec, root: str | Path) -> list[Path]:
             fits.Column("PDCSAP_FLUX", "E", "e-/s", array=flux),
             fits.Column("PDCSAP_FLUX_ERR", "E", "e-/s", array=err),
             fits.Column("QUALITY" if tess else "SAP_QUALITY", "J", array=quality),
+            fits.Column("MOM_CENTR1", "D", "pixel", array=np.asarray(seg["centroid"])[0]),
+            fits.Column("MOM_CENTR2", "D", "pixel", array=np.asarray(seg["centroid"])[1]),
         ]
         table = fits.BinTableHDU.from_columns(columns, name="LIGHTCURVE")
         th = table.header
@@ -314,7 +374,12 @@ def write_fits(spec: StarSpec, root: str | Path) -> list[Path]:
         th["TIMEDEL"] = TESS_CADENCE if tess else KEPLER_CADENCE
         th["TSTART"] = float(time[0])
         th["TSTOP"] = float(time[-1])
+        th["CROWDSAP"] = spec.crowding
+        th["FLFRCSAP"] = 0.9
+        aperture = np.full((5, 5), 1, dtype=np.int32)
+        aperture[1:4, 1:4] |= 2  # nine pixels summed
+        image = fits.ImageHDU(aperture, name="APERTURE")
         path = folder / archive_name(spec, segment)
-        fits.HDUList([primary, table]).writeto(path, overwrite=True)
+        fits.HDUList([primary, table, image]).writeto(path, overwrite=True)
         paths.append(path)
     return paths

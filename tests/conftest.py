@@ -137,14 +137,11 @@ def fast_settings(**overrides: object) -> Settings:
 
 def star_context(lc: object, **overrides: object) -> object:
     """A FeatureContext for a light curve, cleaned as a worker would (both flux versions)."""
-    from exoextract.clean import arrays, clean_lightcurve
+    from exoextract.clean import clean_lightcurve
     from exoextract.features import FeatureContext
 
     settings = load_settings(None, overrides)
-    cleaned = clean_lightcurve(lc, settings)
-    t, f, e = arrays(cleaned.flat)
-    rt, rf, _ = arrays(cleaned.normalized)
-    return FeatureContext(t, f, e, cleaned, settings, {}, raw_time=rt, raw_flux=rf)
+    return FeatureContext.of(clean_lightcurve(lc, settings), settings)
 
 
 def star_row(lc: object, **overrides: object) -> dict[str, object]:

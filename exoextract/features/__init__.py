@@ -92,10 +92,15 @@ class Family:
 FAMILIES = (
     Family("stats", "exoextract.features.stats", "run_stats"),
     Family("variability", "exoextract.features.variability", "run_variability"),
+    Family("star", "exoextract.features.star", "run_star"),
     Family("match", "exoextract.features.match", ("run_bls", "run_tls", "run_vet", "run_views")),
     Family("bls", "exoextract.features.bls", "run_bls"),
     Family("tls", "exoextract.features.tls", "run_tls"),
     Family("vet", "exoextract.features.vet", "run_vet"),
+    Family("centroid", "exoextract.features.centroid", "run_centroid"),
+    Family("quality", "exoextract.features.quality", "run_quality"),
+    Family("planet", "exoextract.features.planet", "run_planet"),
+    Family("fp", "exoextract.features.fp", "run_fp"),
     Family("signals", "exoextract.features.signals", ("run_bls", "run_tls")),
     Family("lcpkg", "exoextract.features.lcpkg", "run_lightcurve_package"),
     Family("known", "exoextract.features.known", "run_known"),
@@ -154,19 +159,46 @@ class FeatureContext:
     raw_flux: np.ndarray | None = None
     results: dict[str, Any] = field(default_factory=dict)
     shared: dict[str, Any] = field(default_factory=dict)
+    facts: Any = None  # exoextract.filefacts.FileFacts: the files' header values and flags
+    centroid: tuple[np.ndarray, np.ndarray] | None = None  # column, row (pixels) on ``time``
 
     @classmethod
     def of(
-        cls, cleaned: Any, settings: Settings, row: Mapping[str, Any] | None = None
+        cls,
+        cleaned: Any,
+        settings: Settings,
+        row: Mapping[str, Any] | None = None,
+        facts: Any = None,
     ) -> FeatureContext:
-        """The context of a cleaned light curve (:func:`exoextract.clean.clean_lightcurve`)."""
-        from exoextract.clean import arrays
+        """The context of a cleaned light curve (:func:`exoextract.clean.clean_lightcurve`),
+        with what its files say beyond the flux (``facts``), if known."""
+        from exoextract.clean import arrays, centroids
 
         time, flux, err = arrays(cleaned.flat)
         raw_time, raw_flux, _ = arrays(cleaned.normalized)
         return cls(
-            time, flux, err, cleaned, settings, row or {}, raw_time=raw_time, raw_flux=raw_flux
+            time,
+            flux,
+            err,
+            cleaned,
+            settings,
+            row or {},
+            raw_time=raw_time,
+            raw_flux=raw_flux,
+            facts=facts,
+            centroid=centroids(cleaned.flat),
         )
+
+    @property
+    def mission(self) -> str | None:
+        """The light curve's mission (its files', or the cleaned light curve's meta)."""
+        if self.facts is not None and self.facts.mission:
+            return str(self.facts.mission)
+        if self.shared.get("mission"):
+            return str(self.shared["mission"])
+        flat = getattr(self.cleaned, "flat", None)
+        meta = getattr(flat, "meta", None) or {}
+        return str(meta.get("MISSION")) if meta.get("MISSION") else None
 
     def flux_for(self, period: float) -> tuple[np.ndarray, np.ndarray | None]:
         """The flux (and errors) a candidate at ``period`` is fitted on: flattened with
@@ -195,6 +227,9 @@ class FeatureContext:
         if raw_time is not None and raw_flux is not None:
             raw_keep = ~cut(raw_time)
             raw_time, raw_flux = raw_time[raw_keep], raw_flux[raw_keep]
+        centroid = None
+        if self.centroid is not None:
+            centroid = (self.centroid[0][keep], self.centroid[1][keep])
         subset = FeatureContext(
             self.time[keep],
             self.flux[keep],
@@ -205,7 +240,12 @@ class FeatureContext:
             self.candidate,
             raw_time,
             raw_flux,
+            facts=self.facts,
+            centroid=centroid,
         )
+        subset.shared["mission"] = self.mission
+        if "star" in self.shared:  # the star's own values, for its signals' measurements
+            subset.shared["star"] = self.shared["star"]
         subset.shared["clock"] = self.shared.setdefault("clock", Clock())  # one clock a star
         return subset
 
@@ -280,9 +320,14 @@ def blank(families: list[Family], reason: str) -> dict[str, Any]:
     row: dict[str, Any] = {}
     for family in families:
         for column in family.columns:
-            row[column.name] = None if column.kind == "list" else math.nan
+            row[column.name] = empty(column)
         row[family.reason_column] = reason[:300]
     return row
+
+
+def empty(column: Column) -> Any:
+    """A column's value where nothing was measured: NaN, an empty text, no list."""
+    return {"list": None, "text": ""}.get(column.kind, math.nan)
 
 
 def _run(

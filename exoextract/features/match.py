@@ -45,7 +45,7 @@ import numpy as np
 
 from exoextract import features
 from exoextract.features import Column, Ephemeris, FeatureContext, NotComputable, bls, tls
-from exoextract.features.signals import Signal, _cutter, _unseen
+from exoextract.features.signals import Signal, _cutter, _unseen, measure
 from exoextract.features.vetting import FAR_EPOCH_DAYS
 from exoextract.search.durations import physical_duration
 
@@ -143,7 +143,7 @@ def _describe(ctx: FeatureContext, candidate: Any) -> Described:
         row = rows[link.signal]
         return Described(
             _columns("signal", number, link, _signal_reason(candidate, signal, number, link)),
-            {k: row.get(k, math.nan) for k in _names(families)},
+            {c.name: row.get(c.name, features.empty(c)) for c in _specs(families)},
         )
     ephemeris, why = _catalog_ephemeris(ctx, candidate, found)
     if ephemeris is None:
@@ -154,7 +154,7 @@ def _describe(ctx: FeatureContext, candidate: Any) -> Described:
                 blank[family.reason_column] = str(first[family.reason_column])
         return Described(_columns("none", reason=why), blank)
     others = _without_signals(ctx, found, ephemeris)
-    measured = features.measure(others, families, ephemeris)
+    measured = measure(others, families, ephemeris)
     return Described(_columns("catalog", reason=why), measured)
 
 
@@ -417,8 +417,8 @@ def _signal_reason(candidate: Any, signal: Signal, number: int, link: Link) -> s
     )
 
 
-def _names(families: Sequence[features.Family]) -> list[str]:
-    names: list[str] = []
+def _specs(families: Sequence[features.Family]) -> list[Column]:
+    specs: list[Column] = []
     for family in families:
-        names += [c.name for c in family.columns] + [family.reason_column]
-    return names
+        specs += [*family.columns, features.reason_spec(family)]
+    return specs

@@ -55,7 +55,7 @@ from typing import Any
 import numpy as np
 
 from exoextract import features
-from exoextract.features import Column, Ephemeris, FeatureContext, NotComputable, bls, tls
+from exoextract.features import Column, Ephemeris, FeatureContext, NotComputable, bls, fp, tls
 from exoextract.features import vet as vet_rules
 from exoextract.features.vet import (
     DEPTH_SNR_MIN,
@@ -312,7 +312,7 @@ def describe(
     for index, signal in enumerate(found):
         if signal.kind == "single":
             continue
-        rest = [s for s in found if s is not signal and _transits(s)]
+        rest = _others(found, index)
         others = star.without(_cutter(rest)) if rest else star  # alone: nothing to take out
         flux = others.flux_for(signal.period)[0]
         events = transit_events(others.time, flux, signal.period, signal.t0, signal.duration)
@@ -336,11 +336,11 @@ def describe(
         signal.snr = signal.row.get("vet_depth_snr_red", math.nan)
         signal.events = int(signal.row.get("vet_n_transits", 0) or 0)
     kept = _distinct([s for s in found if s.events > 0])
-    for signal in kept:
+    for index, signal in enumerate(kept):
         if signal.kind == "single":
-            rest = [s for s in kept if s is not signal and _transits(s)]
+            rest = _others(kept, index)
             others = star.without(_cutter(rest)) if rest else star
-            signal.row = features.measure(others, list(families), signal.ephemeris())
+            signal.row = measure(others, families, signal.ephemeris())
     _eclipses(kept)
     singles = [Event(s.t0, s.duration, s.depth, s.snr) for s in kept if s.kind == "single"]
     for signal in kept:
@@ -355,9 +355,16 @@ def describe(
     return kept
 
 
+def _others(found: list[Signal], index: int) -> list[Signal]:
+    """The signals whose transits are taken out when ``found[index]`` is described: every
+    earlier one (the search that found it had them out) and the later ones that are
+    transits (:func:`_transits`)."""
+    return [*found[:index], *(s for s in found[index + 1 :] if _transits(s))]
+
+
 def _transits(signal: Signal) -> bool:
-    """Whether a signal's transits are taken out when another signal is described: not a
-    periodic signal its search judged a star's wave (a sinusoid at P/2, P or 2P, or the
+    """Whether a later signal's transits are taken out when an earlier one is described: not
+    a periodic signal its search judged a star's wave (a sinusoid at P/2, P or 2P, or the
     spots' rotation): cutting a wave's troughs takes data and leaves the rest biased, and
     its "transits" are not another object's to keep out of this one's vetting."""
     if signal.kind != "periodic":
@@ -375,12 +382,22 @@ def _measured(
     ephemeris = signal.ephemeris()
     keep_fit = signal.kind == "periodic" and signal.source == "tls" and signal.factor == 1
     chosen = [f for f in families if not (keep_fit and f.name == "tls")]
-    row = features.measure(others, chosen, ephemeris)
+    row = measure(others, chosen, ephemeris)
     if keep_fit and any(f.name == "tls" for f in families):
         family = next(f for f in features.FAMILIES if f.name == "tls")
         row.update({c.name: signal.search.get(c.name, math.nan) for c in family.columns})
         row.update(ephemeris.detected(tls.DETECTION))
         row[family.reason_column] = str(signal.search.get(family.reason_column) or "")
+    return row
+
+
+def measure(
+    ctx: FeatureContext, families: Sequence[features.Family], ephemeris: Ephemeris
+) -> dict[str, Any]:
+    """The per-signal families at one ephemeris, the flag settled by the false-positive
+    flags (:func:`exoextract.features.fp.settle`)."""
+    row = features.measure(ctx, list(families), ephemeris)
+    fp.settle(row)
     return row
 
 
@@ -436,28 +453,36 @@ def _within_reach(search: FeatureContext) -> bool:
 def _eclipses(found: Sequence[Signal]) -> None:
     """Two signals at one period (within 1 %), at different phases: the later is the
     earlier's secondary eclipse, and the earlier an eclipsing binary if that eclipse is
-    deeper than the vetting's tenth of its depth (each vetted without the other)."""
+    deeper than the vetting's tenth of its depth, or deeper than a planet's occultation can
+    be (:mod:`exoextract.features.planet`) by three uncertainties."""
     for j, later in enumerate(found):
         if later.kind == "single":
             continue
         for i, first in enumerate(found[:j]):
             if first.kind == "single" or abs(later.period / first.period - 1.0) > SAME_PERIOD:
                 continue
+            metrics = {k[4:]: v for k, v in first.row.items() if k.startswith("vet_")}
+            if vet_rules.wave(metrics) or vet_rules.on_rotation(metrics):
+                break  # a star's wave: its other dips are the wave's, not an eclipse
             phase = ((later.t0 - first.t0) / first.period) % 1.0
-            later.row.update(
-                vet_transit_like=0.0,
-                vet_reason=f"at signal {i + 1}'s period, at phase {phase:.2f}: its "
-                "secondary eclipse",
-            )
-            if (
-                later.depth > SECONDARY_MAX * first.depth
-                and first.row.get("vet_transit_like") == 1.0
-            ):
-                first.row.update(
-                    vet_transit_like=0.0,
-                    vet_reason=f"signal {j + 1} is its secondary eclipse (phase {phase:.2f}, "
-                    f"{later.depth / first.depth:.2f} of the depth): an eclipsing binary",
+            why = f"at signal {i + 1}'s period, at phase {phase:.2f}: its secondary eclipse"
+            later.row.update(vet_transit_like=0.0, vet_reason=why)
+            if "fp_stellar_eclipse" in later.row:
+                fp.raise_flag(later.row, "stellar_eclipse", why)
+            limit = float(first.row.get("planet_secondary_max", math.nan))
+            error = later.depth / later.snr if later.snr > 0 else math.nan
+            too_deep = (later.depth - limit) / error > fp.SECONDARY_EXCESS_MAX
+            if later.depth > SECONDARY_MAX * first.depth or too_deep:
+                why = (
+                    f"signal {j + 1} is its secondary eclipse (phase {phase:.2f}, "
+                    f"{later.depth / first.depth:.2f} of the depth"
+                    + (", deeper than a planet's occultation can be" if too_deep else "")
+                    + "): an eclipsing binary"
                 )
+                if "fp_stellar_eclipse" in first.row:
+                    fp.raise_flag(first.row, "stellar_eclipse", why)
+                elif first.row.get("vet_transit_like") == 1.0:
+                    first.row.update(vet_transit_like=0.0, vet_reason=why)
             break
 
 

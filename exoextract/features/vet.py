@@ -31,7 +31,9 @@ half the dip's depth is a spot feature; and two transits are enough only with mo
 evidence: consistent depths (spread < 0.3), a correlated-noise SNR 1.5 times the
 threshold, no sinusoid left above a tenth of the depth, and a depth under 3 % (deeper, the
 two events may be an eclipsing binary's two eclipses at twice the period: in the benchmark
-two binaries seen twice a year apart were flagged before this bound). A classifier trained on the
+two binaries seen twice a year apart were flagged before this bound); and a transit of at
+least 1.5 cadences (shorter, it is a dip of one or two points, which noise makes at every
+short period). A classifier trained on the
 other columns should do better; the flag is for triage.
 """
 
@@ -44,7 +46,7 @@ import numpy as np
 
 from exoextract.features import Column, Ephemeris, FeatureContext, NotComputable
 from exoextract.features.variability import strongest_period
-from exoextract.features.vetting import at_ephemeris, at_event, metric_columns
+from exoextract.features.vetting import at_ephemeris, at_event, metric_columns, odd_even_sigma
 from exoextract.periods import lomb_scargle_peak
 
 SCOPE = "signal"
@@ -80,6 +82,10 @@ ROTATION_MATCH_MAX = 0.02
 ROTATION_TO_DEPTH_MIN = 0.5
 ROTATION_MULTIPLES = (0.5, 1.0, 2.0)
 ROTATION_MAX_DAYS = 45.0  # slower "rotations" are Kepler's quarters and other systematics
+# A transit shorter than this many cadences is one or two points: noise makes such dips at
+# every short period (on a quarter of Kepler, a 40-minute "transit" train at 0.57 d passed
+# every other rule on a star Kepler never made a KOI of).
+RESOLVED_CADENCES = 1.5
 
 COLUMNS = (
     Column(
@@ -99,7 +105,8 @@ COLUMNS = (
         "more evidence), per-transit depths consistent (not chi2_red >= "
         f"{CHI2_RED_MAX:g} with spread >= {SPREAD_MAX:g}) and the period not on a spotted "
         "star's rotation (rotation_match >= "
-        f"{ROTATION_MATCH_MAX:g} or rotation_to_depth < {ROTATION_TO_DEPTH_MIN:g}); else 0 "
+        f"{ROTATION_MATCH_MAX:g} or rotation_to_depth < {ROTATION_TO_DEPTH_MIN:g}), a transit "
+        f"of at least {RESOLVED_CADENCES:g} cadences, and no false-positive flag (fp_); else 0 "
         "(NaN without TLS).",
     ),
     Column(
@@ -118,6 +125,18 @@ COLUMNS = (
         "vet_rotation_to_depth",
         "",
         "Semi-amplitude of that modulation over the transit depth.",
+    ),
+    Column(
+        "vet_odd_even_sigma_unflagged",
+        "sigma",
+        "Odd/even difference over the transits no flagged cadence touches (NaN when none is "
+        "touched or too few remain); where it is under 5, a larger vet_odd_even_sigma is the "
+        "spacecraft's, not a binary's.",
+    ),
+    Column(
+        "vet_duration_cadences",
+        "count",
+        f"The transit's duration in cadences (under {RESOLVED_CADENCES:g}: unresolved).",
     ),
     *metric_columns("vet_", "at the signal's ephemeris"),
 )
@@ -184,7 +203,10 @@ def _wave(sde: float, m: dict[str, float], baseline: float) -> str:
 
 def _odd_even(sde: float, m: dict[str, float], baseline: float) -> str:
     value = m.get("odd_even_sigma", math.nan)
+    clean = m.get("odd_even_sigma_unflagged", math.nan)
     if math.isfinite(value) and value >= ODD_EVEN_MAX:
+        if math.isfinite(clean) and clean < ODD_EVEN_MAX:
+            return ""  # the transits no flagged cadence touches agree: the spacecraft's
         return f"odd and even depths differ by {value:.1f} sigma >= {ODD_EVEN_MAX:g}"
     return ""
 
@@ -252,6 +274,16 @@ def on_rotation(metrics: dict[str, float]) -> bool:
     return bool(_on_rotation(math.nan, metrics, 0.0))
 
 
+def _resolved(sde: float, m: dict[str, float], baseline: float) -> str:
+    cadences = m.get("duration_cadences", math.nan)
+    if math.isfinite(cadences) and cadences < RESOLVED_CADENCES:
+        return (
+            f"a transit {cadences:.1f} cadences long (< {RESOLVED_CADENCES:g}): a dip of one or "
+            "two points, unresolved"
+        )
+    return ""
+
+
 _RULES = (
     _confirmed,
     _beyond_noise,
@@ -261,6 +293,7 @@ _RULES = (
     _enough,
     _uneven,
     _on_rotation,
+    _resolved,
 )
 
 
@@ -336,12 +369,16 @@ def at(ctx: FeatureContext, ephemeris: Ephemeris) -> dict[str, Any]:
             "vet_uses_tls": uses_tls,
             "vet_transit_like": math.nan,
             "vet_reason": SINGLE_REASON,
+            "vet_duration_cadences": _cadences(ctx, duration),
             **{f"vet_{k}": v for k, v in values.items()},
         }
-    values = at_ephemeris(ctx.time, ctx.flux_for(period)[0], period, t0, duration)
+    flux = ctx.flux_for(period)[0]
+    values = at_ephemeris(ctx.time, flux, period, t0, duration)
     if values["n_transits"] == 0:
         raise NotComputable("no data inside any transit of this ephemeris")
     rotation = rotation_metrics(period, values["depth"], star_rotation(ctx, period, t0, duration))
+    rotation["duration_cadences"] = _cadences(ctx, duration)
+    rotation["odd_even_sigma_unflagged"] = _unflagged_odd_even(ctx, ephemeris, flux)
     baseline = float(ctx.time.max() - ctx.time.min())
     flag, why = decide(
         {"tls_sde": float(ephemeris.detection.get("tls_sde", math.nan))},
@@ -367,6 +404,7 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
     period, t0, duration, uses_tls = found
     values = at_ephemeris(ctx.time, ctx.flux_for(period)[0], period, t0, duration)
     rotation = rotation_metrics(period, values["depth"], star_rotation(ctx, period, t0, duration))
+    rotation["duration_cadences"] = _cadences(ctx, duration)
     flag, why = decide(ctx.results, {**values, **rotation}, float(ctx.time.max() - ctx.time.min()))
     return {
         "vet_uses_tls": uses_tls,
@@ -375,3 +413,27 @@ def compute(ctx: FeatureContext) -> dict[str, Any]:
         **{f"vet_{k}": v for k, v in rotation.items()},
         **{f"vet_{k}": v for k, v in values.items()},
     }
+
+
+def _unflagged_odd_even(ctx: FeatureContext, ephemeris: Ephemeris, flux: Any) -> float:
+    """The odd/even difference over the transits no flagged cadence touches (NaN when none
+    is touched, or fewer than two odd and two even transits remain)."""
+    from exoextract.features.quality import touched
+
+    bad = touched(ctx.facts, ephemeris)
+    if not bad.size:
+        return math.nan
+    epoch = np.floor((ctx.time - ephemeris.t0) / ephemeris.period + 0.5).astype(np.int64)
+    inside = np.abs(ctx.time - ephemeris.t0 - epoch * ephemeris.period) < 0.5 * ephemeris.duration
+    kept = ~np.isin(epoch, bad)
+    good = np.unique(epoch[inside & kept])
+    if np.count_nonzero(good % 2 == 1) < 2 or np.count_nonzero(good % 2 == 0) < 2:
+        return math.nan
+    return odd_even_sigma(
+        ctx.time[kept], flux[kept], ephemeris.period, ephemeris.t0, ephemeris.duration
+    )
+
+
+def _cadences(ctx: FeatureContext, duration: float) -> float:
+    cadence = float(getattr(ctx.cleaned, "cadence", math.nan))
+    return duration / cadence if cadence > 0 else math.nan

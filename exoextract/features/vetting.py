@@ -149,6 +149,19 @@ def at_ephemeris(
     return out
 
 
+def odd_even_sigma(
+    time: np.ndarray, flux: np.ndarray, period: float, t0: float, duration: float
+) -> float:
+    """The odd/even depth difference over its uncertainty (as :func:`at_ephemeris`)."""
+    dt = phase_offset(time, period, t0)
+    epoch = np.floor((time - t0) / period + 0.5).astype(np.int64)
+    inside = np.abs(dt) < 0.25 * duration
+    outside = (np.abs(dt) > duration) & (np.abs(dt) < 3 * duration)
+    odd, odd_err = _depth(flux[inside & (epoch % 2 == 1)], flux[outside])
+    even, even_err = _depth(flux[inside & (epoch % 2 == 0)], flux[outside])
+    return _ratio(abs(odd - even), math.hypot(odd_err, even_err))
+
+
 # a single event has no period: these metrics need one and are NaN for it
 PERIOD_METRICS = (
     "odd_depth",

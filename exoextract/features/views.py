@@ -3,9 +3,12 @@
 A per-signal family: each signal, and each candidate row, is folded at its own ephemeris
 (a candidate measured at its catalog ephemeris: at that one). The flattened flux is folded
 and median-binned: the global view over the whole orbit in 2001 bins, the local view over
-±2 transit durations in 201 bins. Empty bins are interpolated; each view is then shifted and
-scaled so its median is 0 and its minimum -1 (a view with no dip is only shifted). A single
-event has a local view only. Off by default (``run_views``): 2,202 numbers per row.
+±2 transit durations in 201 bins. Empty bins are interpolated; each flux view is then
+shifted and scaled so its median is 0 and its minimum -1 (a view with no dip is only
+shifted). Beside them, the centroid's local view: its shift from its level around each
+transit, along the direction it moves in transit, in arcseconds, not scaled (the centroid
+views AstroNet's successors learn blends from). A single event has a local flux view only.
+Off by default (``run_views``): 2,403 numbers per row.
 """
 
 from __future__ import annotations
@@ -35,6 +38,14 @@ COLUMNS = (
         "view_local",
         "normalised flux",
         f"{LOCAL_BINS} median bins over ±2 durations around the transit.",
+        "list",
+    ),
+    Column(
+        "view_centroid",
+        "arcsec",
+        f"{LOCAL_BINS} median bins over ±2 durations: the centroid's shift from its level "
+        "around each transit, along the direction it moves in transit (a blend's moves, an "
+        "on-target transit's hardly); None without centroids.",
         "list",
     ),
 )
@@ -94,4 +105,40 @@ def at(ctx: FeatureContext, ephemeris: Ephemeris) -> dict[str, Any]:
         "view_uses_known": known,
         "view_global": normalise(global_view).astype(np.float32),
         "view_local": normalise(local_view).astype(np.float32),
+        "view_centroid": _centroid_view(ctx, ephemeris, dt),
     }
+
+
+def _centroid_view(ctx: FeatureContext, ephemeris: Ephemeris, dt: np.ndarray) -> Any:
+    """The local view of the centroid's shift (arcsec) along its in-transit direction."""
+    from exoextract.features.centroid import _plate_scale
+
+    if ctx.centroid is None:
+        return None
+    col, row = ctx.centroid
+    duration, period = ephemeris.duration, ephemeris.period
+    epoch = np.floor((ctx.time - ephemeris.t0) / period + 0.5).astype(np.int64)
+    around = (np.abs(dt) > duration) & (np.abs(dt) < 3 * duration)
+    inside = np.abs(dt) < 0.4 * duration
+    good = np.isfinite(col) & np.isfinite(row)
+    epoch = epoch - epoch.min()
+    n = int(epoch.max()) + 1
+    count = np.bincount(epoch[around & good], minlength=n)
+    if not (count > 0).any():
+        return None
+    shifts = []
+    for values in (col, row):
+        level = np.bincount(epoch[around & good], values[around & good], minlength=n)
+        level = np.divide(level, count, out=np.full(n, np.nan), where=count > 0)
+        shifts.append(values - level[epoch])
+    keep = good & np.isfinite(shifts[0]) & np.isfinite(shifts[1])
+    direction = np.array([np.mean(s[inside & keep]) if (inside & keep).any() else 0.0
+                          for s in shifts])  # fmt: skip
+    norm = float(np.hypot(*direction))
+    unit = direction / norm if norm > 0 else np.array([1.0, 0.0])
+    along = (shifts[0] * unit[0] + shifts[1] * unit[1]) * _plate_scale(ctx)
+    try:
+        view = binned_median(dt[keep], along[keep], -2 * duration, 2 * duration, LOCAL_BINS)
+    except NotComputable:
+        return None
+    return view.astype(np.float32)

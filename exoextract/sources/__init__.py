@@ -35,6 +35,7 @@ class Fetched:
     files: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     repaired: int = 0  # cached files found corrupt and downloaded again
+    facts: Any = None  # exoextract.filefacts.FileFacts: headers, apertures, every flag
 
 
 class Source(Protocol):

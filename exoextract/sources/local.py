@@ -25,6 +25,7 @@ from exoextract import filenames
 from exoextract.archive.products import Product
 from exoextract.archive.products import one_per_segment as choose_per_segment
 from exoextract.errors import InputError, NoDataError
+from exoextract.filefacts import read_facts
 from exoextract.lcio import product_notes, read_lightcurve, stitch
 from exoextract.settings import Settings
 from exoextract.sources import Fetched
@@ -122,4 +123,4 @@ def read_files(task: Task, paths: Sequence[str]) -> Fetched:
     lcs = [read_lightcurve(p, settings.flux_column, settings.quality_bitmask) for p in paths]
     notes = tuple(note for p in paths for note in product_notes(p))
     return Fetched(lc=stitch(lcs), files=tuple(paths), notes=task.notes + notes,
-                   repaired=task.repaired)  # fmt: skip
+                   repaired=task.repaired, facts=read_facts(paths, task.mission))  # fmt: skip

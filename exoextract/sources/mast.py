@@ -18,6 +18,7 @@ from pathlib import Path
 
 from exoextract.archive import options
 from exoextract.errors import CorruptFileError, NoDataError, RefetchError
+from exoextract.filefacts import read_facts
 from exoextract.lcio import product_notes, read_lightcurve, stitch
 from exoextract.settings import Settings
 from exoextract.sources import Fetched
@@ -71,4 +72,5 @@ def fetch(task: Task) -> Fetched:
             bad.replace(bad.with_name(f".{bad.name}.corrupt-{int(time.time())}"))
             raise RefetchError(f"{error}; moved aside to download again") from None
     notes += [note for path in paths for note in product_notes(path)]
-    return Fetched(lc=stitch(lcs), files=tuple(paths), notes=tuple(notes), repaired=repaired)
+    facts = read_facts(paths, task.mission)
+    return Fetched(stitch(lcs), tuple(paths), tuple(notes), repaired, facts)
