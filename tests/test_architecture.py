@@ -10,7 +10,18 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "exoextract"
 
-SCIENCE = ("clean", "detrend", "periods", "search", "features", "synthetic", "lcio", "filenames")
+SCIENCE = (
+    "clean",
+    "detrend",
+    "periods",
+    "search",
+    "features",
+    "synthetic",
+    "lcio",
+    "filenames",
+    "filefacts",
+    "ephemeris_match",
+)
 EXECUTION = (
     "runner",
     "supervisor",
