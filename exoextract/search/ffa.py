@@ -127,24 +127,40 @@ def _best_box(
     durations: np.ndarray,
     strides: np.ndarray,
     w_total: float,
+    values: np.ndarray,
 ) -> float:
     """Highest box log-likelihood over phases and durations of one folded profile (its
-    prefix sums ``cs``, ``cw``), each duration at phases ``strides`` bins apart."""
-    best = 0.0
+    prefix sums ``cs``, ``cw``), each duration at phases ``strides`` bins apart.
+
+    The statistics of one duration go to ``values`` first and their maximum is taken over
+    their bits as integers (the order of non-negative floats), a reduction the compiler
+    vectorises where a float maximum stays serial."""
+    best = np.int64(0)
+    bits = values.view(np.int64)
     for i in range(durations.size):
         d = durations[i]
         if 2 * d > p:
             continue
         k = strides[i]
         count = (p + k - 1) // k
-        ends_s, starts_s = cs[d::k][:count], cs[::k][:count]
-        ends_w, starts_w = cw[d::k][:count], cw[::k][:count]
+        if k == 1:  # contiguous: the loop below vectorises
+            ends_s, starts_s = cs[d : d + p], cs[:p]
+            ends_w, starts_w = cw[d : d + p], cw[:p]
+            for j in range(p):
+                w_in = ends_w[j] - starts_w[j]
+                s_in = min(ends_s[j] - starts_s[j], 0.0)
+                values[j] = s_in * s_in / max(w_in * (w_total - w_in), 1e-300)
+        else:
+            ends_s, starts_s = cs[d::k][:count], cs[::k][:count]
+            ends_w, starts_w = cw[d::k][:count], cw[::k][:count]
+            for j in range(count):
+                w_in = ends_w[j] - starts_w[j]
+                s_in = min(ends_s[j] - starts_s[j], 0.0)
+                values[j] = s_in * s_in / max(w_in * (w_total - w_in), 1e-300)
         for j in range(count):
-            w_in = ends_w[j] - starts_w[j]
-            s_in = min(ends_s[j] - starts_s[j], 0.0)
-            denominator = max(w_in * (w_total - w_in), 1e-300)
-            best = max(best, s_in * s_in / denominator)
-    return 0.5 * w_total * best
+            best = max(best, bits[j])
+    bits[0] = best
+    return 0.5 * w_total * values[0]
 
 
 @numba.njit(**_JIT)
@@ -185,6 +201,7 @@ def search_band(
     longest = durations.max()
     cs = np.zeros(p_high + longest + 2)
     cw = np.zeros(p_high + longest + 2)
+    values = np.empty(p_high + 1)
     k = 0
     for p in range(p_low, p_high + 1):
         m = (n + p - 1) // p
@@ -195,7 +212,7 @@ def search_band(
         for s in range(m - 1):
             _prefix(folded[2 * s * p : 2 * (s + 1) * p], p, longest, cs, cw)
             periods_out[k] = p / (1.0 - s / ((m - 1.0) * p))
-            power_out[k] = _best_box(cs, cw, p, durations, strides, w_total)
+            power_out[k] = _best_box(cs, cw, p, durations, strides, w_total, values)
             k += 1
     return k
 
