@@ -219,6 +219,15 @@ SchedulerOpt = Annotated[
         "without it --executor dask starts a local cluster of --workers processes.",
     ),
 ]
+KeepFilesOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--keep-files/--no-keep-files",
+        rich_help_panel=PANEL_ARCHIVE,
+        help="Keep downloaded files in the cache (default), or delete each star's once its "
+        "checkpoint is written, so the run needs only its in-flight stars' disk.",
+    ),
+]
 CacheDirOpt = Annotated[
     Path | None, typer.Option(rich_help_panel=PANEL_ARCHIVE, help="lightkurve cache folder.")
 ]
@@ -320,6 +329,7 @@ def run(
     max_downloads: DownloadsOpt = None,
     offline: OfflineOpt = None,
     cache_dir: CacheDirOpt = None,
+    keep_files: KeepFilesOpt = None,
     config: ConfigOpt = None,
     workers: WorkersOpt = None,
     executor: ExecutorOpt = None,
@@ -408,6 +418,7 @@ def run(
         "max_downloads": max_downloads,
         "offline": offline,
         "cache_dir": str(cache_dir) if cache_dir else None,
+        "keep_files": keep_files,
         "run_stats": stats,
         "run_bls": bls,
         "run_tls": tls,
@@ -468,6 +479,7 @@ def plan(
         ),
     ] = None,
     cache_dir: CacheDirOpt = None,
+    keep_files: KeepFilesOpt = None,
     workers: WorkersOpt = None,
     urls: Annotated[
         Path | None,
@@ -501,6 +513,7 @@ def plan(
         "max_downloads": max_downloads,
         "search_batch": search_batch,
         "cache_dir": str(cache_dir) if cache_dir else None,
+        "keep_files": keep_files,
         "workers": workers,
     }
     settings = load_settings(config, overrides)
@@ -527,6 +540,7 @@ def resume(
     mast_url: MastUrlOpt = None,
     max_downloads: DownloadsOpt = None,
     offline: OfflineOpt = None,
+    keep_files: KeepFilesOpt = None,
     retry_failed: Annotated[
         bool,
         typer.Option(
@@ -563,6 +577,7 @@ def resume(
         mast_url=mast_url,
         max_downloads=max_downloads,
         offline=offline,
+        keep_files=keep_files,
     )
     progress = _progress(quiet or json_out, 10.0, log_file)
     result = resume_run(
@@ -983,10 +998,28 @@ def _render_plan(inventory: Any, targets: Path, urls: Path | None) -> None:
         "a run overlaps them"
     )
     out.print(line, markup=False)
+    out.print(_disk_line(inventory), markup=False)
     for warning in inventory.warnings[:20]:
         err.print(f"warning: {warning}", markup=False)
     if urls is not None:
         out.print(f"urls: {urls}", markup=False)
+
+
+def _disk_line(inventory: Any) -> str:
+    needed = inventory.disk_needed() / 1e9
+    if inventory.keep_files:
+        line = f"disk: {needed:.2f} GB more in the cache, kept (--no-keep-files: only the "
+        line += f"stars in flight, at most {inventory.in_flight} at once)"
+    else:
+        line = f"disk: at most {needed:.2f} GB in the cache at once (--no-keep-files: "
+        line += f"the {inventory.in_flight} biggest stars, in flight at once)"
+    fits = inventory.disk_fits()
+    if fits is not None:
+        free = inventory.disk_free / 1e9
+        line += f"; {free:.1f} GB free there" + ("" if fits else " — NOT ENOUGH")
+        if not fits and inventory.keep_files:
+            line += ": run with --no-keep-files or another --cache-dir"
+    return line
 
 
 def _render_cache(report: Any) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -171,12 +172,17 @@ def archive_plan(
     estimate the run (see :mod:`exoextract.archive.inventory`); ``urls``: write the
     download addresses of the files not yet cached, one per line."""
     from exoextract.archive.inventory import take_inventory
+    from exoextract.archive.options import stage_config
 
     targets = read_input(csv_path, settings)
     stars = [(s[0].target_id, s[0].mission, s[0].number) for s in group_stars(targets.targets)]
     workers = settings.workers or default_workers(settings.max_memory_per_worker)
     inventory = take_inventory(stars, settings, workers, measure)
     inventory.warnings[:0] = list(targets.warnings)
+    config = stage_config(settings, workers)
+    inventory.keep_files = settings.keep_files
+    inventory.in_flight = workers + config.ahead + settings.chunk_size  # chunk: checkpoint
+    inventory.disk_free = _free_bytes(config.cache_root)
     if urls is not None:
         try:
             urls.write_text("".join(f"{u}\n" for u in inventory.urls(settings)))
@@ -185,6 +191,17 @@ def archive_plan(
                 f"cannot write {urls}: {error.strerror or error} — choose another --urls file"
             ) from None
     return inventory
+
+
+def _free_bytes(path: Path) -> int | None:
+    """Free bytes on the disk that holds ``path`` (its nearest existing parent)."""
+    for folder in (path, *path.parents):
+        if folder.exists():
+            try:
+                return shutil.disk_usage(folder).free
+            except OSError:
+                return None
+    return None
 
 
 def _plain(name: str) -> str:

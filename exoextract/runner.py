@@ -295,6 +295,8 @@ def _execute(
         rows_of = {star[0].target_id: star for _, star in todo}
         remaining = Counter(chunk_of.values())
         buffers: dict[int, list[dict[str, Any]]] = {}
+        ended: dict[int, list[str]] = {}  # the stars of each chunk in the buffers
+        release = stage.release if stage is not None and not settings.keep_files else None
         with _signals_to(sup):
             for outcome in sup.run(tasks):
                 computed += 1
@@ -303,16 +305,21 @@ def _execute(
                     warnings.append(f"{outcome.key}: {note}")
                 index = chunk_of[outcome.key]
                 buffers.setdefault(index, []).extend(checkpoint_rows(outcome, rows_of[outcome.key]))
+                ended.setdefault(index, []).append(outcome.key)
                 remaining[index] -= 1
                 if remaining[index] == 0:
                     rows = buffers.pop(index)
                     folder.chunk_done(index, rows)
                     done.update(r["key"] for r in rows)
+                    if release is not None:  # checkpointed: the star's files may go
+                        release(ended.pop(index))
             interrupted = sup.stopped_by
         for index in sorted(buffers):  # partly finished chunks of an interrupted run
             rows = buffers.pop(index)
             folder.save_partial(index, rows)
             done.update(r["key"] for r in rows)
+            if release is not None:
+                release(ended.pop(index, []))
     finally:
         progress.finish()
         events.extend(sup.stats.events)

@@ -112,6 +112,14 @@ class Settings:
     offline: bool = _f(
         False, "source", "Use only the cache and data_dir; never contact the archive.", False
     )
+    keep_files: bool = _f(
+        True,
+        "source",
+        "Keep downloaded light-curve files in the cache; false: a star's files this run "
+        "downloaded are deleted once its checkpoint is written, so the cache holds only the "
+        "stars in flight.",
+        False,
+    )
 
     # --- reading the target file (defaults: recognise the archive's tables) -------------
     id_column: str | None = _f(None, "columns", "Column holding the star id.")

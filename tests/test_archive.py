@@ -326,6 +326,11 @@ def test_plan_then_run_asks_the_archive_nothing_again(tmp_path: Path) -> None:
         # ten files to fetch, at least 0.2 s each, three at a time
         assert plan["estimated_download_seconds"] >= 10 * 0.2 / 3
         assert plan["estimated_compute_seconds"] > 0
+        to_fetch = sum(m["bytes_to_fetch"] for m in plan["per_mission"].values())
+        assert plan["keep_files"] and plan["disk_needed_bytes"] == to_fetch > 0
+        assert plan["disk_free_bytes"] > 0
+        lean = CliRunner().invoke(app, [*args, "--no-measure", "--no-keep-files", "--json"])
+        assert 0 < json.loads(lean.stdout)["disk_needed_bytes"] <= to_fetch
         lines = urls.read_text().splitlines()
         assert len(lines) == 7 + 3 and all(line.startswith(mast.url) for line in lines)
         mast.reset_counts()
@@ -336,3 +341,44 @@ def test_plan_then_run_asks_the_archive_nothing_again(tmp_path: Path) -> None:
     human = CliRunner().invoke(app, [*args, "--no-measure"])
     assert human.exit_code == 0, human.output
     assert "9 stars; 7 found in the archive, 2 not" in human.stdout
+    assert "disk: 0.01 GB more in the cache, kept (--no-keep-files: only the stars" in human.stdout
+
+
+def test_no_keep_files_holds_only_the_stars_in_flight(tmp_path: Path) -> None:
+    import threading
+
+    ids = synthetic_stars(tmp_path / "archive", 12, quarters=2)
+    cache = tmp_path / "cache"
+    most = 0
+    stop = threading.Event()
+
+    def watch() -> None:  # the cache's fullest moment during the run
+        nonlocal most
+        while not stop.is_set():
+            most = max(most, sum(1 for _ in cache.rglob("*.fits")))
+            stop.wait(0.01)
+
+    with FakeMast(tmp_path / "archive", file_latency=0.02) as mast:
+        run(tmp_path, mast, ids[:1], "before")  # a star the cache held before: it stays
+        kept = sorted(cache.rglob("*.fits"))
+        assert len(kept) == 2
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        try:
+            result = run(
+                tmp_path, mast, ids, "lean", keep_files=False, workers=1, max_downloads=1,
+                chunk_size=1,
+            )
+        finally:
+            stop.set()
+            watcher.join()
+        mast.reset_counts()
+        from exoextract.report.sheet import sheet_data
+
+        sheet = sheet_data(result.run_dir, ids[5])  # its files are gone: fetched again
+        assert sheet.name and sum(mast.downloads.values()) == 2
+    assert result.counts == {"ok": 12}
+    assert result.archive["files"] == 22 and result.archive["files_released"] == 22
+    assert len(list(cache.rglob("*.fits"))) == len(kept) + 2  # the plotted star's
+    # one worker, three stars downloaded ahead, one awaiting its checkpoint, and the kept one
+    assert most <= 2 * (1 + 3 + 1) + 2 < 24

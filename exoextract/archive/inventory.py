@@ -94,6 +94,9 @@ class Inventory:
     transfer: Transfer | None = None
     searched: int = 0  # stars asked of the archive (the rest had a fresh record)
     warnings: list[str] = field(default_factory=list)
+    keep_files: bool = True  # --keep-files: downloads stay in the cache
+    in_flight: int = 0  # stars whose files a run holds at once (workers + downloads ahead)
+    disk_free: int | None = None  # free bytes where the cache is
 
     @property
     def found(self) -> list[StarPlan]:
@@ -133,6 +136,15 @@ class Inventory:
         rate = self.transfer.size / max(self.transfer.seconds - latency, 1e-3)
         return (files * latency + size / rate) / max(self.connections, 1)
 
+    def disk_needed(self) -> int:
+        """Bytes the run adds to the cache at its fullest: every file still to fetch when
+        files are kept, else the ``in_flight`` biggest stars' files to fetch."""
+        sizes = sorted((s.bytes_to_fetch for s in self.found), reverse=True)
+        return sum(sizes if self.keep_files else sizes[: max(self.in_flight, 1)])
+
+    def disk_fits(self) -> bool | None:
+        return None if self.disk_free is None else self.disk_needed() <= self.disk_free
+
     def compute_seconds(self) -> float:
         cpu = sum(cpu_seconds(s.mission, s.baseline_days) for s in self.found)
         return cpu / max(self.workers, 1)
@@ -161,6 +173,9 @@ class Inventory:
             "estimated_compute_seconds": round(self.compute_seconds(), 1),
             "connections": self.connections,
             "workers": self.workers,
+            "keep_files": self.keep_files,
+            "disk_needed_bytes": self.disk_needed(),
+            "disk_free_bytes": self.disk_free,
             "warnings": self.warnings,
         }
 

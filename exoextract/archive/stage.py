@@ -33,7 +33,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import CancelledError, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
@@ -104,6 +104,9 @@ class ArchiveStage:
         self.api_calls = 0
         self.files_downloaded = 0
         self.bytes_downloaded = 0
+        self.fetched: dict[str, list[Path]] = {}  # files this run downloaded, per target
+        self.files_released = 0
+        self.bytes_released = 0
         self._targets: dict[str, _Target] = {}
         self._search_queue: deque[str] = deque()
         self._split: deque[list[str]] = deque()  # halves of failed searches, kept apart
@@ -182,6 +185,19 @@ class ArchiveStage:
             return target.job
         return None
 
+    def release(self, keys: Iterable[str]) -> None:
+        """Delete the files this run downloaded for these targets (``--no-keep-files``,
+        once their checkpoint is written); files cached before the run stay."""
+        for key in keys:
+            for path in self.fetched.pop(key, ()):
+                try:
+                    size = path.stat().st_size
+                    path.unlink()
+                except OSError:
+                    continue  # gone already, or not ours to delete: the cache cleaner's job
+                self.files_released += 1
+                self.bytes_released += size
+
     def ended(self) -> list[Outcome]:
         out, self._ended = self._ended, []
         return out
@@ -210,6 +226,11 @@ class ArchiveStage:
             "api_calls": self.api_calls,
             "files": self.files_downloaded,
             "bytes": self.bytes_downloaded,
+            **(
+                {"files_released": self.files_released, "bytes_released": self.bytes_released}
+                if self.files_released
+                else {}
+            ),
         }
 
     @property
@@ -417,6 +438,7 @@ class ArchiveStage:
             data = result.get("data") or {}
             self.files_downloaded += 1
             self.bytes_downloaded += int(data.get("bytes") or 0)
+            self.fetched.setdefault(key, []).append(product.path(self.config.cache_root))
             target.notes.extend(data.get("notes") or ())
             target.repaired += int(data.get("repaired") or 0)
             target.waiting.discard(product.filename)
