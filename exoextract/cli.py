@@ -12,6 +12,8 @@ import dataclasses
 import functools
 import json
 import sys
+import traceback
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -65,6 +67,9 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 EXIT_STRICT = 1
 EXIT_INCOMPLETE = 4
 EXIT_CHECK = 5
+EXIT_NOTHING = 6  # the run is complete and no target succeeded
+EXIT_ARCHIVE = 7  # the archive could not be reached (plan)
+EXIT_CRASH = 70  # a bug: an exception exoextract did not expect (sysexits' EX_SOFTWARE)
 
 
 def _user_errors(function: Callable[..., None]) -> Callable[..., None]:
@@ -448,8 +453,11 @@ def run(
         ),
     }
     settings = load_settings(config, overrides)
-    from exoextract.policy import warm_workers
+    from exoextract.policy import warm_workers, workers_note
 
+    note = workers_note(settings)
+    if note:
+        err.print(f"warning: {note}", markup=False)
     warm_workers(settings)  # the workers' imports load while this process imports the runner
     from exoextract.runner import start_run
 
@@ -859,8 +867,36 @@ def _exit_code(result: Any, strict: bool) -> None:
             f"Error: the run ended incomplete — resume with: exoextract resume {result.run_dir}"
         )
         raise typer.Exit(EXIT_INCOMPLETE)
+    if result.total and not result.ok:
+        err.print(f"Error: {_nothing_succeeded(result)}", markup=False)
+        raise typer.Exit(EXIT_NOTHING)
     if strict and result.not_ok:
         raise typer.Exit(EXIT_STRICT)
+
+
+def _nothing_succeeded(result: Any) -> str:
+    """One line on a run where every target failed: the commonest reason, what to check."""
+    reasons = Counter(
+        (str(f.get("status")), str(f.get("error_type") or "")) for f in result.failures
+    )
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(result.counts.items()))
+    line = f"no target succeeded ({counts})"
+    if not reasons:
+        return line + f" — see: exoextract status {result.run_dir}"
+    (status, kind), _ = reasons.most_common(1)[0]
+    example = next(
+        f for f in result.failures if (f.get("status"), f.get("error_type") or "") == (status, kind)
+    )
+    message = str(example.get("message") or "").splitlines()[0][:160] if example else ""
+    line += f"; most: {status}"
+    line += f" ({kind}: {message})" if kind else f" ({message})"
+    if kind == "TransientError" or "ConnectionError" in message:
+        line += " — the archive could not be reached: check the network or --mast-url"
+    elif status == "no_data":
+        line += " — no light curve was found: check --source and --data-dir (or the ids)"
+    else:
+        line += f" — see: exoextract status {result.run_dir}"
+    return line
 
 
 def _render_run(result: Any) -> None:
@@ -1084,4 +1120,14 @@ def main() -> None:
     except typer.TyperException as error:  # usage errors: typer already formats them
         err.print(f"Error: {error.format_message()}", markup=False)
         sys.exit(error.exit_code)
+    except Exception as error:  # a bug: its traceback for the report, its own exit code
+        traceback.print_exc()
+        first = (str(error).splitlines() or [""])[0][:200]
+        err.print(
+            f"Error: exoextract crashed ({type(error).__name__}: {first}) — a bug, not your "
+            "input; checkpointed work is kept (exoextract resume); please report it with the "
+            f"traceback above (exit {EXIT_CRASH})",
+            markup=False,
+        )
+        sys.exit(EXIT_CRASH)
     sys.exit(code if isinstance(code, int) else 0)

@@ -37,6 +37,12 @@ class CacheError(ExoextractError):
     exit_code = 2
 
 
+class ArchiveUnreachable(ExoextractError):
+    """The archive did not answer (network down, wrong --mast-url); nothing was written."""
+
+    exit_code = 7
+
+
 class Interrupted(ExoextractError):
     """The run was stopped by a signal after checkpointing everything that finished."""
 

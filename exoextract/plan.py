@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from exoextract.attempts import Outcome
-from exoextract.errors import InputError, RunDirError
-from exoextract.resources import default_workers
+from exoextract.errors import ArchiveUnreachable, InputError, RunDirError, TransientError
 from exoextract.runfolder import RunFolder
 from exoextract.settings import Settings
 from exoextract.sources import get_source
@@ -173,11 +172,20 @@ def archive_plan(
     download addresses of the files not yet cached, one per line."""
     from exoextract.archive.inventory import take_inventory
     from exoextract.archive.options import stage_config
+    from exoextract.policy import local_workers
 
     targets = read_input(csv_path, settings)
     stars = [(s[0].target_id, s[0].mission, s[0].number) for s in group_stars(targets.targets)]
-    workers = settings.workers or default_workers(settings.max_memory_per_worker)
-    inventory = take_inventory(stars, settings, workers, measure)
+    workers = local_workers(settings)
+    try:
+        inventory = take_inventory(stars, settings, workers, measure)
+    except TransientError as error:
+        where = settings.mast_url or "mast.stsci.edu"
+        first = ": ".join((str(error).splitlines() or [""])[0].split(": ")[:2])[:120]
+        raise ArchiveUnreachable(
+            f"the archive at {where} could not be reached ({first}) — check the network "
+            "(or --mast-url), then run plan again"
+        ) from None
     inventory.warnings[:0] = list(targets.warnings)
     config = stage_config(settings, workers)
     inventory.keep_files = settings.keep_files

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from exoextract.attempts import Policy
 from exoextract.isolation import TLS_BACKEND_ENV
-from exoextract.resources import default_workers
+from exoextract.resources import default_workers, usable_cpus, worker_limit
 from exoextract.settings import Settings
 from exoextract.supervisor import warm_up
 
@@ -21,7 +21,7 @@ def policy_for(settings: Settings) -> Policy:
     """How hard the executor tries; the workers are the setting's, or what the memory
     allows."""
     return Policy(
-        workers=settings.workers or default_workers(settings.max_memory_per_worker),
+        workers=local_workers(settings),
         timeout=settings.timeout,
         retries=settings.retries,
         backoff_base=settings.backoff_base,
@@ -36,6 +36,28 @@ def policy_for(settings: Settings) -> Policy:
         preload=PRELOAD,
         preload_env=((TLS_BACKEND_ENV, settings.tls_backend),),
     )
+
+
+def local_workers(settings: Settings) -> int:
+    """The setting's workers, or what the memory allows; on this machine (the local pool)
+    at most what it can start (:func:`exoextract.resources.worker_limit`)."""
+    if not settings.workers:
+        return default_workers(settings.max_memory_per_worker)
+    if settings.executor != "local":
+        return settings.workers
+    return min(settings.workers, worker_limit())
+
+
+def workers_note(settings: Settings) -> str | None:
+    """The line that says --workers was capped, or None."""
+    workers = local_workers(settings)
+    if settings.workers and workers < settings.workers:
+        return (
+            f"--workers {settings.workers} is more than this machine can start "
+            f"({worker_limit()} at most: {usable_cpus()} CPU(s) and its free memory); "
+            f"running {workers}"
+        )
+    return None
 
 
 def warm_workers(settings: Settings, policy: Policy | None = None) -> None:

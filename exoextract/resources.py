@@ -14,6 +14,11 @@ from pathlib import Path
 import psutil
 
 DEFAULT_WORKER_BUDGET = int(1.5 * 2**30)
+# the fewest bytes a worker holds once it has imported what it needs (lightkurve, numpy,
+# the kernels), and how many workers per CPU are worth starting (the archive's waits run in
+# their own processes: a CPU worker beyond a few per core only queues)
+WORKER_FLOOR_BYTES = 300 * 2**20
+WORKERS_PER_CPU = 4
 
 
 def usable_cpus() -> int:
@@ -65,3 +70,13 @@ def default_workers(max_memory_per_worker: int | None = None) -> int:
         return cpus
     budget = max_memory_per_worker or DEFAULT_WORKER_BUDGET
     return max(1, min(cpus, int(0.8 * memory // budget)))
+
+
+def worker_limit() -> int:
+    """The most local workers this machine can start and keep: ``WORKERS_PER_CPU`` per
+    usable CPU, and no more than its available memory holds at ``WORKER_FLOOR_BYTES``."""
+    limit = WORKERS_PER_CPU * usable_cpus()
+    memory = available_memory()
+    if memory is not None:
+        limit = min(limit, int(0.9 * memory // WORKER_FLOOR_BYTES))
+    return max(1, limit)

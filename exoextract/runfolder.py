@@ -30,6 +30,10 @@ RunState = Literal["running", "interrupted", "complete"]
 """The manifest's ``status``: a session is on it, it stopped before the end, or it is done."""
 
 
+# what a table file is called: an --out with one of these is a file meant for export
+TABLE_SUFFIXES = (".csv", ".parquet", ".tsv", ".txt", ".json", ".xlsx", ".fits", ".h5")
+
+
 class RunFolder:
     """One run's folder: the only writer of its manifest, and the keeper of its checkpoints.
 
@@ -48,7 +52,18 @@ class RunFolder:
     # ------------------------------------------------------------------ making, opening
     @staticmethod
     def check_free(path: Path) -> None:
-        """Refuse a folder that holds a run or anything else, before any work starts."""
+        """Refuse a folder that holds a run or anything else, before any work starts, and
+        a path that is (or names) a file: ``--out`` is the run's folder."""
+        if path.exists() and not path.is_dir():
+            raise RunDirError(
+                f"--out {path} is a file; --out names the run's folder — give a folder "
+                "(e.g. runs/koi); exoextract export RUN -o FILE writes a table to a file"
+            )
+        if not path.exists() and path.suffix.lower() in TABLE_SUFFIXES:
+            raise RunDirError(
+                f"--out {path} looks like a file name; --out names the run's folder — give "
+                f"a folder (e.g. {path.with_suffix('')}), then exoextract export RUN -o {path.name}"
+            )
         if (path / MANIFEST).exists():
             raise RunDirError(
                 f"{path} already holds a run — continue it with "

@@ -39,7 +39,7 @@ from exoextract.plan import (
     task_for,
     tasks_for,
 )
-from exoextract.policy import policy_for, warm_workers
+from exoextract.policy import policy_for, warm_workers, workers_note
 from exoextract.progress import NullProgress, Progress
 from exoextract.runfolder import (
     MANIFEST,
@@ -234,6 +234,9 @@ def _prepare(
     firsts = [replace(star[0], key=star[0].target_id) for star in group_stars(targets.targets)]
     located = get_source(settings.source).locate(firsts, settings, base_dir)
     warnings = list(targets.warnings)
+    note = workers_note(settings)
+    if note:
+        warnings.append(note)
     if settings.extra_features and targets.targets:
         warnings.extend(_probe_plugins(settings, targets.targets[0], plugin_path, policy))
     cluster = None

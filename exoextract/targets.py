@@ -139,11 +139,41 @@ def _parse_float(text: str, decimal_comma: bool) -> float | None:
     return None if math.isnan(number) else number
 
 
-def _decode(raw: bytes) -> str:
+# files people give for a CSV that are not text: their first bytes, what they are, the fix
+BINARY_FORMATS = (
+    (
+        b"PAR1",
+        "a Parquet file",
+        "convert it with pandas: pd.read_parquet({path!r}).to_csv('targets.csv', index=False)",
+    ),
+    (b"PK\x03\x04", "a zip archive (an Excel .xlsx?)", "save the sheet as CSV (File > Save as)"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel .xls workbook", "save the sheet as CSV (File > Save as)"),
+    (b"SIMPLE  =", "a FITS file", "give a CSV of star ids; FITS files go in --data-dir"),
+    (b"\x1f\x8b", "a gzip file", "unpack it (gunzip) and give the CSV inside"),
+)
+
+
+def _decode(raw: bytes, where: str = "the target file") -> str:
+    """The file's text: UTF-8 (with or without BOM), UTF-16 (with a BOM, or without one
+    where every other byte of ASCII text is NUL), else Windows-1252; one-line errors for
+    the binary files people mistake for a CSV."""
     if raw.startswith(b"\xef\xbb\xbf"):
         return raw[3:].decode("utf-8")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return raw.decode("utf-16")
+    for magic, what, fix in BINARY_FORMATS:
+        if raw.startswith(magic):
+            raise InputError(f"{where}: is {what}, not a CSV — {fix.format(path=where)}")
+    head = raw[:4096]
+    if head.count(0):
+        even, odd = head[0::2].count(0), head[1::2].count(0)
+        if odd > 0.4 * len(head) / 2 and even == 0:
+            return raw.decode("utf-16-le", errors="replace")
+        if even > 0.4 * len(head) / 2 and odd == 0:
+            return raw.decode("utf-16-be", errors="replace")
+        raise InputError(
+            f"{where}: is not a text file (it holds NUL bytes) — give a CSV of star ids"
+        )
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -186,7 +216,7 @@ def read_targets(
     if path.is_dir():
         raise InputError(f"{where}: is a folder — give the target CSV file")
     raw = path.read_bytes()
-    text = _decode(raw)
+    text = _decode(raw, where)
     lines = text.splitlines()
     offset = _split_preamble(lines)
     body = lines[offset:]

@@ -366,7 +366,13 @@ def test_no_keep_files_holds_only_the_stars_in_flight(tmp_path: Path) -> None:
         watcher.start()
         try:
             result = run(
-                tmp_path, mast, ids, "lean", keep_files=False, workers=1, max_downloads=1,
+                tmp_path,
+                mast,
+                ids,
+                "lean",
+                keep_files=False,
+                workers=1,
+                max_downloads=1,
                 chunk_size=1,
             )
         finally:

@@ -103,7 +103,8 @@ def _transform(data: np.ndarray, bufs: np.ndarray, m: int, p: int) -> None:
     stack[0, 0], stack[0, 1], stack[0, 2], stack[0, 3] = 0, m, 1, 0
     top = 1
     while top > 0:
-        row0, rows, target, ready = stack[top - 1, 0], stack[top - 1, 1], stack[top - 1, 2], stack[top - 1, 3]
+        row0, rows = stack[top - 1, 0], stack[top - 1, 1]
+        target, ready = stack[top - 1, 2], stack[top - 1, 3]
         if rows <= 2:
             _leaf(data, bufs[target], row0, rows, q)
             top -= 1
@@ -114,8 +115,10 @@ def _transform(data: np.ndarray, bufs: np.ndarray, m: int, p: int) -> None:
             top -= 1
             continue
         stack[top - 1, 3] = 1
-        stack[top, 0], stack[top, 1], stack[top, 2], stack[top, 3] = row0 + h, rows - h, 1 - target, 0
-        stack[top + 1, 0], stack[top + 1, 1], stack[top + 1, 2], stack[top + 1, 3] = row0, h, 1 - target, 0
+        stack[top, 0], stack[top, 1] = row0 + h, rows - h  # the tail, folded second
+        stack[top, 2], stack[top, 3] = 1 - target, 0
+        stack[top + 1, 0], stack[top + 1, 1] = row0, h  # the head, folded first
+        stack[top + 1, 2], stack[top + 1, 3] = 1 - target, 0
         top += 2
 
 

@@ -1,0 +1,230 @@
+"""Exit codes a script can trust and one-line errors (the README's exit-code table): a
+crash has its own code, a run where nothing succeeded is not a success, ``--out`` is a
+folder, targets files in other encodings or formats, an archive that does not answer, more
+workers than the machine can start, and ``run.sh`` deciding "complete" from the run folder."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from exoextract.cli import EXIT_ARCHIVE, EXIT_CRASH, EXIT_NOTHING, app
+from exoextract.resources import worker_limit
+
+from runhelpers import SLOW_SYNTHETIC, cli_env
+
+runner = CliRunner()
+FAST = ["--no-tls", "--no-bls", "--workers", "2", "--source", "synthetic"]
+REPO = Path(__file__).resolve().parent.parent
+RUN_SH = REPO / "scripts" / "colab" / "run.sh"
+
+
+def targets(tmp_path: Path, ids: str = "TIC 100\nTIC 101\n") -> Path:
+    path = tmp_path / "targets.csv"
+    path.write_text("target\n" + ids)
+    return path
+
+
+def test_a_crash_exits_70_with_its_traceback_and_one_line() -> None:
+    script = (
+        "import exoextract.cli as cli\n"
+        "@cli.app.command()\n"
+        "def boom() -> None:\n"
+        "    raise RuntimeError('an unexpected state\\nsecond line')\n"
+        "cli.main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, "boom"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == EXIT_CRASH == 70
+    assert "Traceback (most recent call last)" in done.stderr
+    assert done.stderr.splitlines()[-1] == (
+        "Error: exoextract crashed (RuntimeError: an unexpected state) — a bug, not your input; "
+        "checkpointed work is kept (exoextract resume); please report it with the traceback "
+        "above (exit 70)"
+    )
+
+
+def test_a_run_where_nothing_succeeded_says_why_and_exits_6(tmp_path: Path) -> None:
+    empty = tmp_path / "no-fits"
+    empty.mkdir()
+    out = tmp_path / "run"
+    done = runner.invoke(
+        app,
+        ["run", str(targets(tmp_path)), "--out", str(out), "--data-dir", str(empty), "--no-tls"],
+    )
+    assert done.exit_code == EXIT_NOTHING == 6, done.output
+    assert done.stderr.splitlines()[-1] == (
+        f"Error: no target succeeded (2 no_data); most: no_data (NoDataError: no light-curve "
+        f"file for TIC 100 under {empty}) — no light curve was found: check --source and "
+        "--data-dir (or the ids)"
+    )
+    assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
+    assert len(pd.read_parquet(out / "failures.parquet")) == 2  # the outcomes are kept
+
+
+def test_one_success_is_enough_for_exit_0(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    from dataclasses import replace
+
+    from exoextract.synthetic import spec_for, write_fits
+
+    write_fits(replace(spec_for(100, "TESS"), segments=1), data)
+    done = runner.invoke(
+        app,
+        [
+            "run",
+            str(targets(tmp_path)),
+            "--out",
+            str(tmp_path / "r"),
+            "--data-dir",
+            str(data),
+            "--no-tls",
+            "--no-bls",
+        ],
+    )
+    assert done.exit_code == 0, done.output
+
+
+def test_out_that_is_a_file_or_looks_like_one_is_refused(tmp_path: Path) -> None:
+    existing = tmp_path / "existing.txt"
+    existing.write_text("keep me\n")
+    done = runner.invoke(app, ["run", str(targets(tmp_path)), "--out", str(existing), *FAST])
+    assert done.exit_code == 2
+    assert done.stderr == (
+        f"Error: --out {existing} is a file; --out names the run's folder — give a folder "
+        "(e.g. runs/koi); exoextract export RUN -o FILE writes a table to a file\n"
+    )
+    assert existing.read_text() == "keep me\n"
+    table = tmp_path / "features.csv"
+    done = runner.invoke(app, ["run", str(targets(tmp_path)), "-o", str(table), *FAST])
+    assert done.exit_code == 2
+    assert done.stderr == (
+        f"Error: --out {table} looks like a file name; --out names the run's folder — give a "
+        f"folder (e.g. {tmp_path / 'features'}), then exoextract export RUN -o features.csv\n"
+    )
+    assert not table.exists()
+
+
+def test_utf16_without_a_bom_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "utf16.csv"
+    path.write_bytes("target,label\nTIC 100,PC\nTIC 101,FP\n".encode("utf-16-le"))
+    done = runner.invoke(app, ["run", str(path), "--out", str(tmp_path / "r"), *FAST, "--json"])
+    assert done.exit_code == 0, done.output
+    table = pd.read_parquet(tmp_path / "r" / "features.parquet")
+    assert list(table["target_id"]) == ["TIC 100", "TIC 101"]
+    assert list(table["label"]) == ["PC", "FP"]
+
+
+def test_a_parquet_or_excel_file_given_as_targets_says_what_it_is(tmp_path: Path) -> None:
+    parquet = tmp_path / "targets.parquet"
+    pd.DataFrame({"target": ["TIC 100"]}).to_parquet(parquet)
+    done = runner.invoke(app, ["run", str(parquet), "--out", str(tmp_path / "a"), *FAST])
+    assert done.exit_code == 2
+    assert done.stderr == (
+        f"Error: {parquet}: is a Parquet file, not a CSV — convert it with pandas: "
+        f"pd.read_parquet({str(parquet)!r}).to_csv('targets.csv', index=False)\n"
+    )
+    import zipfile
+
+    xlsx = tmp_path / "targets.xlsx"
+    with zipfile.ZipFile(xlsx, "w") as book:  # what an .xlsx is: a zip of XML parts
+        book.writestr("[Content_Types].xml", "<Types/>")
+    done = runner.invoke(app, ["run", str(xlsx), "--out", str(tmp_path / "b"), *FAST])
+    assert done.exit_code == 2
+    assert done.stderr == (
+        f"Error: {xlsx}: is a zip archive (an Excel .xlsx?), not a CSV — save the sheet as "
+        "CSV (File > Save as)\n"
+    )
+
+
+def test_plan_with_an_archive_that_does_not_answer_exits_7_with_one_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    done = runner.invoke(
+        app,
+        [
+            "plan",
+            str(targets(tmp_path, "KIC 1\n")),
+            "--mast-url",
+            url,
+            "--no-measure",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ],
+    )
+    assert done.exit_code == EXIT_ARCHIVE == 7, done.output
+    assert done.stderr == (
+        f"Error: the archive at {url} could not be reached (Mast.Caom.Filtered: "
+        "ConnectionError) — check the network (or --mast-url), then run plan again\n"
+    )
+
+
+def test_more_workers_than_the_machine_can_start_are_capped_with_a_line(tmp_path: Path) -> None:
+    asked = worker_limit() + 1000
+    done = runner.invoke(
+        app,
+        [
+            "run",
+            str(targets(tmp_path)),
+            "--out",
+            str(tmp_path / "r"),
+            *FAST[:2],
+            "--source",
+            "synthetic",
+            "--workers",
+            str(asked),
+            "--json",
+        ],
+    )
+    assert done.exit_code == 0, done.output
+    line = next(x for x in done.stderr.splitlines() if x.startswith("warning: --workers"))
+    assert line.startswith(f"warning: --workers {asked} is more than this machine can start")
+    assert line.endswith(f"running {worker_limit()}")
+    assert json.loads(done.stdout)["counts"] == {"ok": 2}
+
+
+def test_run_sh_says_complete_only_when_the_run_folder_is(tmp_path: Path) -> None:
+    """An exoextract that exits 1 before doing anything (as a crash did before it had its
+    own code): run.sh must not take 1 for "complete", it runs again until the run folder
+    says complete."""
+    path = targets(tmp_path)
+    out = tmp_path / "drive" / "run"
+    marker = tmp_path / "failed-once"
+    wrapper = tmp_path / "exo-fails-once"
+    wrapper.write_text(
+        "#!/usr/bin/env bash\n"
+        f"if [ ! -e {marker} ]; then touch {marker}; echo 'Traceback ...' >&2; exit 1; fi\n"
+        f'exec {shlex.quote(sys.executable)} -m exoextract "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    env = cli_env()
+    env.update(
+        EXOEXTRACT_BIN=str(wrapper),
+        EXOEXTRACT_CACHE_DIR=str(tmp_path / "cache"),
+        EXOEXTRACT_RETRY_DELAY="0",
+    )
+    done = subprocess.run(
+        ["bash", str(RUN_SH), str(path), str(out), *SLOW_SYNTHETIC],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "run.sh: exoextract ended with exit 1 (incomplete or killed)" in done.stdout
+    assert done.stdout.count("run.sh: complete") == 1
+    assert done.stdout.rstrip().endswith(
+        f"run.sh: complete: {out}/features.parquet — see: exoextract status {out}"
+    )
