@@ -229,8 +229,10 @@ KeepFilesOpt = Annotated[
     typer.Option(
         "--keep-files/--no-keep-files",
         rich_help_panel=PANEL_ARCHIVE,
-        help="Keep downloaded files in the cache (default), or delete each star's once its "
-        "checkpoint is written, so the run needs only its in-flight stars' disk.",
+        metavar="",
+        show_default=False,
+        help="Keep downloads in the cache (default), or delete a star's files once it is "
+        "checkpointed: the cache holds only the stars in flight.",
     ),
 ]
 CacheDirOpt = Annotated[
@@ -271,11 +273,15 @@ def _log_result(progress: Any, result: Any) -> None:
 
     for report in getattr(progress, "reports", ()):
         if isinstance(report, FileProgress):
-            counts = ", ".join(f"{s} {n}" for s, n in sorted(result.counts.items()))
+            stars = result.star_counts or result.counts
+            counts = ", ".join(f"{s} {n}" for s, n in sorted(stars.items()))
             state = "complete" if result.complete else "incomplete"
             if result.interrupted_by:
                 state = f"stopped by signal {result.interrupted_by}"
-            report.write(f"run {state}: {counts} of {result.total} targets in {result.run_dir}")
+            of = f"{result.stars or result.total} stars"
+            if result.stars and result.total != result.stars:
+                of += f" ({result.total} candidates)"
+            report.write(f"run {state}: {counts} of {of} in {result.run_dir}")
             report.close()
 
 
@@ -900,16 +906,11 @@ def _nothing_succeeded(result: Any) -> str:
 
 
 def _render_run(result: Any) -> None:
-    table = Table(title=f"exoextract run {result.run_id}", show_header=True)
-    table.add_column("status")
-    table.add_column("targets", justify="right")
-    for status, n in sorted(result.counts.items(), key=lambda kv: (kv[0] != "ok", kv[0])):
-        table.add_row(status, str(n))
-    table.add_row("total", str(result.total))
-    out.print(table)
+    title = f"exoextract run {result.run_id}"
+    out.print(_outcome_table(title, result.star_counts, result.counts, result.stars, result.total))
     out.print(
-        f"computed now: {result.computed}, already done: {result.previously_done}, "
-        f"{result.elapsed:.1f} s, {result.workers} worker(s)"
+        f"stars computed now: {result.computed}, already done: "
+        f"{result.stars_previously_done}, {result.elapsed:.1f} s, {result.workers} worker(s)"
     )
     if result.sequential_fallback:
         out.print("the pool stalled repeatedly; the run finished in sequential fallback")
@@ -934,6 +935,37 @@ def _render_run(result: Any) -> None:
         out.print(f"failures: {result.failures_path}")
 
 
+def _outcome_table(
+    title: str,
+    stars: dict[str, int],
+    rows: dict[str, int],
+    star_total: int = 0,
+    row_total: int = 0,
+) -> Table:
+    """Outcomes counted in stars (the work) and in rows (the table's candidates), apart
+    (one column where every star is one row), with a row for what has not finished."""
+    stars, rows = dict(stars), dict(rows)
+    star_total = star_total or sum(stars.values())
+    row_total = row_total or sum(rows.values())
+    if star_total > sum(stars.values()) or row_total > sum(rows.values()):
+        stars["not finished"] = star_total - sum(stars.values())
+        rows["not finished"] = row_total - sum(rows.values())
+    columns: list[tuple[str, dict[str, int], int]] = []
+    if star_total:
+        columns.append(("stars", stars, star_total))
+    if not star_total or stars != rows:
+        columns.append(("rows (candidates)" if star_total else "rows", rows, row_total))
+    table = Table(title=title, show_header=True)
+    table.add_column("status")
+    for name, _, _ in columns:
+        table.add_column(name, justify="right")
+    order = sorted(set(stars) | set(rows), key=lambda s: (s != "ok", s == "not finished", s))
+    for status in order:
+        table.add_row(status, *(str(counts.get(status, 0)) for _, counts, _ in columns))
+    table.add_row("total", *(str(total) for _, _, total in columns))
+    return table
+
+
 def _duration(seconds: float) -> str:
     minutes, secs = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
@@ -946,20 +978,20 @@ def _render_status(state: Any) -> None:
         "stopped": f"stopped: its process (pid {state.pid}) is gone without finishing",
     }.get(state.state, state.state)
     out.print(f"run {state.run_id} in {state.run_dir}: {live}", markup=False)
-    share = 100.0 * state.done / state.total if state.total else 100.0
-    out.print(f"targets: {state.done} done, {state.left} left of {state.total} ({share:.0f} %)")
+    stars_done = sum(state.star_counts.values())
+    share = 100.0 * stars_done / state.stars if state.stars else 100.0
+    line = f"stars: {stars_done} done, {state.stars - stars_done} left of {state.stars} "
+    line += f"({share:.0f} %); rows (candidates): {state.done} of {state.total}"
+    out.print(line)
     if state.rate_per_minute is not None:
-        line = f"rate: {state.rate_per_minute:.1f} targets/min over the last session"
+        line = f"rate: {state.rate_per_minute:.1f} stars/min over the last session"
         if state.eta_seconds is not None:
             line += f", about {_duration(state.eta_seconds)} left"
         out.print(line)
     if state.counts:
-        table = Table(title="outcomes")
-        table.add_column("status")
-        table.add_column("targets", justify="right")
-        for name, n in sorted(state.counts.items(), key=lambda kv: (kv[0] != "ok", kv[0])):
-            table.add_row(name, str(n))
-        out.print(table)
+        out.print(
+            _outcome_table("outcomes", state.star_counts, state.counts, state.stars, state.total)
+        )
     if state.failures:
         table = Table(title="why targets did not succeed (largest groups first)")
         for name in ("count", "status", "error", "message (example)", "targets"):

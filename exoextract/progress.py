@@ -19,7 +19,7 @@ from exoextract.errors import InputError
 
 
 class Progress(Protocol):
-    def start(self, total: int, done: int, workers: int, run_dir: str) -> None: ...
+    def start(self, total: int, done: int, workers: int, run_dir: str, rows: int = 0) -> None: ...
 
     def advance(self, outcome: Outcome) -> None: ...
 
@@ -29,7 +29,7 @@ class Progress(Protocol):
 
 
 class NullProgress:
-    def start(self, total: int, done: int, workers: int, run_dir: str) -> None:
+    def start(self, total: int, done: int, workers: int, run_dir: str, rows: int = 0) -> None:
         pass
 
     def advance(self, outcome: Outcome) -> None:
@@ -40,6 +40,14 @@ class NullProgress:
 
     def finish(self) -> None:
         pass
+
+
+def _stars(stars: int, rows: int) -> str:
+    """'10 stars (21 candidates)': the work is counted in stars, the table in rows."""
+    text = f"{stars} star{'s' if stars != 1 else ''}"
+    if rows and rows != stars:
+        text += f" ({rows} candidates)"
+    return text
 
 
 class _Counts:
@@ -87,12 +95,12 @@ class PlainProgress:
     def _print(self, text: str) -> None:
         print(text, file=self.stream, flush=True)
 
-    def start(self, total: int, done: int, workers: int, run_dir: str) -> None:
+    def start(self, total: int, done: int, workers: int, run_dir: str, rows: int = 0) -> None:
         self.counts.reset(total, done)
         self._last = time.monotonic()
         already = f", {done} already done" if done else ""
         self._print(
-            f"exoextract: {total} targets{already}, {workers} worker(s), run folder {run_dir}"
+            f"exoextract: {_stars(total, rows)}{already}, {workers} worker(s), run folder {run_dir}"
         )
 
     def advance(self, outcome: Outcome) -> None:
@@ -105,8 +113,8 @@ class PlainProgress:
     def _line(self) -> None:
         c = self.counts
         self._print(
-            f"progress: {c.done}/{c.total} done, {c.failed} not ok, "
-            f"{c.rate():.1f}/min, eta {c.eta()}"
+            f"progress: {c.done}/{c.total} stars done, {c.failed} not ok, "
+            f"{c.rate():.1f} stars/min, eta {c.eta()}"
         )
 
     def log(self, message: str) -> None:
@@ -127,7 +135,7 @@ class RichProgress:
         self._bar: Any = None
         self._task: Any = None
 
-    def start(self, total: int, done: int, workers: int, run_dir: str) -> None:
+    def start(self, total: int, done: int, workers: int, run_dir: str, rows: int = 0) -> None:
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -138,14 +146,14 @@ class RichProgress:
 
         self.counts.reset(total, done)
         self.console.print(
-            f"[bold]exoextract[/]: {total} targets, {workers} worker(s), run folder {run_dir}"
+            f"[bold]exoextract[/]: {_stars(total, rows)}, {workers} worker(s), run folder {run_dir}"
         )
         self._bar = Progress(
             TextColumn("[progress.description]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("[red]{task.fields[failed]} not ok"),
-            TextColumn("{task.fields[rate]}/min"),
+            TextColumn("{task.fields[rate]} stars/min"),
             TimeRemainingColumn(),
             console=self.console,
             transient=False,
@@ -220,9 +228,9 @@ class TeeProgress:
     def __init__(self, *reports: Progress) -> None:
         self.reports = reports
 
-    def start(self, total: int, done: int, workers: int, run_dir: str) -> None:
+    def start(self, total: int, done: int, workers: int, run_dir: str, rows: int = 0) -> None:
         for r in self.reports:
-            r.start(total, done, workers, run_dir)
+            r.start(total, done, workers, run_dir, rows)
 
     def advance(self, outcome: Outcome) -> None:
         for r in self.reports:

@@ -233,6 +233,7 @@ def record_progress(
         "chunks_done": sum(1 for n, f in zip(sizes, finished, strict=True) if f == n),
         "targets": sum(sizes),
         "targets_done": sum(finished),
+        "stars": sum(len(chunk) for chunk in chunks),
     }
     manifest["progress"] = progress
     manifest.pop("chunks", None)  # 0.1 listed every chunk's keys here

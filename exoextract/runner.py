@@ -99,6 +99,9 @@ class RunResult:
     sequential_fallback: bool = False
     interrupted_by: int | None = None
     archive: dict[str, int] = field(default_factory=dict)  # API calls, files, bytes
+    stars: int = 0  # the stars of the input (``total`` counts its rows: candidates)
+    star_counts: dict[str, int] = field(default_factory=dict)  # each star's status
+    stars_previously_done: int = 0
 
     @property
     def ok(self) -> int:
@@ -118,8 +121,11 @@ class RunResult:
             else None,
             "total": self.total,
             "counts": dict(sorted(self.counts.items())),
+            "stars": self.stars,
+            "star_counts": dict(sorted(self.star_counts.items())),
             "computed_this_session": self.computed,
             "previously_done": self.previously_done,
+            "stars_previously_done": self.stars_previously_done,
             "elapsed_seconds": round(self.elapsed, 2),
             "workers": self.workers,
             "pool_rebuilds": self.rebuilds,
@@ -259,7 +265,7 @@ def _execute(
     started = time.monotonic()
     done = folder.done_keys(retry)
     keys = [t.key for t in targets.targets]
-    previously_done = sum(1 for k in keys if k in done)
+    previously_done = sum(1 for k in keys if k in done)  # rows
     stars = group_stars(targets.targets)
     if settings.schedule == "biggest-first":
         stars = biggest_first(stars, prepared.located)
@@ -287,7 +293,9 @@ def _execute(
     stage = _archive_stage(settings, policy, sup, progress.log)
     stars_done = sum(1 for chunk in chunks for star in chunk if all(t.key in done for t in star))
     threading.Thread(target=warm, name="exoextract-merge-warm", daemon=True).start()
-    progress.start(sum(len(c) for c in chunks), stars_done, workers, str(folder.path))
+    progress.start(
+        sum(len(c) for c in chunks), stars_done, workers, str(folder.path), rows=len(keys)
+    )
     archive: dict[str, int] = {}
     try:
         tasks = [
@@ -358,6 +366,9 @@ def _execute(
         sequential_fallback=sup.stats.sequential_fallback,
         interrupted_by=interrupted,
         archive=archive,
+        stars=len(stars),
+        star_counts=star_counts(frame),
+        stars_previously_done=stars_done,
     )
     if complete:
         merged = merge(folder.path, frame, targets, settings, folder.run_id)
@@ -407,7 +418,17 @@ def _finished(folder: RunFolder, started: float) -> RunResult | None:
         failures=list(summary.get("failures") or []),
         warnings=["the run was already complete: nothing to do"],
         archive=dict(summary.get("archive") or {}),
+        stars=int(summary.get("stars") or 0),
+        star_counts=dict(summary.get("star_counts") or {}),
+        stars_previously_done=int(summary.get("stars") or 0),
     )
+
+
+def star_counts(frame: Any) -> dict[str, int]:
+    """Stars by status (a star's rows share its outcome; the first row's counts)."""
+    if frame.empty or "target_id" not in frame:
+        return {}
+    return dict(Counter(frame.drop_duplicates("target_id")["status"]))
 
 
 def _with_attempt(task: Task, attempt: int) -> Task:

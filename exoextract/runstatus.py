@@ -64,11 +64,13 @@ class RunStatus:
     done: int
     counts: dict[str, int]
     failures: list[FailureGroup]
-    rate_per_minute: float | None
+    rate_per_minute: float | None  # stars a minute
     eta_seconds: float | None
     sessions: int
     settings: dict[str, Any]
     features_path: Path | None
+    stars: int = 0  # ``total`` and ``counts`` are rows (candidates); these are stars
+    star_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def left(self) -> int:
@@ -101,6 +103,8 @@ class RunStatus:
             "done": self.done,
             "left": self.left,
             "counts": dict(sorted(self.counts.items())),
+            "stars": self.stars,
+            "star_counts": dict(sorted(self.star_counts.items())),
             "failures": [vars(g) for g in self.failures],
             "rate_per_minute": self.rate_per_minute,
             "eta_seconds": self.eta_seconds,
@@ -127,7 +131,21 @@ def run_status(run_dir: str | Path, now: dt.datetime | None = None) -> RunStatus
     state = str(manifest.get("status", "interrupted"))
     if state == "running" and not _alive(pid, last):
         state = "stopped"  # the process died without writing its end (SIGKILL, dead notebook)
-    rate, eta = _rate(last, finished_at, now, total - done, running=state == "running")
+    star_counts: Counter[str] = Counter()
+    seen: set[Any] = set()
+    for star, status in zip(
+        outcomes.column("target_id").to_pylist() if outcomes.num_rows else [],
+        outcomes.column("status").to_pylist() if outcomes.num_rows else [],
+        strict=True,
+    ):
+        if star not in seen:
+            seen.add(star)
+            star_counts[status] += 1
+    stars = int(progress.get("stars") or 0)
+    stars_done = sum(star_counts.values())
+    if not stars:  # a run folder from before stars were counted
+        stars = stars_done if state == "complete" else max(total, done)
+    rate, eta = _rate(last, finished_at, now, stars - stars_done, running=state == "running")
     features = run_dir / "features.parquet"
     settings = dict(manifest.get("settings") or {})
     if last.get("workers"):
@@ -148,6 +166,8 @@ def run_status(run_dir: str | Path, now: dt.datetime | None = None) -> RunStatus
         sessions=len(sessions),
         settings={k: settings.get(k) for k in SHOWN_SETTINGS if k in settings},
         features_path=features if state == "complete" and features.exists() else None,
+        stars=max(stars, stars_done),
+        star_counts=dict(star_counts),
     )
 
 
@@ -188,8 +208,8 @@ def finished_over_time(run_dir: str | Path) -> list[tuple[float, int]]:
 def _outcomes(store: CheckpointStore) -> tuple[pa.Table, list[tuple[float, int]]]:
     """(key, status, error_type, message of every finished target, a later file winning;
     (file time, rows) per checkpoint file)."""
-    wanted = ["key", "status", "error_type", "message"]
-    latest: dict[str, tuple[str, Any, Any]] = {}
+    wanted = ["key", "status", "error_type", "message", "target_id"]
+    latest: dict[str, tuple[str, Any, Any, Any]] = {}
     finished_at: list[tuple[float, int]] = []
     for path in store.files():
         try:
@@ -207,9 +227,10 @@ def _outcomes(store: CheckpointStore) -> tuple[pa.Table, list[tuple[float, int]]
             c: table.column(c).to_pylist() if c in names else [None] * table.num_rows
             for c in wanted
         }
-        for key, status, kind, message in zip(*(columns[c] for c in wanted), strict=True):
-            latest[key] = (status, kind, message)
-        finished_at.append((stamp, table.num_rows))
+        for key, status, kind, message, star in zip(*(columns[c] for c in wanted), strict=True):
+            latest[key] = (status, kind, message, star)
+        stars = columns["target_id"]
+        finished_at.append((stamp, len(set(stars)) if any(stars) else table.num_rows))
     keys = list(latest)
     return (
         pa.table(
@@ -218,6 +239,7 @@ def _outcomes(store: CheckpointStore) -> tuple[pa.Table, list[tuple[float, int]]
                 "status": [latest[k][0] for k in keys],
                 "error_type": [latest[k][1] for k in keys],
                 "message": [latest[k][2] for k in keys],
+                "target_id": [latest[k][3] for k in keys],
             }
         ),
         finished_at,
@@ -244,7 +266,7 @@ def _rate(
     left: int,
     running: bool,
 ) -> tuple[float | None, float | None]:
-    """Targets per minute over the last session, and seconds left at that rate."""
+    """Stars per minute over the last session, and seconds left at that rate."""
     started = _parse(session.get("started"))
     if started is None:
         return None, None

@@ -65,16 +65,22 @@ def test_bad_option_value(tmp_path: Path) -> None:
 
 
 def test_strict_fails_when_a_target_fails(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from exoextract.synthetic import spec_for, write_fits
+
+    data = tmp_path / "data"
+    write_fits(replace(spec_for(100, "TESS"), segments=1), data)
     targets = csv(tmp_path, "tic\n100\n5\n")
-    args = ["run", str(targets), "--source", "local", "--data-dir", str(tmp_path), "--no-tls"]
+    args = ["run", str(targets), "--source", "local", "--data-dir", str(data), "--no-tls"]
     lenient = runner.invoke(app, [*args, "--out", str(tmp_path / "a")])
     assert lenient.exit_code == 0, lenient.output  # complete: every target has an outcome
     assert "no_data" in lenient.stdout
     strict = runner.invoke(app, [*args, "--out", str(tmp_path / "b"), "--strict"])
     assert strict.exit_code == 1
     failures = pd.read_parquet(tmp_path / "b" / "failures.parquet")
-    assert list(failures["status"]) == ["no_data", "no_data"]
-    assert list(failures["line"]) == [2, 3]
+    assert list(failures["status"]) == ["no_data"]
+    assert list(failures["line"]) == [3]
 
 
 def test_existing_run_folder_is_not_overwritten(tmp_path: Path) -> None:
@@ -275,8 +281,8 @@ def test_plain_progress_lines_when_stderr_is_not_a_terminal(tmp_path: Path) -> N
     result = runner.invoke(app, ["run", str(targets), "--out", str(tmp_path / "r"), *FAST])
     assert result.exit_code == 0
     lines = result.stderr.splitlines()
-    assert lines[0] == f"exoextract: 2 targets, 2 worker(s), run folder {tmp_path / 'r'}"
-    assert lines[-1].startswith("progress: 2/2 done, 0 not ok, ")
+    assert lines[0] == f"exoextract: 2 stars, 2 worker(s), run folder {tmp_path / 'r'}"
+    assert lines[-1].startswith("progress: 2/2 stars done, 0 not ok, ")
     assert "\x1b[" not in result.stderr  # no terminal escape codes in logs
 
 
@@ -306,7 +312,8 @@ def test_resume_retry_failed_leaves_no_data_alone(tmp_path: Path) -> None:
     targets = csv(tmp_path, "tic\n100\n")
     out = tmp_path / "run"
     args = ["--source", "local", "--data-dir", str(tmp_path), "--no-tls", "--no-bls"]
-    assert runner.invoke(app, ["run", str(targets), "--out", str(out), *args]).exit_code == 0
+    first = runner.invoke(app, ["run", str(targets), "--out", str(out), *args])
+    assert first.exit_code == 6  # complete, and nothing succeeded
     again = json.loads(runner.invoke(app, ["resume", str(out), "--json", "--retry-failed"]).stdout)
     assert again["computed_this_session"] == 0  # no_data is final, not a failure to retry
 

@@ -228,3 +228,24 @@ def test_run_sh_says_complete_only_when_the_run_folder_is(tmp_path: Path) -> Non
     assert done.stdout.rstrip().endswith(
         f"run.sh: complete: {out}/features.parquet — see: exoextract status {out}"
     )
+
+
+def test_stars_and_candidates_are_counted_apart_everywhere(tmp_path: Path) -> None:
+    path = tmp_path / "koi.csv"
+    path.write_text(
+        "kepoi_name,kepid\nK00001.01,100\nK00001.02,100\nK00001.03,100\nK00002.01,101\n"
+    )
+    out = tmp_path / "r"
+    done = runner.invoke(app, ["run", str(path), "--out", str(out), *FAST])
+    assert done.exit_code == 0, done.output
+    assert done.stderr.splitlines()[0] == (
+        f"exoextract: 2 stars (4 candidates), 2 worker(s), run folder {out}"
+    )
+    table = [x.split("│")[1:-1] for x in done.stdout.splitlines() if x.startswith("│")]
+    assert [[c.strip() for c in row] for row in table] == [["ok", "2", "4"], ["total", "2", "4"]]
+    assert "stars computed now: 2, already done: 0," in done.stdout
+    status = runner.invoke(app, ["status", str(out)])
+    assert "stars: 2 done, 0 left of 2 (100 %); rows (candidates): 4 of 4" in status.stdout
+    assert "stars/min" in status.stdout
+    state = json.loads(runner.invoke(app, ["status", str(out), "--json"]).stdout)
+    assert (state["stars"], state["star_counts"], state["counts"]) == (2, {"ok": 2}, {"ok": 4})

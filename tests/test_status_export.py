@@ -181,10 +181,10 @@ def test_log_file_records_failures_and_the_result(finished: Path, tmp_path: Path
     assert result.exit_code == 0, result.output
     assert result.stderr == ""  # --quiet: nothing on the terminal
     lines = log.read_text().splitlines()
-    assert lines[0].split(" ", 1)[1].startswith("exoextract: 5 targets, 2 worker(s)")
+    assert lines[0].split(" ", 1)[1].startswith("exoextract: 5 stars, 2 worker(s)")
     failed = [line for line in lines if " target TIC 10" in line]
     assert len(failed) == 2 and all("failed ValueError: flag file" in x for x in failed)
-    assert lines[-1].endswith(f"run complete: failed 2, ok 3 of 5 targets in {out}")
+    assert lines[-1].endswith(f"run complete: failed 2, ok 3 of 5 stars in {out}")
     again = runner.invoke(app, ["resume", str(out), "--log-file", str(log), "--quiet"])
     assert again.exit_code == 0
     assert len(log.read_text().splitlines()) > len(lines)  # appended, not replaced
