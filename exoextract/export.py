@@ -26,7 +26,7 @@ FORMATS = ("csv", "parquet")
 # Column groups that are not feature families but may be picked with --columns.
 EXTRA_GROUPS = {
     "timing": "seconds spent per stage and family (seconds_*)",
-    "source": "files read and re-downloaded (n_files, n_redownloaded)",
+    "source": "files read, re-downloaded and left out (n_files, n_redownloaded, ...unreadable)",
 }
 IDENTITY = ("target_id", "candidate", "label")
 OUTCOME = ("status", "error_type", "message", "attempts", "exit_code")

@@ -33,7 +33,7 @@ OUTCOME_COLUMNS = (
 )
 
 
-SOURCE_COLUMNS = ("n_files", "n_redownloaded")
+SOURCE_COLUMNS = ("n_files", "n_redownloaded", "n_files_unreadable", "files_unreadable")
 
 
 def reserved_columns() -> set[str]:
@@ -82,6 +82,8 @@ def extract(task: Task) -> tuple[dict[str, dict[str, Any]], list[str], list[dict
         row.update(loaded.timing)
         row["n_files"] = float(len(fetched.files))
         row["n_redownloaded"] = float(fetched.repaired)
+        row["n_files_unreadable"] = float(len(fetched.unreadable))
+        row["files_unreadable"] = "; ".join(fetched.unreadable)
         if settings.extra_features:
             row.update(
                 plugins.run_all(

@@ -53,6 +53,7 @@ def merge(
     passthrough = _passthrough_frame(targets, warnings)
     kinds = {c.name: c.kind for c in features.column_specs(settings)}
     feature_cols = list(kinds)
+    kinds["files_unreadable"] = "text"
     timing = features.timing_columns(settings)
     known = (
         set(feature_cols)

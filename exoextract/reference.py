@@ -22,6 +22,13 @@ TRAILER = (
     ("n_files", "count", "Light-curve files read for the star (quarters, sectors)."),
     ("n_redownloaded", "count", "Cached files found corrupt, set aside and downloaded again."),
     (
+        "n_files_unreadable",
+        "count",
+        "Local files of the star left out because they are not whole (truncated, empty); "
+        "the star is measured on the rest.",
+    ),
+    ("files_unreadable", "text", "Their file names, `; `-separated (empty: none)."),
+    (
         "seconds_read",
         "s",
         "Wall seconds to find and read the light-curve files (downloads run before, in "

@@ -183,3 +183,42 @@ def test_raw_k2_is_read_with_a_pointer_to_corrected_products(tmp_path: Path) -> 
     assert len(fetched.notes) == 1
     assert "raw K2 photometry" in fetched.notes[0]
     assert "--author K2SFF or --author EVEREST" in fetched.notes[0]
+
+
+def test_one_truncated_quarter_is_left_out_and_named(shared_data: Path, tmp_path: Path) -> None:
+    """A real fault: one of Kepler-8's sixteen quarters cut short on disk. The star is
+    measured on the fifteen that read; the row and the run's warnings name the bad file."""
+    import json
+
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from exoextract.cli import app
+
+    star = tmp_path / "data" / "kepler" / "0069" / "006922244"
+    shutil.copytree(shared_data / "kepler" / "0069" / "006922244", star)
+    files = sorted(star.glob("*.fits"))
+    assert len(files) == 16
+    bad = files[5]
+    bad.write_bytes(bad.read_bytes()[: bad.stat().st_size // 3])
+    t = target("Kepler", 6922244)
+    fetched = get_source("local").fetch(task_for(t, tuple(str(p) for p in files)))
+    assert len(fetched.files) == 15 and bad.name not in {Path(p).name for p in fetched.files}
+    assert fetched.unreadable == (bad.name,)
+    assert any(note.startswith(f"{bad.name} left out: ") for note in fetched.notes)
+
+    targets = tmp_path / "targets.csv"
+    targets.write_text("kepid\n6922244\n")
+    out = tmp_path / "run"
+    args = ["--data-dir", str(tmp_path / "data"), "--no-tls", "--no-bls", "--json"]
+    done = CliRunner().invoke(app, ["run", str(targets), "--out", str(out), *args])
+    assert done.exit_code == 0, done.output
+    summary = json.loads(done.stdout)
+    assert summary["counts"] == {"ok": 1}
+    assert any(bad.name in w and "left out" in w for w in summary["warnings"])
+    row = pd.read_parquet(out / "features.parquet").iloc[0]
+    assert (row["n_files"], row["n_files_unreadable"], row["files_unreadable"]) == (
+        15.0,
+        1.0,
+        bad.name,
+    )

@@ -28,7 +28,7 @@ COLORS = (
     "tab:olive",
     "tab:gray",
 )
-NOT_FEATURES = {"n_files", "n_redownloaded"}
+NOT_FEATURES = {"n_files", "n_redownloaded", "n_files_unreadable", "files_unreadable"}
 
 
 def png(figure: Figure, dpi: int = 90) -> str:

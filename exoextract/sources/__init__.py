@@ -36,6 +36,7 @@ class Fetched:
     notes: tuple[str, ...] = ()
     repaired: int = 0  # cached files found corrupt and downloaded again
     facts: Any = None  # exoextract.filefacts.FileFacts: headers, apertures, every flag
+    unreadable: tuple[str, ...] = ()  # files of the star left out (not whole)
 
 
 class Source(Protocol):

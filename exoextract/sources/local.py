@@ -24,9 +24,9 @@ from pathlib import Path
 from exoextract import filenames
 from exoextract.archive.products import Product
 from exoextract.archive.products import one_per_segment as choose_per_segment
-from exoextract.errors import InputError, NoDataError
+from exoextract.errors import CorruptFileError, InputError, NoDataError
 from exoextract.filefacts import read_facts
-from exoextract.lcio import product_notes, read_lightcurve, stitch
+from exoextract.lcio import check_fits, product_notes, read_lightcurve, stitch
 from exoextract.settings import Settings
 from exoextract.sources import Fetched
 from exoextract.targets import Target
@@ -118,9 +118,27 @@ def fetch(task: Task) -> Fetched:
 
 
 def read_files(task: Task, paths: Sequence[str]) -> Fetched:
-    """Read and stitch a star's files; notes for files read as they are (raw K2)."""
+    """Read and stitch a star's files; notes for files read as they are (raw K2). A file
+    that is not whole (truncated, zero bytes) is left out with a note naming it, as long as
+    another file of the star reads: one bad quarter of sixteen does not lose the star."""
     settings = task.settings
-    lcs = [read_lightcurve(p, settings.flux_column, settings.quality_bitmask) for p in paths]
-    notes = tuple(note for p in paths for note in product_notes(p))
-    return Fetched(lc=stitch(lcs), files=tuple(paths), notes=task.notes + notes,
-                   repaired=task.repaired, facts=read_facts(paths, task.mission))  # fmt: skip
+    lcs, read, bad = [], [], []
+    for path in paths:
+        try:
+            lcs.append(read_lightcurve(path, settings.flux_column, settings.quality_bitmask))
+            read.append(path)
+        except CorruptFileError as error:
+            if not check_fits(path).bad:
+                raise  # whole but not a light curve: the user's choice of file is wrong
+            bad.append((path, error))
+    if not lcs:
+        raise bad[0][1]
+    notes = tuple(note for p in read for note in product_notes(p))
+    notes += tuple(
+        f"{os.path.basename(p)} left out: {check_fits(p).problem} — the star was measured "
+        f"without it; replace the file (exoextract clean-cache for the cache)"
+        for p, _ in bad
+    )
+    return Fetched(lc=stitch(lcs), files=tuple(read), notes=task.notes + notes,
+                   repaired=task.repaired, facts=read_facts(read, task.mission),
+                   unreadable=tuple(os.path.basename(p) for p, _ in bad))  # fmt: skip
