@@ -131,15 +131,32 @@ class Stopping:
         self.signum: int | None = None
         self.deadline = float("inf")
         self._lock = threading.Lock()
+        self._calls = 0
+        self._said = 0
 
     def stop(self, signum: int) -> None:
         with self._lock:
             now = time.monotonic()
+            self._calls += 1
             if self.signum is None:
                 self.signum = signum
                 self.deadline = now + self.grace
             else:
                 self.deadline = now
+
+    def news(self, running: int) -> str | None:
+        """The line to show once after each stop (not from the signal handler: printing
+        there can collide with the progress output), or None."""
+        if self._calls == self._said:
+            return None
+        self._said = self._calls
+        if self._said == 1 and running:
+            return (
+                f"stopping: {running} running star(s) get {self.grace:.0f} s to finish and be "
+                "checkpointed, nothing new starts; press Ctrl-C again to stop at once (their "
+                "work is lost, everything finished is kept)"
+            )
+        return "stopping now: checkpointing what finished"
 
     @property
     def requested(self) -> bool:

@@ -226,6 +226,8 @@ class DaskExecutor:
         limit = self.policy.timeout + self.policy.kill_grace + self.policy.stall_margin + 30.0
         try:
             while not queue.finished or inflight:
+                if (news := self._stopping.news(len(inflight))) is not None:
+                    self._log(news)
                 if self._stopping.now(bool(inflight)):
                     break
                 yield from queue.pump(submitting=not self._stopping.requested)

@@ -171,6 +171,8 @@ class Supervisor:
         compute = _Stage(self._new_pool(self.stats.sequential_fallback))
         try:
             while not queue.finished or compute.inflight:
+                if (news := self._stopping.news(len(compute.inflight))) is not None:
+                    self._log(news)
                 if self._stopping.now(bool(compute.inflight)):
                     break
                 yield from queue.pump(submitting=not self._stopping.requested)

@@ -164,3 +164,37 @@ def test_resuming_a_complete_run_reads_nothing_again(tmp_path: Path) -> None:
     csv.write_text(csv.read_text() + "TIC 999\n")
     with pytest.raises(Exception, match="changed since the run started"):
         resume_run(tmp_path / "run")
+
+
+def test_ctrl_c_says_it_is_stopping_and_a_second_stops_at_once(tmp_path: Path) -> None:
+    import threading
+    import time
+
+    path = tmp_path / "targets.csv"
+    rows = [f"TIC {400 + i},{0.2 if i < 2 else 60},x" for i in range(8)]
+    path.write_text("target,sleep,label\n" + "\n".join(rows) + "\n")
+    run_dir = tmp_path / "stopped"
+    proc = start_cli(["run", str(path), "--out", str(run_dir), *SLOW_SYNTHETIC], tmp_path)
+    lines: list[str] = []
+
+    def read() -> None:
+        assert proc.stderr is not None
+        lines.extend(iter(proc.stderr.readline, ""))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    wait_for(lambda: len(checkpoint_files(run_dir)) >= 1, 120, "a checkpoint")
+    time.sleep(1.0)  # the 60-second stars are running
+    os.kill(proc.pid, signal.SIGINT)
+    wait_for(lambda: any(x.startswith("note: stopping: ") for x in lines), 10, "stopping")
+    said = next(x for x in lines if x.startswith("note: stopping: "))
+    assert "press Ctrl-C again to stop at once" in said
+    started = time.monotonic()
+    os.kill(proc.pid, signal.SIGINT)
+    stdout, _ = proc.communicate(timeout=30)
+    reader.join(timeout=5)
+    assert proc.returncode == 130
+    assert time.monotonic() - started < 15  # not the 60 s the running stars would take
+    assert any(x.startswith("note: stopping now") for x in lines)
+    table = [[c.strip() for c in x.split("│")[1:-1]] for x in stdout.splitlines() if "│" in x]
+    assert ["ok", "2"] in table and ["not finished", "6"] in table and ["total", "8"] in table
