@@ -28,6 +28,7 @@ from exoextract.archive.stage import ArchiveStage
 from exoextract.attempts import Executor, Policy
 from exoextract.errors import InputError, RunDirError
 from exoextract.extract import reserved_columns
+from exoextract.mainguard import check_main_module
 from exoextract.merge import merge, warm
 from exoextract.plan import (
     biggest_first,
@@ -150,6 +151,8 @@ def start_run(
 ) -> RunResult:
     """Start a new run of ``csv_path`` into ``out_dir`` (default runs/<time>-<name>)."""
     policy = policy_for(settings)
+    if settings.executor == "local":
+        check_main_module(policy.start_method)
     warm_workers(settings, policy)
     targets = read_input(csv_path, settings)
     run_dir = Path(out_dir) if out_dir else new_run_dir(Path(runs_root), Path(csv_path))
@@ -192,6 +195,8 @@ def resume_run(
         if finished is not None:
             return finished
     policy = policy_for(settings)
+    if settings.executor == "local":
+        check_main_module(policy.start_method)
     warm_workers(settings, policy)
     targets = read_input(csv_path, settings)
     if targets.sha256 != folder.input_sha256 and not force:

@@ -489,11 +489,36 @@ def _flatten_toml(data: Mapping[str, Any], path: Path) -> dict[str, Any]:
     return flat
 
 
+# the presets shipped with exoextract: configs/NAME.toml beside the package
+PRESETS_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+
+def presets() -> list[str]:
+    """Names of the shipped presets (``colab-free``, ``laptop``, ...)."""
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.toml"))
+
+
+def config_path(config: str | Path) -> Path:
+    """A config file, or a preset by name (``colab-free``) from any folder; a path such as
+    ``configs/colab-free.toml`` that is not there from here finds the preset too."""
+    path = Path(config)
+    if path.is_file():
+        return path
+    name = path.stem if path.suffix == ".toml" and path.parent.name in ("configs", "") else None
+    if path.suffix == "" and len(path.parts) == 1:
+        name = path.name
+    if name is not None and (PRESETS_DIR / f"{name}.toml").is_file():
+        return PRESETS_DIR / f"{name}.toml"
+    known = ", ".join(presets()) or "none found"
+    raise InputError(
+        f"config file {path} not found — check the --config path, or name a preset ({known})"
+    )
+
+
 def read_config(path: str | Path) -> dict[str, Any]:
-    """Read a TOML config into a flat {field: value} mapping, naming any mistake."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"config file {path} not found — check the --config path")
+    """Read a TOML config (a file, or a preset by name) into a flat {field: value}
+    mapping, naming any mistake."""
+    path = config_path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as error:

@@ -249,3 +249,51 @@ def test_stars_and_candidates_are_counted_apart_everywhere(tmp_path: Path) -> No
     assert "stars/min" in status.stdout
     state = json.loads(runner.invoke(app, ["status", str(out), "--json"]).stdout)
     assert (state["stars"], state["star_counts"], state["counts"]) == (2, {"ok": 2}, {"ok": 4})
+
+
+SCRIPT = (
+    "from exoextract.runner import start_run\n"
+    "from exoextract.settings import load_settings\n"
+    "{guard}r = start_run('t.csv', load_settings('laptop', {{'source': 'synthetic', "
+    "'run_tls': False, 'run_bls': False, 'workers': 2}}), out_dir='r')\n"
+    "{guard}print('counts', r.counts)\n"
+)
+
+
+def _python(
+    tmp_path: Path, args: list[str], stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "t.csv").write_text("target\nTIC 100\nTIC 101\n")
+    return subprocess.run(
+        [sys.executable, *args],
+        input=stdin,
+        cwd=tmp_path,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def test_a_script_without_the_main_guard_is_refused_before_any_write(tmp_path: Path) -> None:
+    script = tmp_path / "noguard.py"
+    script.write_text(SCRIPT.format(guard=""))
+    done = _python(tmp_path, [str(script)])
+    assert done.returncode != 0
+    assert done.stderr.splitlines()[-1] == (
+        "exoextract.errors.InputError: noguard.py, line 3: the run starts at the top level of "
+        'the script — put it under `if __name__ == "__main__":` (worker processes import the '
+        "script again as they start)"
+    )
+    assert not (tmp_path / "r").exists()  # nothing half-made blocks the next try
+    guarded = SCRIPT.format(guard="").replace("r = ", 'if __name__ == "__main__":\n    r = ')
+    script.write_text(guarded.replace("print(", "    print("))
+    done = _python(tmp_path, [str(script)])
+    assert done.returncode == 0, done.stderr
+    assert "counts {'ok': 2}" in done.stdout
+
+
+def test_a_script_from_standard_input_runs_and_presets_load_by_name(tmp_path: Path) -> None:
+    done = _python(tmp_path, ["-"], stdin=SCRIPT.format(guard=""))
+    assert done.returncode == 0, done.stderr
+    assert "counts {'ok': 2}" in done.stdout  # 'laptop': the preset, from outside the repo

@@ -155,3 +155,20 @@ def test_default_config_lists_every_setting_in_its_section() -> None:
     expected = {f.name: f.metadata["section"] for f in fields(Settings)}
     assert {k: found.get(k) for k in expected} == expected
     tomllib.loads(path.read_text())  # and it still parses
+
+
+def test_presets_load_by_name_from_any_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from exoextract.errors import InputError
+    from exoextract.settings import PRESETS_DIR, load_settings, presets
+
+    assert {"colab-free", "laptop", "default"} <= set(presets())
+    monkeypatch.chdir(tmp_path)  # outside the repository
+    by_file = load_settings(PRESETS_DIR / "colab-free.toml")
+    assert load_settings("colab-free") == by_file
+    assert load_settings("configs/colab-free.toml") == by_file  # the README's path, from here
+    with pytest.raises(
+        InputError, match=r"config file nope not found — .*name a preset \(.*laptop"
+    ):
+        load_settings("nope")
