@@ -24,7 +24,7 @@ from rich.table import Table
 
 from exoextract import __version__
 from exoextract.errors import ExoextractError, InputError
-from exoextract.settings import SOURCES, Settings, load_settings
+from exoextract.settings import SEARCH_MODES, SOURCES, Settings, load_settings
 
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(Settings)}
 
@@ -418,6 +418,8 @@ def run(
     log_file: LogFileOpt = None,
 ) -> None:
     """Extract features for every target in a CSV, checkpointing as it goes."""
+    if search is not None and search not in SEARCH_MODES:  # one flag for two settings
+        raise InputError(f"unknown --search {search!r} — use one of: {', '.join(SEARCH_MODES)}")
     overrides = {
         "source": source,
         "data_dir": str(data_dir) if data_dir else None,

@@ -264,6 +264,8 @@ def read_targets(
     index = {name: i for i, name in enumerate(lowered)}
     dropped = {c for c, _ in layout.id_columns if c in GENERIC_ID_COLUMNS}
     dropped |= {c for c in (layout.mission, layout.path) if c}
+    if layout.candidate == "candidate":  # the output's own candidate column: not twice
+        dropped.add("candidate")
     passthrough = [i for i, n in enumerate(lowered) if n not in dropped]
     columns = _passthrough_columns(names, passthrough, records, decimal_comma)
     builder = _RowReader(where, layout, index, default_mission, decimal_comma)

@@ -297,3 +297,17 @@ def test_a_script_from_standard_input_runs_and_presets_load_by_name(tmp_path: Pa
     done = _python(tmp_path, ["-"], stdin=SCRIPT.format(guard=""))
     assert done.returncode == 0, done.stderr
     assert "counts {'ok': 2}" in done.stdout  # 'laptop': the preset, from outside the repo
+
+
+def test_smaller_cracks_search_flag_and_candidate_column(tmp_path: Path) -> None:
+    done = runner.invoke(app, ["run", str(targets(tmp_path)), "--search", "medium", *FAST])
+    assert done.exit_code == 2
+    assert done.stderr == "Error: unknown --search 'medium' — use one of: fast, full\n"
+    path = tmp_path / "cands.csv"
+    path.write_text("target,candidate\nTIC 100,TOI-1.01\nTIC 100,TOI-1.02\n")
+    done = runner.invoke(app, ["run", str(path), "--out", str(tmp_path / "c"), *FAST, "--json"])
+    assert done.exit_code == 0, done.output
+    assert not [w for w in json.loads(done.stdout)["warnings"] if "clashes" in w]
+    table = pd.read_parquet(tmp_path / "c" / "features.parquet")
+    assert list(table["candidate"]) == ["TOI-1.01", "TOI-1.02"]
+    assert "input_candidate" not in table
