@@ -651,13 +651,21 @@ def export(
             "columns are always kept)."
         ),
     ] = None,
+    partial: Annotated[
+        bool,
+        typer.Option(
+            "--partial",
+            metavar="",
+            help="A run that is not complete: export the stars it has finished.",
+        ),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Write a finished run's features (or --signals), labels and catalog columns to a file."""
     from exoextract.export import export_run
 
     groups = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
-    done = export_run(run_dir, output, fmt, include_failures, groups, signals)
+    done = export_run(run_dir, output, fmt, include_failures, groups, signals, partial)
     if json_out:
         out.print_json(json.dumps({**vars(done), "path": str(done.path)}))
         return

@@ -48,25 +48,67 @@ def export_run(
     include_failures: bool = False,
     groups: Sequence[str] | None = None,
     signals: bool = False,
+    partial: bool = False,
 ) -> Exported:
     """Write the run's features (and failures), or its signals, to ``path``; the format
-    comes from ``fmt`` or the file's suffix."""
+    comes from ``fmt`` or the file's suffix. ``partial``: a run that is not complete gives
+    the rows of the stars it finished (merged from its checkpoints; the run is untouched)."""
     run_dir, path = Path(run_dir), Path(path)
     fmt = _format(path, fmt)
     state = run_status(run_dir)
-    if state.features_path is None:
+    if state.features_path is None and not partial:
+        stars_done = sum(state.star_counts.values())
         raise RunDirError(
-            f"{run_dir} is not complete ({state.done} of {state.total} targets, {state.state}) "
-            f"— finish it with `exoextract resume {run_dir}`, then export"
+            f"{run_dir} is not complete ({stars_done} of {state.stars} stars, {state.state}) "
+            f"— finish it with `exoextract resume {run_dir}`, or export what is done with "
+            "--partial"
         )
+    if state.features_path is None:
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="exoextract-partial-") as tmp:
+            merged = _merge_finished(run_dir, Path(tmp))
+            return _export(merged.features_path, run_dir, path, fmt, include_failures,
+                           groups, signals, merged.failures_path)  # fmt: skip
+    return _export(state.features_path, run_dir, path, fmt, include_failures, groups, signals,
+                   run_dir / "failures.parquet")  # fmt: skip
+
+
+def _merge_finished(run_dir: Path, into: Path) -> Any:
+    """The tables of the stars a run has finished, written into ``into``."""
+    from exoextract.merge import merge
+    from exoextract.plan import read_input
+    from exoextract.runfolder import RunFolder
+
+    folder = RunFolder.open(run_dir)
+    if not folder.input_path.exists():
+        raise RunDirError(f"{run_dir}: its input {folder.input_path} is gone — put it back")
+    targets = read_input(folder.input_path, folder.settings)
+    frame = folder.store.load()
+    if frame.empty:
+        raise RunDirError(f"{run_dir} has no finished star yet — nothing to export")
+    frame = frame[frame["key"].isin({t.key for t in targets.targets})]
+    return merge(into, frame, targets, folder.settings, folder.run_id)
+
+
+def _export(
+    features_path: Path,
+    run_dir: Path,
+    path: Path,
+    fmt: str,
+    include_failures: bool,
+    groups: Sequence[str] | None,
+    signals: bool,
+    failures_path: Path,
+) -> Exported:
     if signals and include_failures:
         raise InputError(
             "--signals and --include-failures do not go together — a target that did not "
             "succeed has no signals; export them in two files"
         )
-    source = state.features_path
+    source = features_path
     if signals:
-        source = state.features_path.parent / "signals.parquet"
+        source = features_path.parent / "signals.parquet"
         if not source.exists():
             raise RunDirError(
                 f"{run_dir} has no signals.parquet (it was made before signals were kept) — "
@@ -76,7 +118,7 @@ def export_run(
     table = select(table, groups)
     failures = 0
     if include_failures:
-        bad = pd.read_parquet(run_dir / "failures.parquet")
+        bad = pd.read_parquet(failures_path)
         failures = len(bad)
         table = pd.concat(
             [table.assign(status="ok"), bad.drop(columns=["line"], errors="ignore")],

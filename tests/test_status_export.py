@@ -112,7 +112,20 @@ def test_status_while_running_then_after_a_kill(tmp_path: Path) -> None:
     assert refused.returncode == 2
     assert refused.stderr.startswith(f"Error: {run_dir} is not complete (")
     assert f"finish it with `exoextract resume {run_dir}`" in refused.stderr
+    assert "or export what is done with --partial" in refused.stderr
     assert not (tmp_path / "x.csv").exists()
+    done_rows = after["done"]
+    partial = run_cli(
+        ["export", str(run_dir), "-o", str(tmp_path / "x.csv"), "--partial"], tmp_path
+    )
+    assert partial.returncode == 0, partial.stderr
+    table = pd.read_csv(tmp_path / "x.csv")
+    checkpointed = pd.concat([pd.read_parquet(p) for p in checkpoint_files(run_dir)])
+    ok = checkpointed[checkpointed["status"] == "ok"]
+    assert sorted(table["target_id"]) == sorted(ok["target_id"]) and done_rows >= 4
+    assert not (run_dir / "features.parquet").exists()  # the run is untouched
+    resumed = run_cli(["resume", str(run_dir), "--json"], tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
 
 
 def test_status_of_a_folder_that_is_not_a_run(tmp_path: Path) -> None:
