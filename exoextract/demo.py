@@ -1,16 +1,15 @@
 """``exoextract demo``: synthetic stars written as archive FITS files, run end to end.
 
 Nothing is downloaded: the stars are generated (:mod:`exoextract.synthetic`), written in
-the archive's Kepler and TESS formats to a ``demo-inputs-*`` folder beside the run (kept, so
-that its stars can be plotted later), and processed by the real pipeline with the ``local``
-source, so the demo exercises what a real run does.
+the archive's Kepler and TESS formats to one ``demo-inputs`` folder beside the runs (the
+same stars each time, kept so that they can be plotted later), and processed by the real
+pipeline with the ``local`` source, so the demo exercises what a real run does.
 """
 
 from __future__ import annotations
 
-import csv
 import math
-import shutil
+import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from exoextract.errors import ExoextractError
+from exoextract.errors import InputError
 from exoextract.progress import Progress
 from exoextract.runner import RunResult, start_run
 from exoextract.settings import Settings
@@ -63,33 +62,50 @@ def run_demo(
     runs_root: str | Path = "runs",
 ) -> DemoResult:
     specs = demo_specs(n)
-    # The inputs stay beside the run, so that `exoextract plot` can redraw its stars later.
+    # The inputs stay beside the run, so that `exoextract plot` can redraw its stars later;
+    # they are the same stars every time, so every demo shares one folder of them.
     root = Path(out_dir).resolve().parent if out_dir else Path(runs_root)
-    root.mkdir(parents=True, exist_ok=True)
-    inputs = Path(tempfile.mkdtemp(prefix="demo-inputs-", dir=root))
+    inputs = root / "demo-inputs"
     archive = inputs / "archive"
-    for spec in specs:
-        write_fits(spec, archive)
-    csv_path = inputs / "demo_targets.csv"
-    with open(csv_path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["target", "label", "injected_period"])
-        for spec in specs:
-            prefix = "TIC" if spec.mission == "TESS" else "KIC"
-            period = f"{spec.period:.5f}" if spec.has_transit else ""
-            writer.writerow([f"{prefix} {spec.number}", spec.kind, period])
     try:
-        run = start_run(
-            csv_path,
-            settings.replace(source="local", data_dir=str(archive)),
-            out_dir=out_dir,
-            progress=progress,
-            runs_root=runs_root,
-        )
-    except ExoextractError:  # nothing ran (a taken --out): leave no inputs behind
-        shutil.rmtree(inputs, ignore_errors=True)
-        raise
+        archive.mkdir(parents=True, exist_ok=True)
+        _write_missing(specs, archive)
+    except OSError as error:
+        raise InputError(
+            f"cannot write the demo's stars to {inputs}: {error.strerror or error} — choose "
+            "another --out"
+        ) from None
+    rows = [["target", "label", "injected_period"]]
+    for spec in specs:
+        prefix = "TIC" if spec.mission == "TESS" else "KIC"
+        period = f"{spec.period:.5f}" if spec.has_transit else ""
+        rows.append([f"{prefix} {spec.number}", spec.kind, period])
+    csv_path = inputs / f"demo_targets_{len(specs)}.csv"
+    text = "".join(",".join(row) + "\n" for row in rows)
+    if not csv_path.exists() or csv_path.read_text() != text:
+        partial = csv_path.with_suffix(".csv.part")
+        partial.write_text(text)
+        os.replace(partial, csv_path)
+    run = start_run(
+        csv_path,
+        settings.replace(source="local", data_dir=str(archive)),
+        out_dir=out_dir,
+        progress=progress,
+        runs_root=runs_root,
+    )
     return DemoResult(run=run, stars=_compare(specs, run))
+
+
+def _write_missing(specs: list[StarSpec], archive: Path) -> None:
+    """Write the stars' files that the shared folder does not hold yet (each file moved in
+    whole, so a demo running beside this one never reads half a file)."""
+    with tempfile.TemporaryDirectory(dir=archive.parent) as tmp:
+        for spec in specs:
+            for path in write_fits(spec, Path(tmp)):
+                target = archive / path.relative_to(tmp)
+                if not target.exists():
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(path, target)
 
 
 def _compare(specs: list[StarSpec], run: RunResult) -> list[dict[str, Any]]:

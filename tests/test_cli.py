@@ -269,6 +269,10 @@ def test_demo_recovers_the_injected_signals(tmp_path: Path) -> None:
     report = json.loads(result.stdout)
     assert report["with_signal"] == 2 and report["recovered"] == 2
     assert report["run"]["counts"] == {"ok": 4}
+    again = runner.invoke(app, ["demo", "--stars", "4", "--out", str(tmp_path / "d2"), "--json"])
+    assert again.exit_code == 0, again.output
+    # one shared folder of the demo's stars beside the runs, not one more per demo
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d2", "demo", "demo-inputs"]
 
 
 def test_version() -> None:
