@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,11 +13,15 @@ from exoextract.errors import CorruptFileError, NoDataError
 
 
 def quiet_import_lightkurve() -> Any:
-    """Import lightkurve without its import-time warning about optional PRF packages."""
+    """Import lightkurve without its import-time warning about optional PRF packages, and
+    without its log line "N% of the cadences will be ignored" on every read: a line that
+    names no star, printed by every worker, the report and plot (the row's ``n_points`` and
+    ``quality_`` columns say what the mask left and where flags touch the transits)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import lightkurve
 
+    logging.getLogger("lightkurve.utils").setLevel(logging.ERROR)
     return lightkurve
 
 

@@ -311,3 +311,27 @@ def test_smaller_cracks_search_flag_and_candidate_column(tmp_path: Path) -> None
     table = pd.read_parquet(tmp_path / "c" / "features.parquet")
     assert list(table["candidate"]) == ["TOI-1.01", "TOI-1.02"]
     assert "input_candidate" not in table
+
+
+def test_an_unclosed_quote_is_named_by_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "quoted.csv"
+    path.write_text('target,label\nTIC 1,"PC\nTIC 2,FP\nTIC 3,PC\n')
+    done = runner.invoke(app, ["run", str(path), "--out", str(tmp_path / "q"), *FAST])
+    assert done.exit_code == 2
+    assert done.stderr == (
+        f'Error: {path}: line 2 opens a quote (") that does not close on that line — close '
+        "it, or remove the stray quote\n"
+    )
+
+
+def test_no_anonymous_quality_mask_lines_from_lightkurve(shared_data: Path, tmp_path: Path) -> None:
+    """TIC 8348911's sector 24 has a third of its cadences flagged: lightkurve logs it on
+    every read, from every worker, naming no star."""
+    from runhelpers import run_cli
+
+    path = tmp_path / "t.csv"
+    path.write_text("tic\n8348911\n")
+    args = ["--data-dir", str(shared_data), "--no-tls", "--no-bls"]
+    done = run_cli(["run", str(path), "--out", str(tmp_path / "r"), *args], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "of the cadences will be ignored" not in done.stderr + done.stdout
