@@ -201,13 +201,13 @@ def failure_groups(outcomes: pa.Table, examples: int = 3) -> list[FailureGroup]:
 
 
 def finished_over_time(run_dir: str | Path) -> list[tuple[float, int]]:
-    """(file time, targets) of every checkpoint file: when targets finished."""
+    """(file time, stars) of every checkpoint file: when stars finished."""
     return _outcomes(CheckpointStore(Path(run_dir)))[1]
 
 
 def _outcomes(store: CheckpointStore) -> tuple[pa.Table, list[tuple[float, int]]]:
     """(key, status, error_type, message of every finished target, a later file winning;
-    (file time, rows) per checkpoint file)."""
+    (file time, stars) per checkpoint file)."""
     wanted = ["key", "status", "error_type", "message", "target_id"]
     latest: dict[str, tuple[str, Any, Any, Any]] = {}
     finished_at: list[tuple[float, int]] = []

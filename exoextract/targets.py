@@ -255,7 +255,7 @@ def read_targets(
         if any("\n" in c for c in cells):  # a quote opened and closed lines later, or never
             start = line - max(c.count("\n") for c in cells)
             raise InputError(
-                f"{where}: line {start} opens a quote (\") that does not close on that line — "
+                f'{where}: line {start} opens a quote (") that does not close on that line — '
                 "close it, or remove the stray quote"
             )
         if len(cells) > len(names) and any(c.strip() for c in cells[len(names) :]):

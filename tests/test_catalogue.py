@@ -159,8 +159,11 @@ def test_catalog_and_views_survive_the_parquet_round_trip(tmp_path: Path) -> Non
         *features.feature_columns(settings),
         "n_files",
         "n_redownloaded",
+        "n_files_unreadable",
+        "files_unreadable",
         *features.timing_columns(settings),
     ]
+    assert str(table.schema.field("files_unreadable").type) == "string"
     assert "seconds_read" in names and "seconds_views" in names
     assert len(table.column("view_local")[0].as_py()) == 201
 

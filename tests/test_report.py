@@ -287,3 +287,18 @@ def test_report_and_sheet_open_in_a_real_browser(run_dir: Path, tmp_path: Path) 
     assert pixels.shape[0] > 3000  # the whole page: header, figures, tables, the sheet
     assert pixels.std() > 20  # real content, not a blank page
     assert (pixels < 128).mean() > 0.01  # text and lines drawn
+
+
+def test_transit_marks_stay_on_the_data_and_one_checkpoint_is_no_dot() -> None:
+    from exoextract.report.figures import throughput_figure
+    from exoextract.report.sheet import _observed
+
+    time = np.concatenate([np.arange(0.0, 9.5, 0.02), np.arange(30.0, 39.5, 0.02)])
+    mids = 1.0 + 3.0 * np.arange(14)  # 1, 4, ..., 40: 10-28 fall in the gap, 40 after
+    kept = _observed(mids, time)
+    assert list(kept) == [1.0, 4.0, 7.0, 31.0, 34.0, 37.0]
+    figure = throughput_figure([(1000.0, 7)])
+    texts = [t.get_text() for t in figure.axes[0].texts]
+    assert texts == ["all 7 stars in one checkpoint"] and not figure.axes[0].lines
+    two = throughput_figure([(1000.0, 7), (1060.0, 3)])
+    assert two.axes[0].lines and two.axes[0].get_ylabel() == "stars"

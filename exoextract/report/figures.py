@@ -84,9 +84,13 @@ def throughput_figure(finished: Sequence[tuple[float, int]]) -> Figure:
     """Targets finished over time, from the checkpoint files' times."""
     figure = Figure(figsize=(6.0, 2.6), layout="constrained")
     ax = figure.add_subplot()
-    ax.set_title("targets finished over time", fontsize=10, loc="left")
-    ax.set_ylabel("targets")
-    if finished:
+    ax.set_title("stars finished over time", fontsize=10, loc="left")
+    ax.set_ylabel("stars")
+    if len(finished) == 1:  # one checkpoint: a single dot says nothing
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, f"all {finished[0][1]} stars in one checkpoint", ha="center",
+                va="center", transform=ax.transAxes)  # fmt: skip
+    elif finished:
         points = sorted(finished)
         start = points[0][0]
         span = points[-1][0] - start

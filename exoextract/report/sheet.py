@@ -222,9 +222,20 @@ def _light_curve(
         first = math.ceil((time.min() - t0) / period)
         last = math.floor((time.max() - t0) / period)
         if last - first < 2000:
-            mids = t0 + period * np.arange(first, last + 1)
+            mids = _observed(t0 + period * np.arange(first, last + 1), time)
             low = float(np.nanpercentile(flux, 0.5))
             ax.plot(mids, np.full(mids.size, low), "^", color="tab:red", ms=4, label="transits")
+
+
+def _observed(mids: np.ndarray, time: np.ndarray, within: float = 0.1) -> np.ndarray:
+    """The predicted transit times that fall on data (a point within ``within`` days), so
+    the marks do not fill the gaps between quarters or sectors."""
+    if not time.size or not mids.size:
+        return mids
+    ordered = np.sort(time)
+    at = np.clip(np.searchsorted(ordered, mids), 1, ordered.size - 1)
+    nearest = np.minimum(np.abs(ordered[at] - mids), np.abs(ordered[at - 1] - mids))
+    return mids[nearest <= within]
 
 
 def _other_signals(ax: Axes, data: SheetData) -> None:
@@ -240,7 +251,7 @@ def _other_signals(ax: Axes, data: SheetData) -> None:
         if _finite(period) and period > 0:
             first = math.ceil((data.time.min() - t0) / period)
             last = math.floor((data.time.max() - t0) / period)
-            mids = t0 + period * np.arange(first, min(last, first + 2000) + 1)
+            mids = _observed(t0 + period * np.arange(first, min(last, first + 2000) + 1), data.time)
         y = low - (0.08 + 0.04 * index) * span
         ax.plot(mids, np.full(len(mids), y), "v", color=colour, ms=3,
                 label=f"#{index + 1} {found['signal_kind']}")  # fmt: skip
