@@ -38,7 +38,8 @@ def check_main_module(start_method: str) -> None:
         tree = ast.parse(file.read_text(encoding="utf-8"))
     except (OSError, SyntaxError, UnicodeDecodeError):
         return
-    if not any(_is_guard(node) and _spans(node, line) for node in ast.walk(tree)):
+    guards = [node for node in ast.walk(tree) if isinstance(node, ast.If) and _is_guard(node)]
+    if not any(_spans(node, line) for node in guards):
         raise InputError(
             f"{file.name}, line {line}: the run starts at the top level of the script — put it "
             f"under `{GUARD}` (worker processes import the script again as they start)"
@@ -57,8 +58,8 @@ def _call_line(path: str) -> int | None:
     return found
 
 
-def _is_guard(node: ast.AST) -> bool:
-    if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare):
+def _is_guard(node: ast.If) -> bool:
+    if not isinstance(node.test, ast.Compare):
         return False
     parts = [node.test.left, *node.test.comparators]
     names = {p.id for p in parts if isinstance(p, ast.Name)}

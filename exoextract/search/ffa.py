@@ -35,12 +35,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-# numpy's error model: a division by zero gives inf instead of a checked branch, which
-# keeps the loops vectorisable
-_JIT = {"cache": True, "fastmath": True, "error_model": "numpy"}
+# numpy's error model (in every kernel below): a division by zero gives inf instead of a
+# checked branch, which keeps the loops vectorisable
 
 
-@numba.njit(**_JIT)
+@numba.njit(cache=True, fastmath=True, error_model="numpy")
 def _add_rolled(out: np.ndarray, head: np.ndarray, tail: np.ndarray, shift: int) -> None:
     """``out = head + tail`` with ``tail`` rolled back by ``shift`` floats (views of one
     length: contiguous loops, which the compiler vectorises)."""
@@ -55,7 +54,7 @@ def _add_rolled(out: np.ndarray, head: np.ndarray, tail: np.ndarray, shift: int)
         out_end[j] = head_end[j] + tail[j]
 
 
-@numba.njit(**_JIT)
+@numba.njit(cache=True, fastmath=True, error_model="numpy")
 def _head_rows(m: int) -> int:
     """The head of a fold of ``m`` rows: the largest power of two below ``m``."""
     h = 1
@@ -64,7 +63,7 @@ def _head_rows(m: int) -> int:
     return h
 
 
-@numba.njit(**_JIT)
+@numba.njit(cache=True, fastmath=True, error_model="numpy")
 def _leaf(data: np.ndarray, dst: np.ndarray, row0: int, m: int, q: int) -> None:
     """Fold of one row (a copy) or two (their sum at drifts 0 and 1 bin)."""
     if m == 1:
@@ -76,7 +75,7 @@ def _leaf(data: np.ndarray, dst: np.ndarray, row0: int, m: int, q: int) -> None:
     _add_rolled(dst[(row0 + 1) * q : (row0 + 2) * q], first, second, 2 % q)
 
 
-@numba.njit(**_JIT)
+@numba.njit(cache=True, fastmath=True, error_model="numpy")
 def _merge(src: np.ndarray, dst: np.ndarray, row0: int, m: int, h: int, q: int) -> None:
     """Profiles of ``m`` rows from the folds of their head (``h`` rows) and tail."""
     t = m - h
@@ -91,7 +90,7 @@ def _merge(src: np.ndarray, dst: np.ndarray, row0: int, m: int, h: int, q: int) 
         _add_rolled(dst[(row0 + s) * q : (row0 + s + 1) * q], head, tail, shift)
 
 
-@numba.njit(**_JIT)
+@numba.njit(cache=True, fastmath=True, error_model="numpy")
 def _transform(data: np.ndarray, bufs: np.ndarray, m: int, p: int) -> None:
     """FFA of the first ``m`` rows of ``p`` pairs of ``data``: the profile at drift ``s``
     into row ``s`` of ``bufs[1]``. Each fold of a head and a tail goes into the buffer
@@ -122,7 +121,7 @@ def _transform(data: np.ndarray, bufs: np.ndarray, m: int, p: int) -> None:
         top += 2
 
 
-@numba.njit(**_JIT)
+@numba.njit(cache=True, fastmath=True, error_model="numpy")
 def _best_box(
     cs: np.ndarray,
     cw: np.ndarray,
@@ -166,7 +165,7 @@ def _best_box(
     return 0.5 * w_total * values[0]
 
 
-@numba.njit(**_JIT)
+@numba.njit(cache=True, fastmath=True, error_model="numpy")
 def _prefix(profile: np.ndarray, p: int, longest: int, cs: np.ndarray, cw: np.ndarray) -> None:
     """Cyclic prefix sums of a profile's pairs, ``longest`` bins past its end."""
     acc_s = 0.0
@@ -183,7 +182,7 @@ def _prefix(profile: np.ndarray, p: int, longest: int, cs: np.ndarray, cw: np.nd
         cw[p + j + 1] = acc_w
 
 
-@numba.njit(**_JIT)
+@numba.njit(cache=True, fastmath=True, error_model="numpy")
 def search_band(
     pairs: np.ndarray,
     p_low: int,
