@@ -105,10 +105,17 @@ def test_kepler_90_d_and_the_single_transits_of_g_and_h(shared_data: Path) -> No
 def test_gj_1243_spots_and_flares_are_not_flagged(shared_data: Path) -> None:
     row, signals = star(shared_data, "GJ 1243")
     assert flagged(signals) == []
-    # its row (no catalog ephemeris) is its strongest signal: a dip, a single event
+    # its row (no catalog ephemeris) is its strongest signal, not planet-like: since the FFA
+    # folds the exact row count, two of its dips 41.8 d apart are a two-transit signal
+    # (rejected: a secondary eclipse), the other dips single events
     assert row["match"] == "signal" and row["match_signal"] == 1.0
-    assert signals[0]["signal_kind"] == "single" and row["vet_transit_like"] != 1.0
-    assert row["vet_reason"] == "a single event: no period to vet"
+    assert row["vet_transit_like"] != 1.0
+    first = signals[0]
+    if first["signal_kind"] == "single":
+        assert row["vet_reason"] == "a single event: no period to vet"
+    else:
+        assert first["signal_events"] == 2.0 and first["vet_transit_like"] == 0.0
+    assert sum(s["signal_kind"] == "single" for s in signals) >= 3
 
 
 def test_toi_216_c_is_a_deep_single_event(shared_data: Path) -> None:
