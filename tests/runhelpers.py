@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -121,3 +122,16 @@ def pool_workers() -> list[int]:
 def checkpoint_files(run_dir: Path) -> list[Path]:
     folder = run_dir / "checkpoints"
     return sorted(folder.glob("chunk-*.parquet")) if folder.is_dir() else []
+
+
+def exoextract_once_then(path: Path, marker: Path, first_time: str) -> Path:
+    """An executable that runs the shell lines ``first_time`` on its first call (``marker``
+    remembers it), then, every time, the real exoextract: a fault injected once under
+    run.sh."""
+    path.write_text(
+        "#!/usr/bin/env bash\n"
+        f"if [ ! -e {marker} ]; then touch {marker}; {first_time}\nfi\n"
+        f'exec {shlex.quote(sys.executable)} -m exoextract "$@"\n'
+    )
+    path.chmod(0o755)
+    return path

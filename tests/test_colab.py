@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from runhelpers import SLOW_SYNTHETIC, checkpoint_files, cli_env, wait_for
+from runhelpers import SLOW_SYNTHETIC, checkpoint_files, cli_env, exoextract_once_then, wait_for
 
 REPO = Path(__file__).resolve().parent.parent
 RUN_SH = REPO / "scripts" / "colab" / "run.sh"
@@ -113,16 +113,12 @@ def test_run_sh_resumes_an_incomplete_end_by_itself(tmp_path: Path) -> None:
     checkpoint) is resumed by the loop without the user."""
     targets = _targets(tmp_path)
     out = tmp_path / "drive" / "run"
-    wrapper = tmp_path / "exo-once-killed"
-    marker = tmp_path / "killed-once"
-    wrapper.write_text(
-        "#!/usr/bin/env bash\n"
-        f"if [ ! -e {marker} ]; then touch {marker}; (\n"
-        f"  until ls {out}/checkpoints/chunk-* >/dev/null 2>&1; do sleep 0.05; done\n"
-        "  kill -KILL $$ ) &\nfi\n"
-        f'exec {shlex.quote(sys.executable)} -m exoextract "$@"\n'
+    wrapper = exoextract_once_then(
+        tmp_path / "exo-once-killed",
+        tmp_path / "killed-once",
+        f"(until ls {out}/checkpoints/chunk-* >/dev/null 2>&1; do sleep 0.05; done\n"
+        "  kill -KILL $$ ) &",
     )
-    wrapper.chmod(0o755)
     result = subprocess.run(
         ["bash", str(RUN_SH), str(targets), str(out), *OPTIONS],
         env=_env(tmp_path, EXOEXTRACT_BIN=str(wrapper)),

@@ -6,7 +6,6 @@ workers than the machine can start, and ``run.sh`` deciding "complete" from the 
 from __future__ import annotations
 
 import json
-import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -17,12 +16,17 @@ from typer.testing import CliRunner
 from exoextract.cli import EXIT_ARCHIVE, EXIT_CRASH, EXIT_NOTHING, app
 from exoextract.resources import worker_limit
 
-from runhelpers import SLOW_SYNTHETIC, cli_env
+from runhelpers import SLOW_SYNTHETIC, cli_env, exoextract_once_then
 
 runner = CliRunner()
 FAST = ["--no-tls", "--no-bls", "--workers", "2", "--source", "synthetic"]
 REPO = Path(__file__).resolve().parent.parent
 RUN_SH = REPO / "scripts" / "colab" / "run.sh"
+
+
+def run_into(tmp_path: Path, *options: str) -> list[str]:
+    """``run`` of the two-star targets file into ``tmp_path/r``, with these options."""
+    return ["run", str(targets(tmp_path)), "--out", str(tmp_path / "r"), *options]
 
 
 def targets(tmp_path: Path, ids: str = "TIC 100\nTIC 101\n") -> Path:
@@ -77,19 +81,7 @@ def test_one_success_is_enough_for_exit_0(tmp_path: Path) -> None:
     from exoextract.synthetic import spec_for, write_fits
 
     write_fits(replace(spec_for(100, "TESS"), segments=1), data)
-    done = runner.invoke(
-        app,
-        [
-            "run",
-            str(targets(tmp_path)),
-            "--out",
-            str(tmp_path / "r"),
-            "--data-dir",
-            str(data),
-            "--no-tls",
-            "--no-bls",
-        ],
-    )
+    done = runner.invoke(app, run_into(tmp_path, "--data-dir", str(data), "--no-tls", "--no-bls"))
     assert done.exit_code == 0, done.output
 
 
@@ -173,21 +165,8 @@ def test_plan_with_an_archive_that_does_not_answer_exits_7_with_one_line(tmp_pat
 
 def test_more_workers_than_the_machine_can_start_are_capped_with_a_line(tmp_path: Path) -> None:
     asked = worker_limit() + 1000
-    done = runner.invoke(
-        app,
-        [
-            "run",
-            str(targets(tmp_path)),
-            "--out",
-            str(tmp_path / "r"),
-            *FAST[:2],
-            "--source",
-            "synthetic",
-            "--workers",
-            str(asked),
-            "--json",
-        ],
-    )
+    options = [*FAST[:2], "--source", "synthetic", "--workers", str(asked), "--json"]
+    done = runner.invoke(app, run_into(tmp_path, *options))
     assert done.exit_code == 0, done.output
     line = next(x for x in done.stderr.splitlines() if x.startswith("warning: --workers"))
     assert line.startswith(f"warning: --workers {asked} is more than this machine can start")
@@ -201,14 +180,9 @@ def test_run_sh_says_complete_only_when_the_run_folder_is(tmp_path: Path) -> Non
     says complete."""
     path = targets(tmp_path)
     out = tmp_path / "drive" / "run"
-    marker = tmp_path / "failed-once"
-    wrapper = tmp_path / "exo-fails-once"
-    wrapper.write_text(
-        "#!/usr/bin/env bash\n"
-        f"if [ ! -e {marker} ]; then touch {marker}; echo 'Traceback ...' >&2; exit 1; fi\n"
-        f'exec {shlex.quote(sys.executable)} -m exoextract "$@"\n'
+    wrapper = exoextract_once_then(
+        tmp_path / "exo-fails-once", tmp_path / "failed-once", "echo 'Traceback ...' >&2; exit 1"
     )
-    wrapper.chmod(0o755)
     env = cli_env()
     env.update(
         EXOEXTRACT_BIN=str(wrapper),
