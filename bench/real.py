@@ -170,7 +170,8 @@ def baseline_star(star: Star) -> dict[str, Any]:
     """The notebook way: stitch, flatten with lightkurve's defaults, TLS with its own."""
     from science import notebook_tls
 
-    from exoextract.lcio import read_lightcurve, stitch
+    from exoextract.lcio import read_lightcurve
+    from exoextract.lightcurve import stitch
 
     started = time.process_time()
     try:

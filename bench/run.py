@@ -222,7 +222,8 @@ def bench_search() -> None:
     from exoextract import features
     from exoextract.clean import clean_lightcurve
     from exoextract.features import FeatureContext
-    from exoextract.lcio import read_lightcurve, stitch
+    from exoextract.lcio import read_lightcurve
+    from exoextract.lightcurve import stitch
     from exoextract.search.ffa import warmup
     from exoextract.settings import load_settings
 

@@ -600,6 +600,10 @@ def notebook_tls(lc: Any) -> Any:
     its defaults (one thread); TLS's result object."""
     from transitleastsquares import transitleastsquares
 
+    from exoextract.lightcurve import LightCurve
+
+    if isinstance(lc, LightCurve):
+        lc = lc.to_lightkurve()  # the notebook's object, with its flatten()
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         flat = lc.remove_nans().normalize().flatten()

@@ -7,15 +7,17 @@ same run:
 
 * ``compute``: the star's own seconds (the ``seconds_*`` columns its row carries);
 * ``floor``: a fresh Python that imports what a worker needs (``exoextract.preload``: numpy,
-  astropy, lightkurve, the compiled kernels) and extracts the star; no run folder, no pool.
-  Any tool that reads the file with lightkurve and runs these searches pays this much;
+  astropy, the compiled kernels) and extracts the star; no run folder, no pool. Any tool
+  that reads the file and runs these searches pays this much;
 * the pieces: the interpreter alone, the parent's imports, the worker's preload.
 
-``overhead`` is the run's wall time less its compute: the goal is 2 s or less.
+``overhead`` is the run's wall time less its compute: the goal is 2 s or less. With
+``make bench BASELINE=<ref>`` each figure has the code before beside it, run the same way.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -27,13 +29,14 @@ from rich.console import Console
 from rich.table import Table
 
 console = Console(width=150)
+REPO = Path(__file__).resolve().parent.parent
 GOAL_OVERHEAD = 2.0  # seconds a small run may add to its compute
 REPEATS = 3  # each wall time is the median of this many fresh runs
 
 
-def _wall(command: list[str], cwd: Path) -> float:
+def _wall(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
     start = time.perf_counter()
-    subprocess.run(command, cwd=cwd, check=True, capture_output=True)
+    subprocess.run(command, cwd=cwd, check=True, capture_output=True, env=env)
     return time.perf_counter() - start
 
 
@@ -86,101 +89,123 @@ extract(task)
 """
 
 
+def _pieces(exe: Path, root: Path, env: dict[str, str]) -> tuple[float, float, float]:
+    """Python alone, the parent's imports, a worker's preload: wall seconds."""
+
+    def wall(code: str) -> float:
+        return _median([_wall([str(exe), "-c", code], root, env) for _ in range(REPEATS)])
+
+    return (
+        wall("pass"),
+        wall("import exoextract.cli, exoextract.runner"),
+        wall("import exoextract.preload"),
+    )
+
+
+def _one_star(
+    exe: Path, root: Path, env: dict[str, str], archive: Path, name: str, number: int,
+    workers: int, tag: str,
+) -> dict[str, float]:  # fmt: skip
+    """A fresh ``exoextract run`` of the star and ``plot`` of it (median walls), the star's
+    own compute seconds."""
+    cli = [str(exe), "-m", "exoextract"]
+    walls, computes = [], []
+    for attempt in range(REPEATS):
+        out = root / f"run-{tag}-{number}-{workers}-{attempt}"
+        options = ["--source", "local", "--data-dir", str(archive), "-q"]
+        command = [*cli, "run", str(root / f"{number}.csv"), *options, "--workers", str(workers),
+                   "-o", str(out)]  # fmt: skip
+        walls.append(_wall(command, root, env))
+        row = pd.read_parquet(out / "features.parquet").iloc[0]
+        computes.append(float(sum(v for k, v in row.items() if str(k).startswith("seconds_"))))
+    plot = _median(
+        [
+            _wall([*cli, "plot", str(out), name, "-o", str(root / f"{tag}.png")], root, env)
+            for _ in range(REPEATS)
+        ]
+    )
+    wall, compute = _median(walls), _median(computes)
+    return {"wall": wall, "compute": compute, "overhead": wall - compute, "plot": plot}
+
+
 def bench_startup() -> list[dict[str, float | str]]:
+    from baseline import baseline_tree
+
     exe = Path(sys.executable)
-    cli = str(exe.parent / "exoextract")
+    tree, about = baseline_tree()
+    console.print(f"section 10 compares with the {about}")
+    now_env = {**os.environ, "PYTHONPATH": str(REPO)}
+    before_env = {**os.environ, "PYTHONPATH": str(tree)} if tree is not None else None
     rows: list[dict[str, float | str]] = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        python = _median([_wall([str(exe), "-c", "pass"], root) for _ in range(REPEATS)])
-        parent = _median(
-            [
-                _wall([str(exe), "-c", "import exoextract.cli, exoextract.runner"], root)
-                for _ in range(REPEATS)
-            ]
-        )
-        preload = _median(
-            [_wall([str(exe), "-c", "import exoextract.preload"], root) for _ in range(REPEATS)]
-        )
+        pieces = _pieces(exe, root, now_env)
+        before_pieces = _pieces(exe, root, before_env) if before_env else None
         for label, mission, segments, number in (
             ("TESS 2-min sector", "TESS", 1, 91000001),
             ("Kepler, 16 quarters", "Kepler", 16, 9100001),
         ):
             archive, name = _star(root, mission, segments, number)
-            csv = root / f"{number}.csv"
             floor = _median(
                 [
-                    _wall([str(exe), "-c", FLOOR, str(archive), mission, str(number), name], root)
+                    _wall(
+                        [str(exe), "-c", FLOOR, str(archive), mission, str(number), name],
+                        root,
+                        now_env,
+                    )
                     for _ in range(REPEATS)
                 ]
             )
             for workers in (1, 2):
-                walls, computes = [], []
-                for attempt in range(REPEATS):
-                    out = root / f"run-{number}-{workers}-{attempt}"
-                    options = ["--source", "local", "--data-dir", str(archive), "-q"]
-                    command = [
-                        cli,
-                        "run",
-                        str(csv),
-                        *options,
-                        "--workers",
-                        str(workers),
-                        "-o",
-                        str(out),
-                    ]
-                    walls.append(_wall(command, root))
-                    row = pd.read_parquet(out / "features.parquet").iloc[0]
-                    computes.append(
-                        float(sum(v for k, v in row.items() if str(k).startswith("seconds_")))
-                    )
-                plot = _median(
-                    [
-                        _wall([cli, "plot", str(out), name, "-o", str(root / "s.png")], root)
-                        for _ in range(REPEATS)
-                    ]
+                now = _one_star(exe, root, now_env, archive, name, number, workers, "now")
+                before = (
+                    _one_star(exe, root, before_env, archive, name, number, workers, "before")
+                    if before_env
+                    else {}
                 )
-                wall, compute = _median(walls), _median(computes)
-                rows.append(
-                    {
-                        "case": label,
-                        "workers": workers,
-                        "wall": wall,
-                        "compute": compute,
-                        "overhead": wall - compute,
-                        "floor": floor,
-                        "plot": plot,
-                    }
-                )
-    _print(rows, python, parent, preload)
+                rows.append({"case": label, "workers": workers, "floor": floor, **now,
+                             **{f"{k} before": v for k, v in before.items()}})  # fmt: skip
+    _print(rows, pieces, before_pieces)
     return rows
 
 
 def _print(
-    rows: list[dict[str, float | str]], python: float, parent: float, preload: float
+    rows: list[dict[str, float | str]],
+    pieces: tuple[float, float, float],
+    before: tuple[float, float, float] | None,
 ) -> None:
     table = Table(title="10. Small runs: one star end to end, wall seconds (median of 3)")
-    for column in ("star", "workers", "run wall", "compute", "overhead", "floor", "plot",
-                   "overhead goal"):  # fmt: skip
+    columns = ("star", "workers", "run wall", "before", "compute", "overhead", "before",
+               "floor", "plot", "before", "overhead goal")  # fmt: skip
+    for column in columns:
         table.add_column(column, justify="left" if column == "star" else "right")
+
+    def cell(row: dict[str, float | str], key: str) -> str:
+        return f"{float(row[key]):.2f}" if key in row else "-"
+
     for row in rows:
         overhead = float(row["overhead"])
         table.add_row(
             str(row["case"]),
             str(row["workers"]),
-            f"{float(row['wall']):.2f}",
-            f"{float(row['compute']):.2f}",
-            f"{overhead:.2f}",
-            f"{float(row['floor']):.2f}",
-            f"{float(row['plot']):.2f}",
+            cell(row, "wall"),
+            cell(row, "wall before"),
+            cell(row, "compute"),
+            cell(row, "overhead"),
+            cell(row, "overhead before"),
+            cell(row, "floor"),
+            cell(row, "plot"),
+            cell(row, "plot before"),
             f"≤ {GOAL_OVERHEAD:.0f} ({'met' if overhead <= GOAL_OVERHEAD else 'not met'})",
         )
     console.print(table)
+    python, parent, preload = pieces
+    was = f" (before: {before[0]:.2f}, {before[1]:.2f}, {before[2]:.2f})" if before else ""
     console.print(
         f"pieces: Python starts in {python:.2f} s; the parent's imports (cli, runner) "
-        f"{parent:.2f} s; a worker's preload (numpy, astropy, lightkurve, kernels) "
-        f"{preload:.2f} s. floor = a fresh Python that imports the preload and extracts the "
-        "star, no run folder and no pool."
+        f"{parent:.2f} s; a worker's preload (numpy, astropy, kernels) {preload:.2f} s{was}. "
+        "floor = a fresh Python that imports the preload and extracts the star, no run "
+        "folder and no pool."
     )
 
 

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from exoextract.lightcurve import LightCurve, as_lightcurve, quality_mask
 from exoextract.periods import longest_period
 from exoextract.settings import Settings
 
@@ -45,10 +46,10 @@ SPOTS_LONGEST_DAYS = 30.0  # ... a search per octave, rotating in up to this man
 @dataclass
 class Cleaned:
     """The flattened light curve (for transit searches) and the normalised one (for
-    variability), both lightkurve ``LightCurve`` objects, plus what cleaning did."""
+    variability), both :class:`~exoextract.lightcurve.LightCurve`, plus what cleaning did."""
 
-    flat: Any
-    normalized: Any
+    flat: LightCurve | None  # None in a subset (see subset)
+    normalized: LightCurve
     cadence: float
     window_cadences: int
     n_raw: int
@@ -189,20 +190,22 @@ def flatten_window(settings: Settings, baseline: float) -> float:
 
 
 def clean_lightcurve(lc: Any, settings: Settings) -> Cleaned:
-    """Quality mask (applied at read), NaN removal, normalise, clip, flatten."""
+    """Quality mask (applied at read), NaN removal, normalise, clip, flatten. ``lc`` is a
+    :class:`~exoextract.lightcurve.LightCurve` (a lightkurve one is converted)."""
+    lc = as_lightcurve(lc)
     n_raw = len(lc)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         lc = _apply_quality(lc, settings.quality_bitmask).remove_nans()
         if len(lc) == 0:
             return Cleaned(lc, lc, float("nan"), 0, n_raw, 0)
-        median = float(np.nanmedian(np.asarray(lc.flux.value, dtype=float)))
+        median = float(np.nanmedian(np.asarray(lc.flux, dtype=float)))
         if median > 0 and abs(median - 1.0) > 1e-6:
             lc = lc.normalize()
         before = len(lc)
         lc = lc.remove_outliers(sigma_upper=settings.sigma_upper, sigma_lower=settings.sigma_lower)
         clipped = before - len(lc)
-        time = np.asarray(lc.time.value, dtype=float)
+        time = np.asarray(lc.time, dtype=float)
         cadence = cadence_days(time)
         if len(lc) < max(settings.min_points, 7):
             return Cleaned(lc, lc, cadence, 0, n_raw, clipped)
@@ -213,7 +216,7 @@ def clean_lightcurve(lc: Any, settings: Settings) -> Cleaned:
             window: _trend(lc, time, window, settings, cadence)
             for window in sorted({window for _, window in search + fits})
         }
-        flux = np.asarray(lc.flux.value, dtype=float)
+        flux = np.asarray(lc.flux, dtype=float)
         if (
             searches_per_octave_unspotted(settings)
             and not any(np.isfinite(rotation) for _, rotation in trends.values())
@@ -225,11 +228,8 @@ def clean_lightcurve(lc: Any, settings: Settings) -> Cleaned:
                     trends[window] = _trend(lc, time, window, settings, cadence)
         narrowest = trends[min(trends)][0]
         keep = np.logical_and.reduce([np.isfinite(flux / fitted) for fitted, _ in trends.values()])
-        flat = lc.copy()
-        flat.flux = lc.flux / narrowest
-        if "flux_err" in lc.colnames:
-            flat.flux_err = lc.flux_err / narrowest
-        flat = flat[keep]
+        err = None if lc.flux_err is None else lc.flux_err / narrowest
+        flat = lc.with_flux(lc.flux / narrowest, err)[keep]
         flattened = _flattened(lc, keep, trends, cadence)
         search_bands = tuple(replace(flattened[window], up_to=end) for end, window in search)
         fit_bands = tuple(replace(flattened[window], up_to=end) for end, window in fits)
@@ -266,12 +266,12 @@ def _merged(bands: list[tuple[float, int]]) -> list[tuple[float, int]]:
 
 
 def _flattened(
-    lc: Any, keep: np.ndarray, trends: dict[int, tuple[np.ndarray, float]], cadence: float
+    lc: LightCurve, keep: np.ndarray, trends: dict[int, tuple[np.ndarray, float]], cadence: float
 ) -> dict[int, Band]:
     """The light curve divided by each trend (keyed by window in cadences), as bands that
     reach every period (their reach is set per use)."""
-    flux = np.asarray(lc.flux.value, dtype=float)[keep]
-    err = np.asarray(lc.flux_err.value, dtype=float)[keep] if "flux_err" in lc.colnames else None
+    flux = np.asarray(lc.flux, dtype=float)[keep]
+    err = None if lc.flux_err is None else np.asarray(lc.flux_err, dtype=float)[keep]
     out = {}
     for window, (fitted, rotation) in trends.items():
         divisor = fitted[keep]
@@ -281,14 +281,14 @@ def _flattened(
 
 
 def _trend(
-    lc: Any, time: np.ndarray, window: int, settings: Settings, cadence: float
+    lc: LightCurve, time: np.ndarray, window: int, settings: Settings, cadence: float
 ) -> tuple[np.ndarray, float]:
     """The trend to divide ``lc`` by (:mod:`exoextract.detrend`), and the rotation period
     whose spot modulation is part of it (NaN if none); gaps longer than half the window
     (at least 5 cadences) split the trend."""
     from exoextract import detrend
 
-    flux = np.asarray(lc.flux.value, dtype=float)
+    flux = np.asarray(lc.flux, dtype=float)
     order = np.argsort(time, kind="stable")
     t, f = time[order], flux[order]
     spots = np.ones(f.size)
@@ -305,36 +305,32 @@ def _trend(
     return fitted, float("nan") if rotation is None else float(rotation[0])
 
 
-def _apply_quality(lc: Any, bitmask: str) -> Any:
-    """Drop flagged cadences unless the reader already did (lightkurve's readers do)."""
-    if lc.meta.get("QUALITY_MASK") is not None or "quality" not in lc.colnames:
+def _apply_quality(lc: LightCurve, bitmask: str) -> LightCurve:
+    """Drop flagged cadences unless the reader already did (every reader does)."""
+    if lc.meta.get("QUALITY_MASK") is not None or lc.quality is None:
         return lc
-    from lightkurve.utils import KeplerQualityFlags, TessQualityFlags
-
-    flags = TessQualityFlags if lc.meta.get("MISSION") == "TESS" else KeplerQualityFlags
-    quality = np.asarray(getattr(lc.quality, "value", lc.quality)).astype(int)
-    return lc[flags.create_quality_mask(quality, bitmask=bitmask)]
+    return lc[quality_mask(lc.quality, bitmask, lc.mission)]
 
 
-def centroids(lc: Any) -> tuple[np.ndarray, np.ndarray] | None:
+def centroids(lc: LightCurve | None) -> tuple[np.ndarray, np.ndarray] | None:
     """The flux-weighted centroid (column, row in pixels: the files' MOM_CENTR1/2) on the
     light curve's times, or None where its files carry none (high-level products)."""
-    if lc is None or "centroid_col" not in lc.colnames or "centroid_row" not in lc.colnames:
+    if lc is None or lc.centroid_col is None or lc.centroid_row is None:
         return None
-    col = np.asarray(getattr(lc.centroid_col, "value", lc.centroid_col), dtype=float)
-    row = np.asarray(getattr(lc.centroid_row, "value", lc.centroid_row), dtype=float)
+    col = np.asarray(lc.centroid_col, dtype=float)
+    row = np.asarray(lc.centroid_row, dtype=float)
     if np.count_nonzero(np.isfinite(col) & np.isfinite(row)) < 10:
         return None
     return col, row
 
 
-def arrays(lc: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def arrays(lc: LightCurve) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Plain float64 time, flux, flux_err (None if errors are missing or unusable)."""
-    time = np.asarray(lc.time.value, dtype=float)
-    flux = np.asarray(lc.flux.value, dtype=float)
+    time = np.asarray(lc.time, dtype=float)
+    flux = np.asarray(lc.flux, dtype=float)
     err = None
-    if "flux_err" in lc.colnames:
-        err = np.asarray(lc.flux_err.value, dtype=float)
+    if lc.flux_err is not None:
+        err = np.asarray(lc.flux_err, dtype=float)
         if not np.all(np.isfinite(err)) or np.any(err <= 0):
             err = None
     return time, flux, err

@@ -77,6 +77,8 @@ def extract(task: Task) -> tuple[dict[str, dict[str, Any]], list[str], list[dict
     loaded = load_star(task)
     ctx, fetched, cleaned = loaded.ctx, loaded.fetched, loaded.ctx.cleaned
     table = star_rows(ctx, task.candidates)
+    # plugins are documented to get a lightkurve LightCurve: made once, only for them
+    plugin_lc = cleaned.flat.to_lightkurve() if settings.extra_features and cleaned.flat else None
     for candidate in task.candidates:
         row = table.rows[candidate.key]
         row.update(loaded.timing)
@@ -88,7 +90,7 @@ def extract(task: Task) -> tuple[dict[str, dict[str, Any]], list[str], list[dict
             row.update(
                 plugins.run_all(
                     settings.extra_features,
-                    cleaned.flat,
+                    plugin_lc,
                     candidate.row,
                     reserved_columns(),
                     task.plugin_path,

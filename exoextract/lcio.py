@@ -1,15 +1,21 @@
-"""Read light-curve FITS files into lightkurve objects, checking each file first."""
+"""Read light-curve FITS files, checking each file first: the archive's Kepler/K2 and TESS
+SPOC light curves with astropy alone (:mod:`exoextract.lightcurve`), other products with
+lightkurve, every one as a :class:`~exoextract.lightcurve.LightCurve`."""
 
 from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from exoextract.cache import check_fits
-from exoextract.errors import CorruptFileError, NoDataError
+from exoextract.errors import CorruptFileError
+from exoextract.lightcurve import (
+    LightCurve,
+    archive_product,
+    read_archive_product,
+)
 
 
 def quiet_import_lightkurve() -> Any:
@@ -38,6 +44,8 @@ PRODUCTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "QLP": ("a QLP light curve", ("sap_flux",)),
     "generic": ("a light curve in lightkurve's own format", ("flux",)),
 }
+# read with astropy alone (lightkurve is not imported for them: 2-3 s a process)
+FAST_PRODUCTS = ("KeplerLightCurve", "TessLightCurve")
 NOT_LIGHT_CURVES = ("KeplerTargetPixelFile", "TessTargetPixelFile")
 RAW_K2 = (
     "raw K2 photometry: the spacecraft's six-hour roll is left in the flux (it hides most "
@@ -47,7 +55,7 @@ RAW_K2 = (
 
 def read_lightcurve(
     path: str | Path, flux_column: str = "pdcsap_flux", quality_bitmask: str = "default"
-) -> Any:
+) -> LightCurve:
     """One FITS file -> LightCurve, whichever archive product it is (:data:`PRODUCTS`).
 
     :class:`CorruptFileError` for a file that is not whole (with the fix), or that is whole
@@ -57,7 +65,6 @@ def read_lightcurve(
         raise CorruptFileError(
             f"{path}: {check.problem} — delete it (exoextract clean-cache) or download it again"
         )
-    lk = quiet_import_lightkurve()
     kind, columns, header = _describe(path)
     if kind in NOT_LIGHT_CURVES:
         raise CorruptFileError(
@@ -71,19 +78,24 @@ def read_lightcurve(
         )
     what, fallbacks = PRODUCTS[kind]
     chosen = next((c for c in (flux_column.lower(), *fallbacks) if c in columns), None)
+    if chosen is None and kind not in ("K2SFF", "K2SC"):
+        raise CorruptFileError(
+            f"{path}: {what} without a {flux_column.upper()} column (it has "
+            f"{', '.join(sorted(c.upper() for c in columns))}) — set flux_column"
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
+            if kind in FAST_PRODUCTS and "flux" not in columns and chosen is not None:
+                return read_archive_product(path, kind, chosen, quality_bitmask)
+            lk = quiet_import_lightkurve()
             if kind == "K2SFF":
-                return lk.read(str(path))
+                return LightCurve.from_lightkurve(lk.read(str(path)))
             if kind == "K2SC":
-                return _read_k2sc(path, quality_bitmask)
-            if chosen is None:
-                raise CorruptFileError(
-                    f"{path}: {what} without a {flux_column.upper()} column (it has "
-                    f"{', '.join(sorted(c.upper() for c in columns))}) — set flux_column"
-                )
-            return lk.read(str(path), flux_column=chosen, quality_bitmask=quality_bitmask)
+                return LightCurve.from_lightkurve(_read_k2sc(path, quality_bitmask))
+            return LightCurve.from_lightkurve(
+                lk.read(str(path), flux_column=chosen, quality_bitmask=quality_bitmask)
+            )
         except CorruptFileError:
             raise
         except Exception as error:
@@ -103,13 +115,19 @@ def product_notes(path: str | Path) -> list[str]:
 
 
 def _describe(path: str | Path) -> tuple[str | None, set[str], dict[str, Any]]:
-    """lightkurve's name for the file's format, its first table's columns, key headers."""
+    """lightkurve's name for the file's format (told here for the archive's Kepler and TESS
+    light curves, by lightkurve's detector for the rest), its first table's columns, key
+    headers."""
     from astropy.io import fits
-    from lightkurve.io.detect import detect_filetype
 
     try:
         with fits.open(path, memmap=False) as hdul:
-            kind = detect_filetype(hdul)
+            kind = archive_product(hdul)
+            if kind is None:
+                quiet_import_lightkurve()
+                from lightkurve.io.detect import detect_filetype
+
+                kind = detect_filetype(hdul)
             names = getattr(hdul[1], "columns", None) if len(hdul) > 1 else None
             columns = {n.lower() for n in names.names} if names is not None else set()
             primary = hdul[0].header
@@ -132,17 +150,3 @@ def _read_k2sc(path: str | Path, quality_bitmask: str) -> Any:
         lc["quality"].value if "quality" in lc.colnames else [], quality_bitmask
     )
     return lk.KeplerLightCurve(data=lc[mask] if len(mask) == len(lc) else lc)
-
-
-def stitch(lightcurves: Sequence[Any]) -> Any:
-    """Normalise each segment and join them in time order."""
-    lk = quiet_import_lightkurve()
-    usable = [lc for lc in lightcurves if len(lc) > 0]
-    if not usable:
-        raise NoDataError("every light-curve file was empty after the quality mask")
-    usable.sort(key=lambda lc: float(lc.time.value[0]))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if len(usable) == 1:
-            return usable[0].normalize()
-        return lk.LightCurveCollection(usable).stitch()

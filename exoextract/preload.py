@@ -2,7 +2,9 @@
 
 Thread limits go into the environment before numpy and numba load, and the heavy imports
 and TLS's numba kernels are loaded here once, so a new or recycled worker starts in
-milliseconds instead of re-importing lightkurve and reloading kernels.
+milliseconds instead of re-importing astropy and reloading kernels. lightkurve is not among
+them: the archive's Kepler and TESS files are read with astropy alone
+(:mod:`exoextract.lightcurve`), and a process that meets another product imports it then.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ try:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import astropy.timeseries  # noqa: F401
-        import lightkurve  # noqa: F401
         import numpy  # noqa: F401
 
         import exoextract.extract

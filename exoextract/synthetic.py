@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from exoextract.lightcurve import LightCurve, stitch
+
 KINDS = ("planet", "eb", "variable", "quiet")  # cycled by id; "spotted", "blend" by hand
 SPOT_GROUPS = 3
 KEPLER_CADENCE = 0.0204335  # days: 29.4 min long cadence
@@ -255,26 +257,22 @@ def make_segments(spec: StarSpec) -> list[dict[str, np.ndarray | int]]:
     return out
 
 
-def make_lightcurve(spec: StarSpec):  # type: ignore[no-untyped-def]
-    """The star as one stitched, quality-masked lightkurve LightCurve (no files involved)."""
-    from exoextract.lcio import quiet_import_lightkurve, stitch
-
-    lk = quiet_import_lightkurve()
-    cls = lk.TessLightCurve if spec.mission == "TESS" else lk.KeplerLightCurve
+def make_lightcurve(spec: StarSpec) -> LightCurve:
+    """The star as one stitched light curve, its flagged cadences left out (no files)."""
     pieces = []
     for seg in make_segments(spec):
         good = np.asarray(seg["quality"]) == 0
         centroid = np.asarray(seg["centroid"])
-        lc = cls(
-            time=np.asarray(seg["time"])[good],
-            flux=np.asarray(seg["flux"])[good],
-            flux_err=np.asarray(seg["flux_err"])[good],
-            centroid_col=centroid[0][good],
-            centroid_row=centroid[1][good],
-            time_format="btjd" if spec.mission == "TESS" else "bkjd",
+        pieces.append(
+            LightCurve(
+                time=np.asarray(seg["time"], dtype=float)[good],
+                flux=np.asarray(seg["flux"], dtype=float)[good],
+                flux_err=np.asarray(seg["flux_err"], dtype=float)[good],
+                centroid_col=centroid[0][good],
+                centroid_row=centroid[1][good],
+                meta={"MISSION": spec.mission, "TARGETID": spec.number, "SYNTHETIC": True},
+            )
         )
-        lc.meta.update({"MISSION": spec.mission, "TARGETID": spec.number, "SYNTHETIC": True})
-        pieces.append(lc)
     return stitch(pieces)
 
 

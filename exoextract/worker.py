@@ -55,9 +55,10 @@ def probe_plugins(task: Task) -> dict[str, Any]:
     try:
         cleaned = clean_lightcurve(make_lightcurve(spec_for(0, "TESS")), task.settings)
         columns: list[str] = []
+        lc = cleaned.flat.to_lightkurve() if cleaned.flat is not None else None
         for spec in task.settings.extra_features:
             function = plugins.load(spec, task.plugin_path)
-            values = function(cleaned.flat, dict(task.row))
+            values = function(lc, dict(task.row))
             columns.extend(str(k) for k in values)
     except Exception as error:
         return _failure(error, "failed", False, with_location=True)

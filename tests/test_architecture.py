@@ -18,6 +18,7 @@ SCIENCE = (
     "features",
     "synthetic",
     "lcio",
+    "lightcurve",
     "filenames",
     "filefacts",
     "ephemeris_match",

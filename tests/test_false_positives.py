@@ -111,7 +111,7 @@ def test_transits_next_to_flagged_cadences_do_not_make_a_binary() -> None:
     spec = StarSpec(number=78, mission="TESS", kind="planet", period=1.7, t0=0.4, depth=0.01,
                     duration=0.09, noise=4e-4, seed=78)  # fmt: skip
     lc = make_lightcurve(spec)
-    time = np.asarray(lc.time.value)
+    time = np.asarray(lc.time)
     epoch = np.floor((time - (1325.3 + 0.4)) / 1.7 + 0.5).astype(int)
     odd_dumped = (epoch % 2 == 1) & (epoch % 3 == 0)
     inside = np.abs(time - (1325.3 + 0.4) - epoch * 1.7) < 0.06

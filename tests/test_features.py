@@ -11,7 +11,8 @@ from exoextract import features
 from exoextract.clean import clean_lightcurve
 from exoextract.features import FeatureContext
 from exoextract.features.bls import period_grid
-from exoextract.lcio import read_lightcurve, stitch
+from exoextract.lcio import read_lightcurve
+from exoextract.lightcurve import stitch
 from exoextract.settings import load_settings
 from exoextract.synthetic import StarSpec, make_lightcurve
 

@@ -116,7 +116,7 @@ def test_a_signal_at_a_multiple_the_data_allow_is_matched_and_agrees_with_itself
     is reported at 40 d, a 20-day catalog candidate is it (factor 2), and every period of
     its row is 40 d."""
     lc = with_transits(QUARTER, (40.0, START + 5.0, 2e-3, 0.3))
-    time = np.asarray(lc.time.value)
+    time = np.asarray(lc.time)
     gaps = np.zeros(time.size, dtype=bool)
     for day in (25.0, 65.0, 85.0):
         gaps |= np.abs(time - (START + day)) < 1.0

@@ -25,7 +25,7 @@ def with_transits(spec: StarSpec, *trains: tuple[float, float, float, float]) ->
     """The star's light curve times transit trains of (period, t0, depth, duration); a
     period longer than the data makes a single event."""
     lc = make_lightcurve(spec)
-    time = np.asarray(lc.time.value, dtype=float)
+    time = np.asarray(lc.time, dtype=float)
     model = np.ones_like(time)
     for period, t0, depth, duration in trains:
         model *= transit_model(time, period, t0, depth, duration)
@@ -217,7 +217,7 @@ def test_two_transits_with_a_gap_between_report_the_longer_period_and_its_alias(
     allow 40 days and 20."""
     start = 131.5
     lc = with_transits(QUARTER, (40.0, start + 5.0, 2e-3, 0.3))
-    time = np.asarray(lc.time.value)
+    time = np.asarray(lc.time)
     gaps = np.zeros(time.size, dtype=bool)
     for day in (25.0, 65.0, 85.0):
         gaps |= np.abs(time - (start + day)) < 1.0

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from exoextract.lcio import read_lightcurve
+from exoextract.lcio import quiet_import_lightkurve, read_lightcurve
 from exoextract.sources.local import index_folder
 from exoextract.synthetic import KINDS, StarSpec, make_segments, spec_for, transit_model, write_fits
 
@@ -49,10 +49,13 @@ def test_fits_files_read_back_with_lightkurve(tmp_path: Path, mission: str) -> N
     index = index_folder(tmp_path)
     assert index[(mission, 4242)] == sorted(str(p) for p in paths)
     lc = read_lightcurve(paths[0])
+    assert lc.meta["READER"] == "astropy"  # an archive product, read without lightkurve
     expected = {"TESS": "TessLightCurve", "Kepler": "KeplerLightCurve", "K2": "KeplerLightCurve"}
-    assert type(lc).__name__ == expected[mission]
+    theirs = quiet_import_lightkurve().read(str(paths[0]))  # as lightkurve reads the archive's
+    assert type(theirs).__name__ == expected[mission]
+    assert len(theirs) == len(lc)
     segments = make_segments(spec)
     flagged = int(np.sum(segments[0]["quality"] != 0))
     nans = int(np.sum(np.isnan(segments[0]["flux"])))
     assert len(lc) == len(segments[0]["time"]) - flagged  # the default mask drops flagged cadences
-    assert np.isnan(np.asarray(lc.flux.value)).sum() <= nans
+    assert np.isnan(np.asarray(lc.flux)).sum() <= nans

@@ -29,7 +29,8 @@ from exoextract.task import Task
 
 @dataclass
 class Fetched:
-    """A target's light curve (a lightkurve ``LightCurve``) and where it came from."""
+    """A target's light curve (:class:`~exoextract.lightcurve.LightCurve`) and where it
+    came from."""
 
     lc: Any
     files: tuple[str, ...] = ()

@@ -26,7 +26,8 @@ from exoextract.archive.products import Product
 from exoextract.archive.products import one_per_segment as choose_per_segment
 from exoextract.errors import CorruptFileError, InputError, NoDataError
 from exoextract.filefacts import read_facts
-from exoextract.lcio import check_fits, product_notes, read_lightcurve, stitch
+from exoextract.lcio import check_fits, product_notes, read_lightcurve
+from exoextract.lightcurve import stitch
 from exoextract.settings import Settings
 from exoextract.sources import Fetched
 from exoextract.targets import Target

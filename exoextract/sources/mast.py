@@ -19,7 +19,8 @@ from pathlib import Path
 from exoextract.archive import options
 from exoextract.errors import CorruptFileError, NoDataError, RefetchError
 from exoextract.filefacts import read_facts
-from exoextract.lcio import product_notes, read_lightcurve, stitch
+from exoextract.lcio import product_notes, read_lightcurve
+from exoextract.lightcurve import stitch
 from exoextract.settings import Settings
 from exoextract.sources import Fetched
 from exoextract.sources.local import index_folder, one_per_segment

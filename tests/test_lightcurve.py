@@ -1,0 +1,147 @@
+"""The light curve as arrays: the astropy reader of Kepler and TESS archive files gives what
+lightkurve's readers give, cadence for cadence, and reading them never imports lightkurve."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from exoextract.errors import NoDataError
+from exoextract.lcio import quiet_import_lightkurve, read_lightcurve
+from exoextract.lightcurve import LightCurve, quality_mask, stitch
+
+from conftest import SHARED_DATA, WASP18
+
+KEPLER8 = SHARED_DATA / "kepler" / "0069" / "006922244"
+TOI2266_S24 = SHARED_DATA / "tess" / "tess2020106103520-s0024-0000000008348911-0180-s_lc.fits"
+WASP126 = SHARED_DATA / "tess" / "tess2018206045859-s0001-0000000025155310-0120-s_lc.fits"
+DATA_ALERT = (
+    SHARED_DATA / "tess" / "hlsp_tess-data-alerts_tess_phot_00055652896-s01_tess_v1_lc.fits"
+)
+ARRAYS = ("flux", "flux_err", "quality", "centroid_col", "centroid_row")
+
+
+def by_lightkurve(path: Path, **options: Any) -> LightCurve:
+    lk = quiet_import_lightkurve()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return LightCurve.from_lightkurve(lk.read(str(path), **options))
+
+
+def assert_same(ours: LightCurve, theirs: LightCurve) -> None:
+    assert len(ours) == len(theirs) > 0
+    # lightkurve keeps times as astropy Time (two doubles): the same instants to 1 µs
+    np.testing.assert_allclose(ours.time, theirs.time, rtol=0, atol=1e-11 * 1e5)
+    for name in ARRAYS:
+        a, b = getattr(ours, name), getattr(theirs, name)
+        assert (a is None) == (b is None), name
+        if a is not None:
+            assert (a.dtype.kind, a.dtype.itemsize) == (b.dtype.kind, b.dtype.itemsize), name
+            np.testing.assert_array_equal(a, b, err_msg=name)
+    for key in ("MISSION", "AUTHOR", "TARGETID"):
+        assert ours.meta[key] == theirs.meta[key], key
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(sorted(KEPLER8.glob("*.fits"))[0], id="kepler-quarter"),
+        pytest.param(WASP126, id="tess-sector"),
+        pytest.param(TOI2266_S24, id="tess-third-flagged"),
+        pytest.param(DATA_ALERT, id="tess-data-alert"),
+    ],
+)
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"quality_bitmask": "hard"},
+        {"quality_bitmask": "none", "flux_column": "sap_flux"},
+        {"quality_bitmask": 1},
+    ],
+    ids=["default", "hard", "none-sap", "bit-1"],
+)
+def test_astropy_reader_reads_what_lightkurve_reads(
+    shared_data: Path, path: Path, options: dict[str, Any]
+) -> None:
+    flux_column = options.get("flux_column", "pdcsap_flux")
+    bitmask = options.get("quality_bitmask", "default")
+    ours = read_lightcurve(path, flux_column, bitmask)
+    assert ours.meta["READER"] == "astropy"
+    assert_same(ours, by_lightkurve(path, flux_column=flux_column, quality_bitmask=bitmask))
+
+
+def test_stitched_star_and_its_cleaning_steps_match_lightkurve(shared_data: Path) -> None:
+    """Kepler-8's sixteen quarters: normalised and joined, NaNs out, clipped as lightkurve
+    does it (single-precision flux, its median, astropy's sigma clip)."""
+    lk = quiet_import_lightkurve()
+    paths = sorted(KEPLER8.glob("*.fits"))
+    ours = stitch([read_lightcurve(p) for p in paths])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = lk.LightCurveCollection([lk.read(str(p)) for p in paths]).stitch()
+        assert_same(ours, LightCurve.from_lightkurve(theirs))
+        ours, theirs = ours.remove_nans(), theirs.remove_nans()
+        assert_same(ours, LightCurve.from_lightkurve(theirs))
+        ours = ours.remove_outliers(sigma_lower=20, sigma_upper=3)
+        theirs = theirs.remove_outliers(sigma_lower=20, sigma_upper=3)
+    assert_same(ours, LightCurve.from_lightkurve(theirs))
+    assert ours.flux.dtype == np.float32  # the files' precision, as lightkurve keeps it
+
+
+def test_a_plugin_still_gets_a_lightkurve_object(shared_data: Path) -> None:
+    lc = read_lightcurve(WASP18)
+    view = lc.to_lightkurve()
+    assert type(view).__name__ == "TessLightCurve"
+    np.testing.assert_array_equal(np.asarray(view.flux.value), lc.flux)
+    np.testing.assert_allclose(np.asarray(view.time.value), lc.time, rtol=0, atol=1e-6)
+
+
+def test_quality_mask_names_and_integers() -> None:
+    quality = np.array([0, 1, 32, 1024, 2048, 1 << 20])
+    assert quality_mask(quality, "none", "TESS").all()
+    assert quality_mask(quality, "default", "TESS").tolist() == [1, 0, 0, 1, 1, 1]
+    assert quality_mask(quality, "default", "Kepler").tolist() == [1, 0, 0, 1, 1, 0]
+    assert quality_mask(quality, "1024", "Kepler").tolist() == [1, 1, 1, 0, 1, 1]
+    with pytest.raises(ValueError, match="'soft' is not one of none, default, hard, hardest"):
+        quality_mask(quality, "soft", "Kepler")
+
+
+def test_nothing_left_to_stitch_says_so() -> None:
+    empty = LightCurve(time=np.array([]), flux=np.array([]))
+    with pytest.raises(NoDataError, match="every light-curve file was empty"):
+        stitch([empty, empty])
+
+
+def test_reading_and_measuring_a_kepler_star_never_imports_lightkurve(shared_data: Path) -> None:
+    """What a worker does with the archive's files (the forkserver's preload, then read,
+    clean and every feature of a star) loads no lightkurve: it costs 2-3 s a process."""
+    script = f"""
+import sys
+import exoextract.preload
+from exoextract.extract import extract
+from exoextract.settings import load_settings
+from exoextract.task import Candidate, Task
+paths = tuple(sorted(str(p) for p in __import__("pathlib").Path({str(KEPLER8)!r}).glob("*.fits"))[:2])
+task = Task("K", "KIC 6922244", "Kepler", 6922244, load_settings(None, {{"source": "local"}}),
+            (Candidate("K"),), paths=paths)
+rows, notes, signals = extract(task)
+assert rows["K"]["n_files"] == 2.0, rows["K"]["n_files"]
+print("lightkurve" in sys.modules, sorted(m for m in sys.modules if m.startswith("lightkurve"))[:3])
+"""
+    env_off = {"EXOEXTRACT_WARM_TLS": "0"}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**__import__("os").environ, **env_off},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "False []"
