@@ -43,6 +43,13 @@ class ArchiveUnreachable(ExoextractError):
     exit_code = 7
 
 
+class WorkersUnavailable(ExoextractError):
+    """No worker process could be started (out of memory or processes); the run ended
+    incomplete with every finished target checkpointed — resume."""
+
+    exit_code = 4
+
+
 class Interrupted(ExoextractError):
     """The run was stopped by a signal after checkpointing everything that finished."""
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from exoextract import plugins
 from exoextract.archive.stage import ArchiveStage
 from exoextract.attempts import Executor, Policy
-from exoextract.errors import InputError, RunDirError
+from exoextract.errors import InputError, RunDirError, WorkersUnavailable
 from exoextract.extract import reserved_columns
 from exoextract.mainguard import check_main_module
 from exoextract.merge import merge, warm
@@ -286,6 +286,7 @@ def _execute(
         if (left := [t for t in star if t.key not in done])
     ]
     interrupted: int | None = None
+    unavailable: list[WorkersUnavailable] = []  # no worker could be started: ends the run
     computed = 0
     warnings = list(prepared.warnings)
     events: list[str] = []
@@ -313,7 +314,7 @@ def _execute(
         buffers: dict[int, list[dict[str, Any]]] = {}
         ended: dict[int, list[str]] = {}  # the stars of each chunk in the buffers
         release = stage.release if stage is not None and not settings.keep_files else None
-        with _signals_to(sup):
+        with _signals_to(sup), _keeping(unavailable):
             for outcome in sup.run(tasks):
                 computed += 1
                 progress.advance(outcome)
@@ -383,7 +384,19 @@ def _execute(
         result.failures = merged.failures
         result.warnings.extend(merged.warnings)
     folder.finish(complete, result.to_dict())
+    if unavailable:
+        raise unavailable[0]
     return result
+
+
+@contextlib.contextmanager
+def _keeping(caught: list[WorkersUnavailable]) -> Iterator[None]:
+    """Hold a :class:`WorkersUnavailable` until the finished targets of unfinished chunks
+    are saved and the run folder says where the run stands; it is raised after."""
+    try:
+        yield
+    except WorkersUnavailable as error:
+        caught.append(error)
 
 
 def _finished(folder: RunFolder, started: float) -> RunResult | None:

@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import CancelledError, Future, wait
 from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from pebble import ProcessExpired, ProcessPool
@@ -46,6 +47,7 @@ from exoextract.attempts import (
     RunStats,
     Stopping,
 )
+from exoextract.errors import WorkersUnavailable
 from exoextract.isolation import (
     WorkerConfig,
     describe_exit,
@@ -64,6 +66,7 @@ __all__ = [
     "SupervisorStats",
     "missing_pebble_internals",
 ]
+START_RETRY_DELAYS = (1.0, 3.0)  # seconds before a new pool, after one failed to start
 INTERNALS_WARNING = (
     "pebble's internals changed ({missing}): workers that vanish are no longer reaped and "
     "the kill grace is pebble's own — install pebble<5.3 (what exoextract is tested with)"
@@ -144,6 +147,7 @@ class Supervisor:
         self._known_workers: set[int] = set()
         self._marker_dir = tempfile.mkdtemp(prefix="exoextract-markers-")
         self._internals_checked = False
+        self._failed_starts = 0  # pools in a row whose workers could not be started
         self.retrier = Retrier(policy, self.stats, self._log, lambda: self._stopping.requested)
         if policy.max_memory is not None and not memory_readable():
             message = (
@@ -180,7 +184,16 @@ class Supervisor:
                     sequential = self.stats.sequential_fallback
                     capacity = 1 if sequential else self.policy.workers + 1
                     while len(compute.inflight) < capacity and (job := queue.next()) is not None:
-                        compute.submit(job, self._schedule(compute.pool, job))
+                        try:
+                            future = self._schedule(compute.pool, job)
+                        except BrokenProcessPool as error:  # its workers could not start
+                            queue.put_back([job])
+                            self._discard_pool(compute.pool)
+                            self._after_failed_start(error)
+                            compute.restart(self._new_pool(self.stats.sequential_fallback))
+                            break
+                        self._failed_starts = 0
+                        compute.submit(job, future)
                 futures = list(compute.inflight) + queue.futures()
                 if not futures:
                     time.sleep(queue.seconds_to_next(self.policy.tick))
@@ -282,6 +295,26 @@ class Supervisor:
 
     def _stall_limit(self, timeout: float) -> float:
         return timeout + self.policy.kill_grace + self.policy.stall_margin
+
+    def _after_failed_start(self, error: BaseException) -> None:
+        """A pool whose worker processes could not be started (the forkserver died, no
+        memory or processes left): wait and try again, then end the run with one line
+        (:class:`WorkersUnavailable`) instead of a traceback or a hang."""
+        self._failed_starts += 1
+        cause = error.__cause__ or error.__context__ or error
+        why = f"{type(cause).__name__}: {str(cause).strip() or 'no message'}"
+        if self._failed_starts > len(START_RETRY_DELAYS):
+            raise WorkersUnavailable(
+                f"the worker processes could not be started ({why}, "
+                f"{self._failed_starts} tries) — the machine may be out of memory or "
+                "processes: close other programs or use fewer --workers, then "
+                "exoextract resume; finished chunks are kept"
+            )
+        delay = START_RETRY_DELAYS[self._failed_starts - 1]
+        message = f"worker processes could not be started ({why}); trying again in {delay:g} s"
+        self.stats.events.append(message)
+        self._log(f"warning: {message}")
+        time.sleep(delay)
 
     def _after_stall(self, stalled_for: float) -> bool:
         self.stats.rebuilds += 1

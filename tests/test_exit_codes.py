@@ -6,8 +6,10 @@ workers than the machine can start, and ``run.sh`` deciding "complete" from the 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -172,6 +174,40 @@ def test_more_workers_than_the_machine_can_start_are_capped_with_a_line(tmp_path
     assert line.startswith(f"warning: --workers {asked} is more than this machine can start")
     assert line.endswith(f"running {worker_limit()}")
     assert json.loads(done.stdout)["counts"] == {"ok": 2}
+
+
+KILL_CHILDREN = """
+import os
+if os.environ.get("EXO_TEST_PID") and os.getppid() != int(os.environ["EXO_TEST_PID"]):
+    os._exit(3)  # every process the run starts dies at once: no worker can start
+"""
+
+
+def test_workers_that_cannot_start_end_the_run_with_one_line_and_exit_4(tmp_path: Path) -> None:
+    """A real fault: every process the run starts (the forkserver, its workers) dies as it
+    starts, as on a machine out of memory or processes. The run tries three pools, then
+    ends with one line and exit 4, never a traceback or a hang; resume then completes."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(KILL_CHILDREN)
+    env = cli_env()
+    env.update(EXO_TEST_PID=str(os.getpid()), PYTHONPATH=f"{site}{os.pathsep}{env['PYTHONPATH']}")
+    command = [sys.executable, "-m", "exoextract", *run_into(tmp_path, *FAST)]
+    started = time.monotonic()
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 4, done.stderr
+    assert time.monotonic() - started < 60
+    assert "Traceback" not in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: the worker processes could not be started (")
+    assert last.endswith(
+        ", 3 tries) — the machine may be out of memory or processes: close other programs "
+        "or use fewer --workers, then exoextract resume; finished chunks are kept"
+    )
+    assert done.stderr.count("warning: worker processes could not be started") == 2
+    resumed = runner.invoke(app, ["resume", str(tmp_path / "r"), "--json"])
+    assert resumed.exit_code == 0, resumed.output
+    assert json.loads(resumed.stdout)["counts"] == {"ok": 2}
 
 
 def test_run_sh_says_complete_only_when_the_run_folder_is(tmp_path: Path) -> None:
