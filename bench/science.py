@@ -543,6 +543,7 @@ def mes(spec: Any) -> float:
     from exoextract.synthetic import make_lightcurve, segment_times
 
     cleaned = clean_lightcurve(make_lightcurve(replace(spec, depth=0.0)), load_settings())
+    assert cleaned.flat is not None  # None only in a subset of a star's points
     time, flux, _ = arrays(cleaned.flat)
     duration = spec.duration
     index = np.floor((time - time.min()) / duration).astype(np.int64)

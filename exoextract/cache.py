@@ -160,7 +160,36 @@ class CleanReport:
 
 
 def clean_cache(cache_dir: str | Path | None = None, dry_run: bool = False) -> CleanReport:
-    """Remove zero-byte and unreadable FITS files; never touch a good file."""
+    """Remove the zero-byte and unreadable FITS files from lightkurve's cache; a good file
+    is never touched.
+
+    Parameters
+    ----------
+    cache_dir : str or Path, optional
+        The cache folder; default: lightkurve's (and astropy's) cache folders.
+    dry_run : bool, default False
+        Only say what would be removed.
+
+    Returns
+    -------
+    CleanReport
+        The folders, the files checked, the bad ones (with what is wrong), those removed
+        and the bytes freed.
+
+    Raises
+    ------
+    CacheError
+        ``cache_dir`` does not exist, or a bad file cannot be removed.
+
+    Examples
+    --------
+    >>> folder = tmp / "cache"
+    >>> folder.mkdir()
+    >>> _ = (folder / "empty_llc.fits").write_bytes(b"")
+    >>> report = clean_cache(folder)
+    >>> report.checked, [p.name for p in report.removed]
+    (1, ['empty_llc.fits'])
+    """
     dirs = lightkurve_cache_dirs(cache_dir)
     if cache_dir is not None and not dirs[0].is_dir():
         raise CacheError(f"cache folder {dirs[0]} does not exist — check --cache-dir")

@@ -50,9 +50,44 @@ def export_run(
     signals: bool = False,
     partial: bool = False,
 ) -> Exported:
-    """Write the run's features (and failures), or its signals, to ``path``; the format
-    comes from ``fmt`` or the file's suffix. ``partial``: a run that is not complete gives
-    the rows of the stars it finished (merged from its checkpoints; the run is untouched)."""
+    """Write a run's features (and failures), or its signals, to one CSV or Parquet file.
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        The run folder.
+    path : str or Path
+        The file to write (replaced atomically).
+    fmt : {"csv", "parquet"}, optional
+        Default: from ``path``'s suffix.
+    include_failures : bool, default False
+        Add the targets that did not succeed, with ``status``, ``error_type``, ``message``.
+    groups : sequence of str, optional
+        Keep only these feature families (``bls``, ``tls``, ``vet``, ...) beside the
+        identity, label and catalog columns.
+    signals : bool, default False
+        Export the signals table (one row per signal) instead of the features.
+    partial : bool, default False
+        For a run that is not complete: the stars it has finished (the run is untouched).
+
+    Returns
+    -------
+    Exported
+        The path, format, and the numbers of rows, columns and failures written.
+
+    Raises
+    ------
+    RunDirError
+        The run is not complete (without ``partial``) or has no signals table.
+    InputError
+        An unknown format or family, or ``signals`` with ``include_failures``.
+
+    Examples
+    --------
+    >>> written = export_run(run_dir, tmp / "features.csv", groups=["bls", "tls"])
+    >>> written.format, written.rows
+    ('csv', 2)
+    """
     run_dir, path = Path(run_dir), Path(path)
     fmt = _format(path, fmt)
     state = run_status(run_dir)
@@ -72,6 +107,72 @@ def export_run(
                            groups, signals, merged.failures_path)  # fmt: skip
     return _export(state.features_path, run_dir, path, fmt, include_failures, groups, signals,
                    run_dir / "failures.parquet")  # fmt: skip
+
+
+@dataclass
+class RunTables:
+    """A run's three tables, as pandas DataFrames."""
+
+    features: pd.DataFrame  # one row per candidate that succeeded
+    signals: pd.DataFrame  # one row per signal found on each star (empty in older runs)
+    failures: pd.DataFrame  # one row per target that did not succeed, with the reason
+    complete: bool  # False: only the stars finished so far (``partial=True``)
+
+
+def read_tables(run_dir: str | Path, partial: bool = False) -> RunTables:
+    """Read a run's tables into memory.
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        The run's folder (``exoextract run --out``, or ``RunResult.run_dir``).
+    partial : bool, default False
+        For a run that is not complete: the stars it has finished, merged from its
+        checkpoints (the run folder is left as it is). Without it such a run is refused.
+
+    Returns
+    -------
+    RunTables
+        ``features``, ``signals`` and ``failures`` DataFrames and whether the run was
+        complete.
+
+    Raises
+    ------
+    RunDirError
+        Not a run folder; not complete and ``partial`` is False; nothing finished yet.
+
+    Examples
+    --------
+    >>> tables = read_tables(run_dir)
+    >>> tables.complete, len(tables.features), tables.failures.empty
+    (True, 2, True)
+    """
+    run_dir = Path(run_dir)
+    state = run_status(run_dir)
+    if state.features_path is not None:
+        return _tables(state.features_path.parent, state.features_path, True)
+    if not partial:
+        raise RunDirError(
+            f"{run_dir} is not complete ({sum(state.star_counts.values())} of {state.stars} "
+            f"stars, {state.state}) — finish it with `exoextract resume {run_dir}`, or read "
+            "what is done with partial=True"
+        )
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="exoextract-partial-") as tmp:
+        merged = _merge_finished(run_dir, Path(tmp))
+        return _tables(Path(tmp), merged.features_path, False)
+
+
+def _tables(folder: Path, features_path: Path, complete: bool) -> RunTables:
+    signals = folder / "signals.parquet"
+    failures = folder / "failures.parquet"
+    return RunTables(
+        features=pd.read_parquet(features_path),
+        signals=pd.read_parquet(signals) if signals.exists() else pd.DataFrame(),
+        failures=pd.read_parquet(failures) if failures.exists() else pd.DataFrame(),
+        complete=complete,
+    )
 
 
 def _merge_finished(run_dir: Path, into: Path) -> Any:

@@ -149,7 +149,47 @@ def start_run(
     progress: Progress | None = None,
     runs_root: str | Path = "runs",
 ) -> RunResult:
-    """Start a new run of ``csv_path`` into ``out_dir`` (default runs/<time>-<name>)."""
+    """Start a new run: read the targets, plan the chunks, compute every star in the
+    supervised pool, checkpoint each finished chunk and merge the tables at the end.
+
+    Parameters
+    ----------
+    csv_path : str or Path
+        The target CSV (a TOI or KOI table as downloaded, or one id per row).
+    settings : Settings
+        From :func:`load_settings` (a preset by name, a TOML file, overrides).
+    out_dir : str or Path, optional
+        The run folder to create; it must not hold another run. Default:
+        ``runs_root/<time>-<csv name>``.
+    progress : Progress, optional
+        Where progress goes (the CLI's bar or plain lines); default: nowhere.
+    runs_root : str or Path, default "runs"
+        The parent of the default run folder.
+
+    Returns
+    -------
+    RunResult
+        Counts by status in rows (candidates) and in stars, the tables' paths, warnings
+        and whether the run is complete.
+
+    Raises
+    ------
+    InputError
+        The CSV or the settings are unusable (the message says what to fix).
+    RunDirError
+        ``out_dir`` is taken by another run, or is a file.
+    CheckpointError
+        A checkpoint could not be written (disk full); finished chunks are kept.
+    WorkersUnavailable
+        No worker process could be started; finished targets are kept.
+
+    Examples
+    --------
+    >>> settings = load_settings("default", {"source": "synthetic", "workers": 1})
+    >>> result = start_run(targets_csv, settings, out_dir=tmp / "first")
+    >>> result.complete, result.counts, result.stars
+    (True, {'ok': 2}, 2)
+    """
     policy = policy_for(settings)
     if settings.executor == "local":
         check_main_module(policy.start_method)
@@ -175,7 +215,41 @@ def resume_run(
     progress: Progress | None = None,
     runs_root: str | Path = "runs",
 ) -> RunResult:
-    """Continue a run: nothing checkpointed is recomputed; each target ends up once."""
+    """Continue a run where it stopped: nothing checkpointed is computed again, and every
+    target ends up once in the tables.
+
+    Parameters
+    ----------
+    run_dir : str or Path, optional
+        The run folder; default: the latest run under ``runs_root``.
+    overrides : mapping, optional
+        Settings to change for the rest of the run (workers, timeout, ...). Settings that
+        change results are refused unless ``force``.
+    force : bool, default False
+        Resume with result-changing settings anyway, or a complete run again.
+    retry_failed : bool, default False
+        Also compute again the targets that did not succeed.
+    progress : Progress, optional
+        Where progress goes; default: nowhere.
+    runs_root : str or Path, default "runs"
+        Where to look for the latest run.
+
+    Returns
+    -------
+    RunResult
+        As :func:`start_run`'s; ``computed`` counts only what this call computed.
+
+    Raises
+    ------
+    RunDirError
+        Not a run folder, its input is gone, or the settings differ (without ``force``).
+
+    Examples
+    --------
+    >>> again = resume_run(run_dir)  # a complete run: answered from its summary
+    >>> again.complete, again.computed
+    (True, 0)
+    """
     started = time.monotonic()
     folder = RunFolder.open(Path(run_dir) if run_dir else latest_run(Path(runs_root)))
     run_dir = folder.path

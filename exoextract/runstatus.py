@@ -116,7 +116,34 @@ class RunStatus:
 
 
 def run_status(run_dir: str | Path, now: dt.datetime | None = None) -> RunStatus:
-    """The state of the run in ``run_dir``; RunDirError if it is not a run folder."""
+    """Where a run stands, read from its manifest and checkpoints only (safe while the
+    run goes on in another process).
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        The run folder.
+    now : datetime, optional
+        The time to measure the rate and the time left against (default: now).
+
+    Returns
+    -------
+    RunStatus
+        Its state (``running``, ``complete``, ``interrupted``, ``stopped``, ...), counts by
+        status in rows and stars, grouped failure reasons, rate and time left, and the
+        command to type next.
+
+    Raises
+    ------
+    RunDirError
+        ``run_dir`` is not a run folder.
+
+    Examples
+    --------
+    >>> status = run_status(run_dir)
+    >>> status.state, status.stars, status.resume_command
+    ('complete', 2, None)
+    """
     run_dir = Path(run_dir)
     manifest = load_manifest(run_dir)
     now = now or dt.datetime.now(dt.UTC)

@@ -494,7 +494,18 @@ PRESETS_DIR = Path(__file__).resolve().parent.parent / "configs"
 
 
 def presets() -> list[str]:
-    """Names of the shipped presets (``colab-free``, ``laptop``, ...)."""
+    """Names of the shipped presets, for :func:`load_settings` and ``--config``.
+
+    Returns
+    -------
+    list of str
+        Sorted preset names.
+
+    Examples
+    --------
+    >>> "colab-free" in presets()
+    True
+    """
     return sorted(p.stem for p in PRESETS_DIR.glob("*.toml"))
 
 
@@ -529,7 +540,34 @@ def read_config(path: str | Path) -> dict[str, Any]:
 def load_settings(
     config: str | Path | None = None, overrides: Mapping[str, Any] | None = None
 ) -> Settings:
-    """Defaults, then the TOML file, then overrides (flags); None overrides are skipped."""
+    """The run's settings: the defaults, then a config, then the overrides.
+
+    Parameters
+    ----------
+    config : str or Path, optional
+        A TOML file, or a preset by name (:func:`presets`: ``colab-free``, ``laptop``, ...)
+        from any folder.
+    overrides : mapping, optional
+        Setting name -> value, as the command line's flags give them; None values are
+        skipped.
+
+    Returns
+    -------
+    Settings
+        Frozen; each field carries its documentation (the settings reference lists them).
+
+    Raises
+    ------
+    InputError
+        An unknown setting, a bad value, a config file that is missing or not valid TOML.
+
+    Examples
+    --------
+    >>> load_settings("colab-free").workers
+    2
+    >>> load_settings(None, {"timeout": "90"}).timeout
+    90.0
+    """
     values: dict[str, Any] = {}
     if config is not None:
         values.update(read_config(config))

@@ -128,7 +128,8 @@ import exoextract.preload
 from exoextract.extract import extract
 from exoextract.settings import load_settings
 from exoextract.task import Candidate, Task
-paths = tuple(sorted(str(p) for p in __import__("pathlib").Path({str(KEPLER8)!r}).glob("*.fits"))[:2])
+from pathlib import Path
+paths = tuple(sorted(str(p) for p in Path({str(KEPLER8)!r}).glob("*.fits"))[:2])
 task = Task("K", "KIC 6922244", "Kepler", 6922244, load_settings(None, {{"source": "local"}}),
             (Candidate("K"),), paths=paths)
 rows, notes, signals = extract(task)
