@@ -34,6 +34,8 @@ OUTCOME = ("status", "error_type", "message", "attempts", "exit_code")
 
 @dataclass
 class Exported:
+    """What :func:`export_run` wrote."""
+
     path: Path
     format: str
     rows: int

@@ -1,7 +1,6 @@
-"""The feature reference (docs/FEATURES.md), generated from the families' declarations.
-
-``python -m exoextract.reference > docs/FEATURES.md`` (or ``make docs``); a test fails when
-the file and the code disagree, so the reference cannot drift.
+"""The feature reference (docs/reference/features.md), generated from the families'
+declarations: ``exoextract features`` prints it, ``make docs`` writes it, and a test fails
+when the file and the code disagree, so the reference cannot drift.
 """
 
 from __future__ import annotations

@@ -311,9 +311,10 @@ class Supervisor:
                 "exoextract resume; finished chunks are kept"
             )
         delay = START_RETRY_DELAYS[self._failed_starts - 1]
-        message = f"worker processes could not be started ({why}); trying again in {delay:g} s"
-        self.stats.events.append(message)
-        self._log(f"warning: {message}")
+        self._log(
+            f"warning: worker processes could not be started ({why}); trying again in "
+            f"{delay:g} s"
+        )
         time.sleep(delay)
 
     def _after_stall(self, stalled_for: float) -> bool:

@@ -11,11 +11,11 @@ from exoextract.cli import app
 from exoextract.reference import render
 from exoextract.settings import load_settings
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "FEATURES.md"
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "reference" / "features.md"
 
 
 def test_docs_are_generated_from_the_code() -> None:
-    assert DOCS.read_text() == render(), "docs/FEATURES.md is stale: run `make docs`"
+    assert DOCS.read_text() == render(), "docs/reference/features.md is stale: run `make docs`"
 
 
 def test_every_column_is_documented_with_unit_and_meaning() -> None:
