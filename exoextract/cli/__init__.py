@@ -1,0 +1,5 @@
+"""The front door: the command line (options, commands, rendering) and the demo."""
+
+from exoextract.cli.app import app, main
+
+__all__ = ["app", "main"]

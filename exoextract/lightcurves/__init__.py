@@ -1,0 +1,1 @@
+"""Light-curve files: reading them, their names, their headers, lightkurve's cache."""
