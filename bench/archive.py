@@ -38,7 +38,7 @@ API_LATENCY, FILE_LATENCY, BANDWIDTH = 1.5, 0.3, 10e6
 
 def make_archive(root: Path, n: int) -> list[str]:
     """Half Kepler stars of 1-3 quarters, half TESS stars of 1-2 sectors."""
-    from exoextract.synthetic import spec_for, write_fits
+    from exoextract.science.synthetic import spec_for, write_fits
 
     ids = []
     for i in range(n):
@@ -64,7 +64,7 @@ def _features(result: Any) -> pd.DataFrame:
 
 
 def run_local(ids: list[str], root: Path, tmp: Path) -> tuple[float, pd.DataFrame]:
-    from exoextract.runner import start_run
+    from exoextract.run.runner import start_run
 
     csv = tmp / "local.csv"
     csv.write_text("target\n" + "\n".join(ids) + "\n")
@@ -82,7 +82,7 @@ NO_FEATURES = {
 def run_mast(
     ids: list[str], root: Path, tmp: Path, downloads: int, features: bool = True
 ) -> dict[str, Any]:
-    from exoextract.runner import start_run
+    from exoextract.run.runner import start_run
 
     from fakemast import FakeMast
 
@@ -111,7 +111,7 @@ def run_mast(
 
 
 def _notebook_init(url: str) -> None:
-    from exoextract.isolation import limit_threads_env
+    from exoextract.execution.isolation import limit_threads_env
 
     limit_threads_env()
     with warnings.catch_warnings():
@@ -125,8 +125,8 @@ def _notebook_init(url: str) -> None:
 
 def _notebook_target(job: tuple[str, str, bool]) -> str:
     """What a notebook does per star: search, download everything, extract."""
-    from exoextract.extract import extract
-    from exoextract.task import Candidate, Task
+    from exoextract.star.extract import extract
+    from exoextract.star.task import Candidate, Task
 
     target, cache, features = job
     with warnings.catch_warnings():

@@ -63,7 +63,7 @@ CASES = (
 
 
 def _spec(case: Case, number: int) -> Any:
-    from exoextract.synthetic import StarSpec
+    from exoextract.science.synthetic import StarSpec
 
     return StarSpec(
         number=number,
@@ -83,7 +83,7 @@ def _spec(case: Case, number: int) -> Any:
 
 def _warm() -> None:
     """What a worker has before its first target: imports and compiled kernels."""
-    import exoextract.preload  # noqa: F401  (what the forkserver imports for every worker)
+    import exoextract.execution.preload  # noqa: F401  (what the forkserver imports for every worker)
 
 
 def _job(args: tuple[str, str, list[str], str, int, str]) -> dict[str, Any]:
@@ -117,9 +117,9 @@ def _job(args: tuple[str, str, list[str], str, int, str]) -> dict[str, Any]:
 
 
 def _exoextract(paths: list[str], mission: str, number: int, full: bool) -> dict[str, Any]:
-    from exoextract.extract import extract
     from exoextract.settings import load_settings
-    from exoextract.task import Candidate, Task
+    from exoextract.star.extract import extract
+    from exoextract.star.task import Candidate, Task
 
     overrides = {"bls_mode": "full", "tls_mode": "full"} if full else {}
     task = Task(
@@ -157,7 +157,7 @@ def _notebook(paths: list[str]) -> float:
 def bench_cost(workers: int = 2, only: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     from baseline import baseline_tree
 
-    from exoextract.synthetic import write_fits
+    from exoextract.science.synthetic import write_fits
 
     tree, about = baseline_tree()
     console.print(f"section 4 and 5 compare with the {about}")
@@ -317,7 +317,7 @@ def _family_order(name: str) -> int:
 def _points(case: Case) -> str:
     import numpy as np
 
-    from exoextract.synthetic import make_segments
+    from exoextract.science.synthetic import make_segments
 
     spec = replace(_spec(case, 1), seed=1)
     return f"{sum(int(np.size(s['time'])) for s in make_segments(spec)):,}"

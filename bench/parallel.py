@@ -40,7 +40,7 @@ def efficiency(costs: list[float], workers: int) -> float:
 
 
 def _batch(root: Path) -> Path:
-    from exoextract.synthetic import StarSpec, write_fits
+    from exoextract.science.synthetic import StarSpec, write_fits
 
     lines = ["target"]
     for i in range(QUARTERS + LONG):
@@ -68,7 +68,7 @@ def _batch(root: Path) -> Path:
 def _run(csv: Path, out: Path, workers: int, schedule: str) -> tuple[float, dict[str, float]]:
     import pandas as pd
 
-    from exoextract.runner import start_run
+    from exoextract.run.runner import start_run
     from exoextract.settings import load_settings
 
     settings = load_settings(

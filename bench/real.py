@@ -125,11 +125,11 @@ def files_of(star: Star) -> list[str]:
 def exoextract_star(star: Star) -> dict[str, Any]:
     """The star through exoextract with its default settings, its rows those of the catalog
     of its published planets (the tests' real_candidates.csv); the signals are blind."""
-    from exoextract.extract import load_star
     from exoextract.features.rows import star_rows
     from exoextract.settings import load_settings
+    from exoextract.star.extract import load_star
+    from exoextract.star.task import Candidate, Task
     from exoextract.targets import read_targets
-    from exoextract.task import Candidate, Task
 
     settings = load_settings(None, {})
     catalog = read_targets(star.catalog, None, None, False).targets if star.catalog else []
@@ -170,8 +170,8 @@ def baseline_star(star: Star) -> dict[str, Any]:
     """The notebook way: stitch, flatten with lightkurve's defaults, TLS with its own."""
     from science import notebook_tls
 
-    from exoextract.lcio import read_lightcurve
-    from exoextract.lightcurve import stitch
+    from exoextract.lightcurves.lightcurve import stitch
+    from exoextract.lightcurves.read import read_lightcurve
 
     started = time.process_time()
     try:
@@ -191,7 +191,7 @@ def baseline_star(star: Star) -> dict[str, Any]:
 
 
 def run(job: tuple[str, Star]) -> tuple[str, str, dict[str, Any]]:
-    from exoextract.isolation import limit_threads_env
+    from exoextract.execution.isolation import limit_threads_env
 
     limit_threads_env()
     kind, star = job

@@ -27,7 +27,7 @@ CHUNK = 25
 
 
 def _scaled_run(demo: Path, folder: Path, n: int) -> Path:
-    from exoextract.checkpoint import CheckpointStore, write_json, write_parquet
+    from exoextract.run.checkpoint import CheckpointStore, write_json, write_parquet
 
     rng = np.random.default_rng(7)
     rows = pd.read_parquet(demo / "features.parquet")
@@ -61,11 +61,11 @@ def _timed(action) -> float:  # type: ignore[no-untyped-def]
 
 
 def bench_report(n: int = 10_000) -> None:
-    from exoextract.demo import run_demo
-    from exoextract.export import export_run
+    from exoextract.cli.demo import run_demo
     from exoextract.report.page import build_report
     from exoextract.report.sheet import draw_sheet, sheet_data
-    from exoextract.runstatus import run_status
+    from exoextract.run.export import export_run
+    from exoextract.run.status import run_status
     from exoextract.settings import load_settings
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -47,7 +47,7 @@ SHARED = Path(os.environ.get("EXOEXTRACT_REAL_DATA", REPO.parent / "shared" / "d
 console = Console(width=130)
 
 if TYPE_CHECKING:
-    from exoextract.task import Task
+    from exoextract.star.task import Task
 
 
 def noop(x: Any) -> dict[str, Any]:
@@ -58,7 +58,7 @@ def noop(x: Any) -> dict[str, Any]:
 def bench_overhead(n: int) -> None:
     from pebble import ProcessPool
 
-    from exoextract.supervisor import Policy, Supervisor
+    from exoextract.execution.supervisor import Policy, Supervisor
 
     ctx = mp.get_context("forkserver")
     rows = []
@@ -148,13 +148,13 @@ def _settings() -> Any:
 
 def naive_target(task: Task) -> str:
     """What a notebook does: the same work, no supervision (a hang is bounded at 8 s)."""
-    from exoextract.worker import run_task
+    from exoextract.star.entry import run_task
 
     return str(run_task(task)["status"])
 
 
 def bench_hostile(n: int) -> None:
-    from exoextract.runner import start_run, tasks_for
+    from exoextract.run.runner import start_run, tasks_for
     from exoextract.targets import read_targets
 
     rows = []
@@ -181,7 +181,7 @@ def bench_hostile(n: int) -> None:
         counts: Counter[str] = Counter()
         start = time.perf_counter()
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["exoextract.preload"])
+        ctx.set_forkserver_preload(["exoextract.execution.preload"])
         executor = cf.ProcessPoolExecutor(2, mp_context=ctx)
         futures = [executor.submit(naive_target, task) for task in tasks]
         for future in futures:
@@ -220,11 +220,11 @@ def bench_hostile(n: int) -> None:
 def bench_search() -> None:
     """The blind search on real light curves: fast (fold-based, refined) versus full."""
     from exoextract import features
-    from exoextract.clean import clean_lightcurve
     from exoextract.features import FeatureContext
-    from exoextract.lcio import read_lightcurve
-    from exoextract.lightcurve import stitch
-    from exoextract.search.ffa import warmup
+    from exoextract.lightcurves.lightcurve import stitch
+    from exoextract.lightcurves.read import read_lightcurve
+    from exoextract.science.clean import clean_lightcurve
+    from exoextract.science.search.ffa import warmup
     from exoextract.settings import load_settings
 
     cases: list[tuple[str, list[Path], str]] = []

@@ -45,8 +45,8 @@ def _old_bookkeeping(
 
 
 def _simulate(n: int, old: bool) -> tuple[float, float]:
-    from exoextract.checkpoint import CheckpointStore, write_json
-    from exoextract.runfolder import chunk_finished
+    from exoextract.run.checkpoint import CheckpointStore, write_json
+    from exoextract.run.folder import chunk_finished
 
     chunks = n // CHUNK
     keys = [[f"KIC {c * CHUNK + i}" for i in range(CHUNK)] for c in range(chunks)]
@@ -73,8 +73,8 @@ def _simulate(n: int, old: bool) -> tuple[float, float]:
 
 
 def _end_to_end(n: int) -> tuple[float, float, float, int, float]:
-    from exoextract.checkpoint import CheckpointStore
-    from exoextract.runner import resume_run, start_run
+    from exoextract.run.checkpoint import CheckpointStore
+    from exoextract.run.runner import resume_run, start_run
     from exoextract.settings import load_settings
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -72,7 +72,7 @@ PERIODS = {"TESS": (0.8, 8.0), "Kepler": (1.0, 20.0)}
 
 # ---------------------------------------------------------------- the population
 def population(per_bin: int, others: int, seed: int = 2026) -> list[dict[str, Any]]:
-    from exoextract.synthetic import StarSpec, spec_for
+    from exoextract.science.synthetic import StarSpec, spec_for
 
     rng = np.random.default_rng(seed)
     stars: list[dict[str, Any]] = []
@@ -117,7 +117,7 @@ def population(per_bin: int, others: int, seed: int = 2026) -> list[dict[str, An
 def noise_population(per_mission: int) -> list[dict[str, Any]]:
     """Quiet stars only (no transit, no variability), for the false-alarm rate of the fast
     search's SDE beside TLS's own search (:func:`sde_calibration`)."""
-    from exoextract.synthetic import spec_for
+    from exoextract.science.synthetic import spec_for
 
     stars: list[dict[str, Any]] = []
     for mission, start in (("TESS", 87_000_000), ("Kepler", 88_000_000)):
@@ -152,8 +152,8 @@ MISSES = (
 def long_population(per_band: int, others: int, seed: int = 2027) -> list[dict[str, Any]]:
     """Planets per (case, period band, SNR), half of them on spotted stars; then quiet,
     variable, spotted and eclipsing-binary stars per case. Spots evolve: groups grow, decay,
-    drift and rotate differentially over the baseline (exoextract.synthetic.spot_model)."""
-    from exoextract.synthetic import StarSpec, make_segments, spec_for
+    drift and rotate differentially over the baseline (exoextract.science.synthetic.spot_model)."""
+    from exoextract.science.synthetic import StarSpec, make_segments, spec_for
 
     rng = np.random.default_rng(seed)
     stars: list[dict[str, Any]] = []
@@ -237,7 +237,7 @@ def short_period_population(seed: int = 2028) -> list[dict[str, Any]]:
     """Four years of Kepler, quiet hosts, one planet each at 0.5-3.5 d (SNR 17 and 35): the
     periods where a fold of many short rows once read past them and mislabelled its trial
     periods, and where TLS's own grid stops (0.60 d for a Sun-like star)."""
-    from exoextract.synthetic import StarSpec, make_segments
+    from exoextract.science.synthetic import StarSpec, make_segments
 
     rng = np.random.default_rng(seed)
     stars: list[dict[str, Any]] = []
@@ -489,11 +489,11 @@ def _share(cell: str) -> str:
 # ---------------------------------------------------------------- one star, three ways
 def run_star(payload: dict[str, Any]) -> dict[str, Any]:
     """Both pipelines on one star (runs in a worker). Returns plain numbers."""
-    from exoextract.clean import clean_lightcurve
     from exoextract.features import FeatureContext
     from exoextract.features.rows import first_row
+    from exoextract.science.clean import clean_lightcurve
+    from exoextract.science.synthetic import make_lightcurve
     from exoextract.settings import load_settings
-    from exoextract.synthetic import make_lightcurve
 
     spec = payload["spec"]
     lc = make_lightcurve(spec)
@@ -538,9 +538,9 @@ def mes(spec: Any) -> float:
     star's own variability (as Kepler's multiple event statistic): the injected depth times
     the square root of the transits with data, over the scatter of transit-long means of the
     same star cleaned without the planet."""
-    from exoextract.clean import arrays, clean_lightcurve
+    from exoextract.science.clean import arrays, clean_lightcurve
+    from exoextract.science.synthetic import make_lightcurve, segment_times
     from exoextract.settings import load_settings
-    from exoextract.synthetic import make_lightcurve, segment_times
 
     cleaned = clean_lightcurve(make_lightcurve(replace(spec, depth=0.0)), load_settings())
     assert cleaned.flat is not None  # None only in a subset of a star's points
@@ -565,8 +565,8 @@ def true_spots(spec: Any) -> Any:
     """Within: cleaning divides out the generator's own spot model of ``spec`` (its rotation
     period given, whatever the star's window) in place of the one exoextract fits. A
     diagnostic of the benchmark only; nothing outside the generator knows these spots."""
-    from exoextract import detrend
-    from exoextract.synthetic import segment_times, spot_model
+    from exoextract.science import detrend
+    from exoextract.science.synthetic import segment_times, spot_model
 
     origin = float(segment_times(spec, spec.first_segment)[0])
 
@@ -586,7 +586,7 @@ def true_spots(spec: Any) -> Any:
 def peak_rank(ctx: Any, period: float) -> int | None:
     """Where ``period`` ranks (0: highest) among the ``TOP_PEAKS`` highest distinct peaks
     of the star's box search; -1 if not among them, None where the search did not run."""
-    from exoextract.search import Spectrum, peak_indices
+    from exoextract.science.search import Spectrum, peak_indices
 
     spectrum = ctx.shared.get("box_spectrum")
     if not isinstance(spectrum, Spectrum):
@@ -601,7 +601,7 @@ def notebook_tls(lc: Any) -> Any:
     its defaults (one thread); TLS's result object."""
     from transitleastsquares import transitleastsquares
 
-    from exoextract.lightcurve import LightCurve
+    from exoextract.lightcurves.lightcurve import LightCurve
 
     if isinstance(lc, LightCurve):
         lc = lc.to_lightkurve()  # the notebook's object, with its flatten()
@@ -931,8 +931,8 @@ def main() -> None:
     )
     args = parser.parse_args()
 
+    from exoextract.execution.supervisor import Policy, Supervisor
     from exoextract.settings import Settings
-    from exoextract.supervisor import Policy, Supervisor
 
     backend = Settings().tls_backend
     stars = [] if args.no_short else population(args.per_bin, args.others)
@@ -998,7 +998,9 @@ def main() -> None:
     )
     started = time.perf_counter()
     results: dict[int, dict[str, Any]] = {}
-    policy = Policy(workers=args.workers, timeout=900.0, retries=0, preload=("exoextract.preload",))
+    policy = Policy(
+        workers=args.workers, timeout=900.0, retries=0, preload=("exoextract.execution.preload",)
+    )
     with Supervisor(run_star, policy) as sup:
         for outcome in sup.run(tasks):
             if outcome.ok and outcome.data is not None:

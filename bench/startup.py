@@ -6,9 +6,9 @@ quarter files), run end to end as a user runs it (``exoextract run`` in a fresh 
 same run:
 
 * ``compute``: the star's own seconds (the ``seconds_*`` columns its row carries);
-* ``floor``: a fresh Python that imports what a worker needs (``exoextract.preload``: numpy,
-  astropy, the compiled kernels) and extracts the star; no run folder, no pool. Any tool
-  that reads the file and runs these searches pays this much;
+* ``floor``: a fresh Python that imports what a worker needs
+  (``exoextract.execution.preload``: numpy, astropy, the compiled kernels) and extracts the
+  star; no run folder, no pool. Any tool that reads the file and runs these searches pays this much;
 * the pieces: the interpreter alone, the parent's imports, the worker's preload.
 
 ``overhead`` is the run's wall time less its compute: the goal is 2 s or less. With
@@ -45,7 +45,7 @@ def _median(values: list[float]) -> float:
 
 
 def _star(root: Path, mission: str, segments: int, number: int) -> tuple[Path, str]:
-    from exoextract.synthetic import StarSpec, write_fits
+    from exoextract.science.synthetic import StarSpec, write_fits
 
     period = 3.29 if mission == "TESS" else 123.6
     spec = StarSpec(
@@ -72,12 +72,12 @@ def _star(root: Path, mission: str, segments: int, number: int) -> tuple[Path, s
 FLOOR = """
 import sys, time
 start = time.perf_counter()
-import exoextract.preload
-from exoextract.extract import extract
+import exoextract.execution.preload
+from exoextract.star.extract import extract
 from exoextract.settings import load_settings
 from exoextract.sources import get_source
 from exoextract.targets import Target
-from exoextract.task import Candidate, Task
+from exoextract.star.task import Candidate, Task
 from pathlib import Path
 settings = load_settings(None, {"source": "local", "data_dir": sys.argv[1]})
 mission, number = sys.argv[2], int(sys.argv[3])
@@ -97,8 +97,8 @@ def _pieces(exe: Path, root: Path, env: dict[str, str]) -> tuple[float, float, f
 
     return (
         wall("pass"),
-        wall("import exoextract.cli, exoextract.runner"),
-        wall("import exoextract.preload"),
+        wall("import exoextract.cli.app, exoextract.run.runner"),
+        wall("import exoextract.execution.preload"),
     )
 
 

@@ -22,20 +22,20 @@ __version__ = "0.2.0"  # the one place the version is written (pyproject reads i
 
 # name -> the module that defines it
 _HOME = {
-    "start_run": "exoextract.runner",
-    "resume_run": "exoextract.runner",
-    "RunResult": "exoextract.runner",
-    "run_status": "exoextract.runstatus",
-    "RunStatus": "exoextract.runstatus",
-    "read_tables": "exoextract.export",
-    "RunTables": "exoextract.export",
-    "export_run": "exoextract.export",
-    "Exported": "exoextract.export",
+    "start_run": "exoextract.run.runner",
+    "resume_run": "exoextract.run.runner",
+    "RunResult": "exoextract.run.runner",
+    "run_status": "exoextract.run.status",
+    "RunStatus": "exoextract.run.status",
+    "read_tables": "exoextract.run.export",
+    "RunTables": "exoextract.run.export",
+    "export_run": "exoextract.run.export",
+    "Exported": "exoextract.run.export",
     "load_settings": "exoextract.settings",
     "presets": "exoextract.settings",
     "Settings": "exoextract.settings",
-    "clean_cache": "exoextract.cache",
-    "CleanReport": "exoextract.cache",
+    "clean_cache": "exoextract.lightcurves.cache",
+    "CleanReport": "exoextract.lightcurves.cache",
     "ExoextractError": "exoextract.errors",
     "InputError": "exoextract.errors",
     "RunDirError": "exoextract.errors",
@@ -87,7 +87,6 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__ loads them
-    from exoextract.cache import CleanReport, clean_cache
     from exoextract.errors import (
         ArchiveUnreachable,
         CacheError,
@@ -98,7 +97,8 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__
         RunDirError,
         WorkersUnavailable,
     )
-    from exoextract.export import Exported, RunTables, export_run, read_tables
-    from exoextract.runner import RunResult, resume_run, start_run
-    from exoextract.runstatus import RunStatus, run_status
+    from exoextract.lightcurves.cache import CleanReport, clean_cache
+    from exoextract.run.export import Exported, RunTables, export_run, read_tables
+    from exoextract.run.runner import RunResult, resume_run, start_run
+    from exoextract.run.status import RunStatus, run_status
     from exoextract.settings import Settings, load_settings, presets

@@ -166,7 +166,7 @@ class Settings:
         "clean",
         "The search also folds a flux per octave of trial periods, each flattened with "
         "flatten_transit_factor Sun-like durations at its longest period (4 suits it): "
-        "spotted stars then leave more residuals at long periods (see the README).",
+        "spotted stars then leave more residuals at long periods (docs/validation.md).",
     )
     flatten_per_octave_unspotted: bool = _f(
         True,
@@ -611,7 +611,7 @@ def result_differences(old: Settings, new: Settings) -> list[str]:
 
 
 def describe_fields() -> list[tuple[str, str, str, str]]:
-    """(section, name, default, doc) for every field: the README table and `--help` use it."""
+    """(section, name, default, doc) for every field: the settings reference and `--help` use it."""
     rows = []
     for f in fields(Settings):
         rows.append((f.metadata["section"], f.name, repr(f.default), f.metadata["doc"]))

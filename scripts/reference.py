@@ -27,7 +27,7 @@ def cli() -> str:
     import typer.main
     from typer.testing import CliRunner
 
-    from exoextract.cli import app
+    from exoextract.cli.app import app
 
     env = {"COLUMNS": "100", "TERM": "dumb", "NO_COLOR": "1"}
     runner = CliRunner()
@@ -74,7 +74,7 @@ def settings() -> str:
 
 
 def features() -> str:
-    from exoextract.reference import render
+    from exoextract.features.reference import render
 
     return render()
 

@@ -94,7 +94,7 @@ def every_run_keeps_its_invariants(request: pytest.FixtureRequest) -> Iterator[N
     tmp = request.node.funcargs.get("tmp_path")
     if not isinstance(tmp, Path) or request.node.get_closest_marker("unchecked_runs"):
         return
-    from exoextract.check import check_run
+    from exoextract.run.check import check_run
 
     for summary in sorted(tmp.rglob("summary.json")):
         if not (summary.parent / "signals.parquet").exists():
@@ -137,8 +137,8 @@ def fast_settings(**overrides: object) -> Settings:
 
 def star_context(lc: object, **overrides: object) -> object:
     """A FeatureContext for a light curve, cleaned as a worker would (both flux versions)."""
-    from exoextract.clean import clean_lightcurve
     from exoextract.features import FeatureContext
+    from exoextract.science.clean import clean_lightcurve
 
     settings = load_settings(None, overrides)
     return FeatureContext.of(clean_lightcurve(lc, settings), settings)
@@ -154,7 +154,7 @@ def star_row(lc: object, **overrides: object) -> dict[str, object]:
 def row_of(ctx: object, candidate: object = None) -> dict[str, object]:
     """The row of ``candidate`` (default: a plain target list's row) on a star's context."""
     from exoextract.features.rows import star_rows
-    from exoextract.task import Candidate
+    from exoextract.star.task import Candidate
 
     chosen = candidate or Candidate(key="star")
     return star_rows(ctx, [chosen]).rows[chosen.key]  # type: ignore[arg-type, attr-defined]

@@ -51,7 +51,7 @@ def test_importing_exoextract_loads_nothing_heavy() -> None:
     pyarrow, the pool or astropy; the names load on first use."""
     code = (
         "import sys, exoextract\n"
-        "heavy = ('pandas', 'pyarrow', 'pebble', 'astropy', 'numpy', 'exoextract.runner')\n"
+        "heavy = ('pandas', 'pyarrow', 'pebble', 'astropy', 'numpy', 'exoextract.run.runner')\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"
         "exoextract.InputError\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"

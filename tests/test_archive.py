@@ -19,8 +19,8 @@ from exoextract.archive.client import ArchiveClient, Connection
 from exoextract.archive.products import Product, Request, one_per_segment, select
 from exoextract.archive.products import filters as archive_filters
 from exoextract.archive.search import search, target_name
-from exoextract.runner import RunResult, start_run
-from exoextract.synthetic import spec_for, write_fits
+from exoextract.run.runner import RunResult, start_run
+from exoextract.science.synthetic import spec_for, write_fits
 
 from conftest import fast_settings
 from fakemast import FakeMast
@@ -299,7 +299,7 @@ def test_plan_then_run_asks_the_archive_nothing_again(tmp_path: Path) -> None:
 
     from typer.testing import CliRunner
 
-    from exoextract.cli import app
+    from exoextract.cli.app import app
 
     ids = synthetic_stars(tmp_path / "archive", 4, quarters=2)
     with FakeMast(tmp_path / "archive", api_latency=0.05, file_latency=0.2) as mast:

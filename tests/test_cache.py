@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from exoextract.cache import check_fits, clean_cache, lightkurve_cache_dirs
-from exoextract.cli import app
+from exoextract.cli.app import app
+from exoextract.lightcurves.cache import check_fits, clean_cache, lightkurve_cache_dirs
 
 from conftest import WASP18
 

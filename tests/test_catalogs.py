@@ -11,11 +11,11 @@ import pytest
 from typer.testing import CliRunner
 
 from exoextract import catalogs
-from exoextract.cli import app
-from exoextract.runner import tasks_for
+from exoextract.cli.app import app
+from exoextract.run.runner import tasks_for
 from exoextract.settings import load_settings
+from exoextract.star.entry import run_task
 from exoextract.targets import read_targets
-from exoextract.worker import run_task
 
 runner = CliRunner()
 

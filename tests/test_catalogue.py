@@ -13,10 +13,10 @@ import pytest
 
 from exoextract import features
 from exoextract.features import FeatureContext
-from exoextract.runner import start_run
+from exoextract.run.runner import start_run
+from exoextract.science.synthetic import StarSpec, make_lightcurve
 from exoextract.settings import load_settings
-from exoextract.synthetic import StarSpec, make_lightcurve
-from exoextract.task import Candidate
+from exoextract.star.task import Candidate
 
 from conftest import star_context
 

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from exoextract.checkpoint import CheckpointStore, atomic_write_bytes
 from exoextract.errors import CheckpointError
+from exoextract.run.checkpoint import CheckpointStore, atomic_write_bytes
 
 names = st.text(min_size=1, max_size=20)  # unicode, quotes, newlines: all must survive
 values = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.none())
@@ -76,7 +76,7 @@ def _write_under_file_size_limit(tmp_path: Path, limit: int, default_xfsz: bool)
     script = (
         "import signal, sys\n"
         + ("signal.signal(signal.SIGXFSZ, signal.SIG_DFL)\n" if default_xfsz else "")
-        + "from exoextract.checkpoint import CheckpointStore\n"
+        + "from exoextract.run.checkpoint import CheckpointStore\n"
         "rows = [{'key': f'k{i}', 'status': 'ok', 'x': float(i), 'note': 'y' * 200}"
         " for i in range(500)]\n"
         "try:\n"

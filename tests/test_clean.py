@@ -9,12 +9,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from exoextract.clean import cadence_days, clean_lightcurve, flatten_bands, window_length
 from exoextract.features import FeatureContext
-from exoextract.lcio import quiet_import_lightkurve
-from exoextract.search.durations import physical_duration
+from exoextract.lightcurves.read import quiet_import_lightkurve
+from exoextract.science.clean import cadence_days, clean_lightcurve, flatten_bands, window_length
+from exoextract.science.search.durations import physical_duration
+from exoextract.science.synthetic import KEPLER_CADENCE, TESS_CADENCE, StarSpec, make_lightcurve
 from exoextract.settings import load_settings
-from exoextract.synthetic import KEPLER_CADENCE, TESS_CADENCE, StarSpec, make_lightcurve
 
 from conftest import PER_OCTAVE
 

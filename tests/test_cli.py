@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from exoextract.cli import app
+from exoextract.cli.app import app
 
 runner = CliRunner()
 FAST = ["--no-tls", "--workers", "2", "--source", "synthetic"]
@@ -67,7 +67,7 @@ def test_bad_option_value(tmp_path: Path) -> None:
 def test_strict_fails_when_a_target_fails(tmp_path: Path) -> None:
     from dataclasses import replace
 
-    from exoextract.synthetic import spec_for, write_fits
+    from exoextract.science.synthetic import spec_for, write_fits
 
     data = tmp_path / "data"
     write_fits(replace(spec_for(100, "TESS"), segments=1), data)
@@ -128,7 +128,7 @@ def test_resume_refuses_a_changed_input_unless_forced(tmp_path: Path) -> None:
 
 def test_resume_refuses_settings_that_change_results(tmp_path: Path) -> None:
     from exoextract.errors import RunDirError
-    from exoextract.runner import resume_run
+    from exoextract.run.runner import resume_run
 
     targets = csv(tmp_path, "tic\n100\n")
     out = tmp_path / "run"

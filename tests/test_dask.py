@@ -287,7 +287,7 @@ def test_the_archive_is_searched_in_batches_on_the_client(tmp_path: Path) -> Non
     each worker downloads its own target's files, at most --max-downloads at once."""
     from dataclasses import replace as with_
 
-    from exoextract.synthetic import spec_for, write_fits
+    from exoextract.science.synthetic import spec_for, write_fits
 
     from fakemast import FakeMast
 

@@ -8,11 +8,11 @@ import warnings
 import numpy as np
 import pytest
 
-from exoextract import detrend
-from exoextract.clean import Cleaned, arrays, clean_lightcurve
-from exoextract.lightcurve import LightCurve
+from exoextract.lightcurves.lightcurve import LightCurve
+from exoextract.science import detrend
+from exoextract.science.clean import Cleaned, arrays, clean_lightcurve
+from exoextract.science.synthetic import StarSpec, make_lightcurve
 from exoextract.settings import load_settings
-from exoextract.synthetic import StarSpec, make_lightcurve
 
 
 def spotted(rotation: float, amplitude: float, **changes: object) -> StarSpec:

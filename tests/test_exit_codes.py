@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 from typer.testing import CliRunner
 
-from exoextract.cli import EXIT_ARCHIVE, EXIT_CRASH, EXIT_NOTHING, app
-from exoextract.resources import worker_limit
+from exoextract.cli.app import EXIT_ARCHIVE, EXIT_CRASH, EXIT_NOTHING, app
+from exoextract.execution.resources import worker_limit
 
 from runhelpers import SLOW_SYNTHETIC, cli_env, exoextract_once_then
 
@@ -39,7 +39,7 @@ def targets(tmp_path: Path, ids: str = "TIC 100\nTIC 101\n") -> Path:
 
 def test_a_crash_exits_70_with_its_traceback_and_one_line() -> None:
     script = (
-        "import exoextract.cli as cli\n"
+        "import exoextract.cli.app as cli\n"
         "@cli.app.command()\n"
         "def boom() -> None:\n"
         "    raise RuntimeError('an unexpected state\\nsecond line')\n"
@@ -80,7 +80,7 @@ def test_one_success_is_enough_for_exit_0(tmp_path: Path) -> None:
     data.mkdir()
     from dataclasses import replace
 
-    from exoextract.synthetic import spec_for, write_fits
+    from exoextract.science.synthetic import spec_for, write_fits
 
     write_fits(replace(spec_for(100, "TESS"), segments=1), data)
     done = runner.invoke(app, run_into(tmp_path, "--data-dir", str(data), "--no-tls", "--no-bls"))
@@ -262,7 +262,7 @@ def test_stars_and_candidates_are_counted_apart_everywhere(tmp_path: Path) -> No
 
 
 SCRIPT = (
-    "from exoextract.runner import start_run\n"
+    "from exoextract.run.runner import start_run\n"
     "from exoextract.settings import load_settings\n"
     "{guard}r = start_run('t.csv', load_settings('laptop', {{'source': 'synthetic', "
     "'run_tls': False, 'run_bls': False, 'workers': 2}}), out_dir='r')\n"

@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from exoextract.extract import extract
-from exoextract.runner import start_run
+from exoextract.run.runner import start_run
+from exoextract.science.synthetic import StarSpec, make_lightcurve, write_fits
 from exoextract.settings import load_settings
-from exoextract.synthetic import StarSpec, make_lightcurve, write_fits
+from exoextract.star.extract import extract
+from exoextract.star.task import Candidate, Task
 from exoextract.targets import read_targets
-from exoextract.task import Candidate, Task
 
 from conftest import fast_settings, row_of, star_context
 
@@ -106,7 +106,7 @@ def test_transits_next_to_flagged_cadences_do_not_make_a_binary() -> None:
     odd: odd and even depths differ, but the transits no flag touches agree."""
     from exoextract.features import Ephemeris
     from exoextract.features.vet import at as vet_at
-    from exoextract.filefacts import FileFacts
+    from exoextract.lightcurves.filefacts import FileFacts
 
     spec = StarSpec(number=78, mission="TESS", kind="planet", period=1.7, t0=0.4, depth=0.01,
                     duration=0.09, noise=4e-4, seed=78)  # fmt: skip

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from exoextract.runner import RunResult, start_run
+from exoextract.run.runner import RunResult, start_run
 
 from conftest import fast_settings
 

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from exoextract import features
-from exoextract.clean import clean_lightcurve
 from exoextract.features import FeatureContext
 from exoextract.features.bls import period_grid
-from exoextract.lcio import read_lightcurve
-from exoextract.lightcurve import stitch
+from exoextract.lightcurves.lightcurve import stitch
+from exoextract.lightcurves.read import read_lightcurve
+from exoextract.science.clean import clean_lightcurve
+from exoextract.science.synthetic import StarSpec, make_lightcurve
 from exoextract.settings import load_settings
-from exoextract.synthetic import StarSpec, make_lightcurve
 
 from conftest import KEPLER90_DIR, WASP18
 

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from exoextract.errors import NoDataError
-from exoextract.lcio import quiet_import_lightkurve, read_lightcurve
-from exoextract.lightcurve import LightCurve, quality_mask, stitch
+from exoextract.lightcurves.lightcurve import LightCurve, quality_mask, stitch
+from exoextract.lightcurves.read import quiet_import_lightkurve, read_lightcurve
 
 from conftest import SHARED_DATA, WASP18
 
@@ -124,10 +124,10 @@ def test_reading_and_measuring_a_kepler_star_never_imports_lightkurve(shared_dat
     clean and every feature of a star) loads no lightkurve: it costs 2-3 s a process."""
     script = f"""
 import sys
-import exoextract.preload
-from exoextract.extract import extract
+import exoextract.execution.preload
+from exoextract.star.extract import extract
 from exoextract.settings import load_settings
-from exoextract.task import Candidate, Task
+from exoextract.star.task import Candidate, Task
 from pathlib import Path
 paths = tuple(sorted(str(p) for p in Path({str(KEPLER8)!r}).glob("*.fits"))[:2])
 task = Task("K", "KIC 6922244", "Kepler", 6922244, load_settings(None, {{"source": "local"}}),

@@ -15,14 +15,14 @@ import pandas as pd
 import pytest
 
 from exoextract.archive.direct import fetch_one
-from exoextract.cache import scan
 from exoextract.errors import NoDataError, TransientError
-from exoextract.runner import RunResult, start_run
+from exoextract.execution.transient import is_transient
+from exoextract.lightcurves.cache import scan
+from exoextract.run.runner import RunResult, start_run
+from exoextract.science.synthetic import spec_for, write_fits
 from exoextract.settings import load_settings
 from exoextract.sources import mast
-from exoextract.synthetic import spec_for, write_fits
-from exoextract.task import Candidate, Task
-from exoextract.transient import is_transient
+from exoextract.star.task import Candidate, Task
 
 from conftest import KEPLER90_DIR, WASP18, fast_settings
 from fakemast import FakeMast

@@ -17,12 +17,12 @@ import pytest
 from test_signals import QUARTER, with_transits
 from typer.testing import CliRunner
 
-from exoextract.check import check_run, per_signal_columns
-from exoextract.cli import app
+from exoextract.cli.app import app
 from exoextract.features.rows import star_rows
-from exoextract.runner import start_run
-from exoextract.synthetic import StarSpec, make_lightcurve, write_fits
-from exoextract.task import Candidate
+from exoextract.run.check import check_run, per_signal_columns
+from exoextract.run.runner import start_run
+from exoextract.science.synthetic import StarSpec, make_lightcurve, write_fits
+from exoextract.star.task import Candidate
 
 from conftest import fast_settings, star_context
 

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from exoextract.extract import extract
 from exoextract.settings import load_settings
+from exoextract.star.extract import extract
+from exoextract.star.task import Candidate, Task
 from exoextract.targets import read_targets
-from exoextract.task import Candidate, Task
 
 CATALOG = Path(__file__).resolve().parent / "data" / "real_candidates.csv"
 FILES = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from exoextract import resources
+from exoextract.execution import resources
 
 
 def test_never_more_than_the_cpus() -> None:

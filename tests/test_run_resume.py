@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 from pathlib import Path
 
@@ -145,7 +146,7 @@ def test_disk_full_at_a_checkpoint_then_resume(tmp_path: Path, targets: Path) ->
 def test_resuming_a_complete_run_reads_nothing_again(tmp_path: Path) -> None:
     """A finished run resumes at once from its summary; a changed input or --retry-failed
     takes the full path."""
-    from exoextract.runner import resume_run, start_run
+    from exoextract.run.runner import resume_run, start_run
     from exoextract.settings import load_settings
 
     csv = tmp_path / "targets.csv"
@@ -198,3 +199,33 @@ def test_ctrl_c_says_it_is_stopping_and_a_second_stops_at_once(tmp_path: Path) -
     assert any(x.startswith("note: stopping now") for x in lines)
     table = [[c.strip() for c in x.split("│")[1:-1]] for x in stdout.splitlines() if "│" in x]
     assert ["ok", "2"] in table and ["not finished", "6"] in table and ["total", "8"] in table
+
+
+OLD_RUN = Path(__file__).resolve().parent / "data" / "run-before-rooms"
+
+
+def test_a_run_folder_made_before_the_package_moved_into_rooms_resumes(tmp_path: Path) -> None:
+    """A run folder written by the code before its modules moved into folders (commit
+    0eb67ab: three synthetic stars, the test plugin sleeping 0, 7 and 7 s, stopped by SIGTERM
+    with two stars checkpointed) resumes with today's code: the third star is computed, the
+    two finished are not, and the tables are whole. Only the manifest's two absolute paths
+    (the input and the plugin folder, from the machine that made it) are pointed here."""
+    run = tmp_path / "run"
+    shutil.copytree(OLD_RUN, run)
+    shutil.move(run / "targets.csv", tmp_path / "targets.csv")
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted"
+    manifest["input"]["path"] = str(tmp_path / "targets.csv")
+    manifest["plugin_path"] = str(tmp_path)
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    before = pd.concat(pd.read_parquet(p) for p in sorted((run / "checkpoints").glob("*.parquet")))
+    done = run_cli(["resume", str(run), "--json"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["complete"] and result["counts"] == {"ok": 3}
+    assert result["computed"] == 1
+    features = pd.read_parquet(run / "features.parquet")
+    assert features["target_id"].tolist() == ["TIC 301", "TIC 302", "TIC 303"]
+    assert features["slept"].tolist() == [0.0, 7.0, 7.0]
+    kept = features[features["target_id"] != "TIC 303"].reset_index(drop=True)
+    assert kept["n_points"].tolist() == before.sort_values("key")["n_points"].tolist()

@@ -13,10 +13,10 @@ import pytest
 from exoextract import features
 from exoextract.errors import InputError
 from exoextract.features import FeatureContext
-from exoextract.search import box_spectrum, peak_indices
-from exoextract.search.ffa import band_size, search_band
+from exoextract.science.search import box_spectrum, peak_indices
+from exoextract.science.search.ffa import band_size, search_band
+from exoextract.science.synthetic import StarSpec, make_lightcurve
 from exoextract.settings import load_settings
-from exoextract.synthetic import StarSpec, make_lightcurve
 
 from conftest import star_context
 

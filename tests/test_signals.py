@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 
 from exoextract.errors import InputError
-from exoextract.runner import start_run
+from exoextract.run.runner import start_run
+from exoextract.science.synthetic import StarSpec, make_lightcurve, transit_model, write_fits
 from exoextract.settings import load_settings
-from exoextract.synthetic import StarSpec, make_lightcurve, transit_model, write_fits
 
 from conftest import fast_settings, star_context
 
@@ -36,7 +36,7 @@ def with_transits(spec: StarSpec, *trains: tuple[float, float, float, float]) ->
 def signals_of(lc: Any, **settings: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """(the star's row read alone, its signals) as a worker computes them."""
     from exoextract.features.rows import star_rows
-    from exoextract.task import Candidate
+    from exoextract.star.task import Candidate
 
     table = star_rows(star_context(lc, **settings), [Candidate(key="star")])  # type: ignore[arg-type]
     return table.rows["star"], table.signals

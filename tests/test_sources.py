@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from exoextract.errors import CorruptFileError, InputError, NoDataError
+from exoextract.science.synthetic import StarSpec, write_fits
 from exoextract.settings import load_settings
 from exoextract.sources import get_source
 from exoextract.sources.local import index_folder, locate
-from exoextract.synthetic import StarSpec, write_fits
+from exoextract.star.task import Candidate, Task
 from exoextract.targets import Target
-from exoextract.task import Candidate, Task
 
 from conftest import KEPLER90_DIR, WASP18
 
@@ -193,7 +193,7 @@ def test_one_truncated_quarter_is_left_out_and_named(shared_data: Path, tmp_path
     import pandas as pd
     from typer.testing import CliRunner
 
-    from exoextract.cli import app
+    from exoextract.cli.app import app
 
     star = tmp_path / "data" / "kepler" / "0069" / "006922244"
     shutil.copytree(shared_data / "kepler" / "0069" / "006922244", star)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from exoextract.supervisor import Outcome, Policy, Supervisor
+from exoextract.execution.supervisor import Outcome, Policy, Supervisor
 
 from exo_tasks import by_kind, noop, whoami
 
@@ -21,7 +21,7 @@ FAST = Policy(
     kill_grace=1.0,
     stop_grace=1.0,
     stall_margin=2.0,
-    preload=("exoextract.preload",),
+    preload=("exoextract.execution.preload",),
 )
 
 
@@ -117,7 +117,7 @@ def test_the_pebble_internals_we_rely_on_exist() -> None:
 
     from pebble import ProcessPool
 
-    from exoextract.supervisor import missing_pebble_internals
+    from exoextract.execution.supervisor import missing_pebble_internals
 
     assert missing_pebble_internals() == []
     pool = ProcessPool(1, context=mp.get_context("forkserver"))
@@ -133,7 +133,7 @@ def test_the_pebble_internals_we_rely_on_exist() -> None:
 def test_a_changed_pebble_is_reported_not_silently_ignored() -> None:
     from pebble import ProcessPool
 
-    from exoextract.supervisor import missing_pebble_internals
+    from exoextract.execution.supervisor import missing_pebble_internals
 
     class Moved(ProcessPool):  # a pool whose manager is laid out differently
         _pool_manager = None
@@ -145,7 +145,7 @@ def test_a_changed_pebble_is_reported_not_silently_ignored() -> None:
 def test_an_unreadable_memory_cap_is_said_once(monkeypatch: pytest.MonkeyPatch) -> None:
     from dataclasses import replace
 
-    from exoextract import supervisor
+    from exoextract.execution import supervisor
 
     assert supervisor.memory_readable()  # psutil reads it here (Linux; macOS too)
     monkeypatch.setattr(supervisor, "memory_readable", lambda: False)

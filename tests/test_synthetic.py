@@ -7,9 +7,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from exoextract.lcio import quiet_import_lightkurve, read_lightcurve
+from exoextract.lightcurves.read import quiet_import_lightkurve, read_lightcurve
+from exoextract.science.synthetic import (
+    KINDS,
+    StarSpec,
+    make_segments,
+    spec_for,
+    transit_model,
+    write_fits,
+)
 from exoextract.sources.local import index_folder
-from exoextract.synthetic import KINDS, StarSpec, make_segments, spec_for, transit_model, write_fits
 
 
 def test_same_id_same_star() -> None:

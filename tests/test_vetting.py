@@ -9,11 +9,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from exoextract.clean import flatten_window
 from exoextract.features.vet import decide, red_snr_threshold, transit_like
-from exoextract.features.vetting import at_ephemeris
+from exoextract.science.clean import flatten_window
+from exoextract.science.synthetic import StarSpec, make_lightcurve, spec_for, transit_model
+from exoextract.science.vetting import at_ephemeris
 from exoextract.settings import load_settings
-from exoextract.synthetic import StarSpec, make_lightcurve, spec_for, transit_model
 
 from conftest import PER_OCTAVE, star_row
 

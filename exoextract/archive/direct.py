@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 
 from exoextract.archive import options, records
 from exoextract.archive.client import ArchiveClient, Gate
+from exoextract.archive.jobs import fetch_file
 from exoextract.archive.products import Product
 from exoextract.archive.search import search, target_name
-from exoextract.archive.worker import fetch_file
 from exoextract.errors import NoDataError
 from exoextract.settings import Settings
 

@@ -29,9 +29,9 @@ from typing import Any
 
 from exoextract.archive import options, records
 from exoextract.archive.client import ArchiveClient
+from exoextract.archive.jobs import fetch_file
 from exoextract.archive.products import Product
 from exoextract.archive.search import Found, search, target_name
-from exoextract.archive.worker import fetch_file
 from exoextract.settings import Settings
 
 # (baseline days, CPU seconds per star) measured by make bench on a 2-core machine

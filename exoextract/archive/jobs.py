@@ -17,9 +17,9 @@ from exoextract.archive.client import ArchiveClient, Connection, Gate
 from exoextract.archive.products import Product, Request
 from exoextract.archive.search import search, target_name
 from exoextract.archive.transfer import download
-from exoextract.cache import check_fits
-from exoextract.isolation import WorkerConfig, worker_init
-from exoextract.worker import guarded
+from exoextract.execution.isolation import WorkerConfig, worker_init
+from exoextract.lightcurves.cache import check_fits
+from exoextract.star.entry import guarded
 
 
 @dataclass

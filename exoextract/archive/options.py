@@ -7,7 +7,7 @@ from pathlib import Path
 from exoextract.archive.client import DEFAULT_SERVER, Connection
 from exoextract.archive.products import Request
 from exoextract.archive.stage import StageConfig
-from exoextract.lcio import quiet_import_lightkurve
+from exoextract.lightcurves.read import quiet_import_lightkurve
 from exoextract.settings import Settings
 
 

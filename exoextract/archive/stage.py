@@ -1,9 +1,9 @@
 """The archive stage: batched searches and downloads, ahead of the CPU workers.
 
-It sits upstream of an executor (:class:`~exoextract.jobqueue.JobQueue`): the executor hands
-it every target and takes back, one at a time, targets whose files are all in the cache —
-biggest first — or their outcome when the archive has nothing (``no_data``) or kept failing.
-The executor never knows that anything was downloaded.
+It sits upstream of an executor (:class:`~exoextract.execution.jobqueue.JobQueue`): the
+executor hands it every target and takes back, one at a time, targets whose files are all
+in the cache — biggest first — or their outcome when the archive has nothing (``no_data``) or kept
+failing. The executor never knows that anything was downloaded.
 
 All talking to the archive happens in a small pool of ``max_downloads`` processes, one
 connection each: a search of up to ``search_batch`` targets (two API calls) or one file
@@ -46,8 +46,17 @@ from exoextract.archive import records
 from exoextract.archive.client import Connection, Gate
 from exoextract.archive.products import Product, Request
 from exoextract.archive.search import Found, target_name
-from exoextract.attempts import Attempt, Job, Outcome, Policy, Retrier, RunStats, Status, end
-from exoextract.isolation import WorkerConfig, describe_exit, kill_group
+from exoextract.execution.attempts import (
+    Attempt,
+    Job,
+    Outcome,
+    Policy,
+    Retrier,
+    RunStats,
+    Status,
+    end,
+)
+from exoextract.execution.isolation import WorkerConfig, describe_exit, kill_group
 
 JobKind = Literal["search", "file"]  # a batch search, or one file's transfer
 SEARCH: JobKind = "search"
@@ -342,7 +351,7 @@ class ArchiveStage:
         return first, batch
 
     def _schedule(self, kind: JobKind, item: Any) -> None:
-        from exoextract.archive import worker
+        from exoextract.archive import jobs as worker
 
         if self._pool is None:
             self._pool = self._new_pool()
@@ -461,7 +470,7 @@ class ArchiveStage:
 
     # ------------------------------------------------------------------ the pool
     def _new_pool(self) -> ProcessPool:
-        from exoextract.archive import worker
+        from exoextract.archive import jobs as worker
 
         context = multiprocessing.get_context(self.policy.start_method)
         config = WorkerConfig(

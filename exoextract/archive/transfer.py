@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 from exoextract.archive.client import ArchiveClient
-from exoextract.cache import check_fits
 from exoextract.errors import TransientError
+from exoextract.lightcurves.cache import check_fits
 
 CHUNK = 1 << 16
 

@@ -259,7 +259,7 @@ def _execution(
 
 
 def _progress(quiet: bool, interval: float, log_file: Path | None = None) -> Any:
-    from exoextract.progress import FileProgress, TeeProgress, auto_progress
+    from exoextract.run.progress import FileProgress, TeeProgress, auto_progress
 
     shown = auto_progress(interval=interval, quiet=quiet)
     if log_file is None:
@@ -269,7 +269,7 @@ def _progress(quiet: bool, interval: float, log_file: Path | None = None) -> Any
 
 def _log_result(progress: Any, result: Any) -> None:
     """The run's result as the log file's last line."""
-    from exoextract.progress import FileProgress
+    from exoextract.run.progress import FileProgress
 
     for report in getattr(progress, "reports", ()):
         if isinstance(report, FileProgress):
@@ -461,13 +461,13 @@ def run(
         ),
     }
     settings = load_settings(config, overrides)
-    from exoextract.policy import warm_workers, workers_note
+    from exoextract.execution.policy import warm_workers, workers_note
 
     note = workers_note(settings)
     if note:
         err.print(f"warning: {note}", markup=False)
     warm_workers(settings)  # the workers' imports load while this process imports the runner
-    from exoextract.runner import start_run
+    from exoextract.run.runner import start_run
 
     progress = _progress(quiet or json_out, settings.progress_interval, log_file)
     result = start_run(targets, settings, out_dir=out_dir, progress=progress)
@@ -516,7 +516,7 @@ def plan(
     json_out: JsonOpt = False,
 ) -> None:
     """What a run of this CSV would fetch from the archive, and how long it would take."""
-    from exoextract.plan import archive_plan
+    from exoextract.run.plan import archive_plan
 
     overrides = {
         "source": "mast",
@@ -581,7 +581,7 @@ def resume(
     log_file: LogFileOpt = None,
 ) -> None:
     """Continue a run after a crash, Ctrl-C or a dead notebook; nothing is done twice."""
-    from exoextract.runner import resume_run
+    from exoextract.run.runner import resume_run
 
     overrides = _execution(
         workers, timeout, retries, max_memory_per_worker, max_tasks_per_worker, chunk_size
@@ -610,8 +610,8 @@ def status(
     json_out: JsonOpt = False,
 ) -> None:
     """How a run stands, while it goes or after: done and left, failures by reason, ETA."""
-    from exoextract.runner import latest_run
-    from exoextract.runstatus import run_status
+    from exoextract.run.runner import latest_run
+    from exoextract.run.status import run_status
 
     state = run_status(run_dir or latest_run(Path("runs"), "status"))
     if json_out:
@@ -662,7 +662,7 @@ def export(
     json_out: JsonOpt = False,
 ) -> None:
     """Write a finished run's features (or --signals), labels and catalog columns to a file."""
-    from exoextract.export import export_run
+    from exoextract.run.export import export_run
 
     groups = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
     done = export_run(run_dir, output, fmt, include_failures, groups, signals, partial)
@@ -683,8 +683,8 @@ def check(
     json_out: JsonOpt = False,
 ) -> None:
     """Check a finished run's tables: each row is its candidate, each signal agrees with itself."""
-    from exoextract.check import SHOWN, check_run
-    from exoextract.runner import latest_run
+    from exoextract.run.check import SHOWN, check_run
+    from exoextract.run.runner import latest_run
 
     done = check_run(run_dir or latest_run(Path("runs"), "check"))
     if json_out:
@@ -719,7 +719,7 @@ def report(
 ) -> None:
     """One self-contained HTML page: outcomes, failures, timing, the science by label."""
     from exoextract.report.page import build_report
-    from exoextract.runner import latest_run
+    from exoextract.run.runner import latest_run
 
     def note(message: str) -> None:
         err.print(message, markup=False)
@@ -774,7 +774,7 @@ def clean_cache_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Find zero-byte and corrupt FITS files in lightkurve's cache and remove only those."""
-    from exoextract.cache import clean_cache, lightkurve_cache_dirs, wipe_cache
+    from exoextract.lightcurves.cache import clean_cache, lightkurve_cache_dirs, wipe_cache
 
     if wipe and not dry_run:
         dirs = ", ".join(str(d) for d in lightkurve_cache_dirs(cache_dir))
@@ -822,7 +822,7 @@ def demo(
     quiet: QuietOpt = False,
 ) -> None:
     """Run the real pipeline on synthetic stars written as archive FITS files (offline)."""
-    from exoextract.demo import run_demo
+    from exoextract.cli.demo import run_demo
 
     settings = load_settings(None, {"workers": workers})
     result = run_demo(
@@ -1125,7 +1125,7 @@ def _render_cache(report: Any) -> None:
 @app.command("features", cls=_Command)
 def features_cmd() -> None:
     """Print the feature reference: every output column, its unit and meaning (markdown)."""
-    from exoextract.reference import render
+    from exoextract.features.reference import render
 
     out.print(render(), markup=False, highlight=False)
 

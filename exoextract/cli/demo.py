@@ -1,6 +1,6 @@
 """``exoextract demo``: synthetic stars written as archive FITS files, run end to end.
 
-Nothing is downloaded: the stars are generated (:mod:`exoextract.synthetic`), written in
+Nothing is downloaded: the stars are generated (:mod:`exoextract.science.synthetic`), written in
 the archive's Kepler and TESS formats to one ``demo-inputs`` folder beside the runs (the
 same stars each time, kept so that they can be plotted later), and processed by the real
 pipeline with the ``local`` source, so the demo exercises what a real run does.
@@ -18,10 +18,10 @@ from typing import Any
 import pandas as pd
 
 from exoextract.errors import InputError
-from exoextract.progress import Progress
-from exoextract.runner import RunResult, start_run
+from exoextract.run.progress import Progress
+from exoextract.run.runner import RunResult, start_run
+from exoextract.science.synthetic import StarSpec, spec_for, write_fits
 from exoextract.settings import Settings
-from exoextract.synthetic import StarSpec, spec_for, write_fits
 
 TESS_IDS = tuple(range(90000100, 90000116))  # 4 of each kind (kind = id % 4)
 KEPLER_IDS = (9000200, 9000201, 9000202, 9000203)

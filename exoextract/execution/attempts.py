@@ -1,11 +1,11 @@
 """How the tries of one target become its one outcome: the policy every executor shares.
 
-An executor (the local pool in :mod:`exoextract.supervisor`, the Dask cluster in
-:mod:`exoextract.dask_executor`) runs tries and reports each as an :class:`Attempt`: the task
-returned a result mapping, ran out of time, its process died (and whether our memory cap
-killed it), or something else raised. :class:`Retrier` decides: the final :class:`Outcome`,
-or another try after an exponential, jittered backoff (transient failures only), with a
-target that killed its process ``quarantine_after`` times quarantined instead.
+An executor (the local pool in :mod:`exoextract.execution.supervisor`, the Dask cluster in
+:mod:`exoextract.execution.dask_cluster`) runs tries and reports each as an
+:class:`Attempt`: the task returned a result mapping, ran out of time, its process died
+(and whether our memory cap killed it), or something else raised. :class:`Retrier` decides: the
+final :class:`Outcome`, or another try after an exponential, jittered backoff (transient failures
+only), with a target that killed its process ``quarantine_after`` times quarantined instead.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
 if TYPE_CHECKING:
-    from exoextract.jobqueue import Upstream
+    from exoextract.execution.jobqueue import Upstream
 
 Status = Literal[
     "ok", "failed", "no_data", "timed_out", "crashed", "memory_exceeded", "quarantined"

@@ -7,12 +7,12 @@ may not start ``multiprocessing`` children, but may start any program.
 guarantees: the process leads its own session (so a kill takes everything the task started
 with it), polices its own resident memory and its parent's life (:func:`worker_init`), and
 is killed at the time limit (SIGTERM to its group, then SIGKILL after ``kill_grace``). A try
-comes back as an :class:`~exoextract.attempts.Attempt`; a process that died or timed out is
-replaced by a fresh one for the next task, and one is recycled after ``max_tasks`` tasks.
-Tasks and results cross two pipes as pickles (``multiprocessing.connection`` framing), so the
-task's own output on stdout and stderr goes where the parent's goes. A new process imports
-what a task needs (:mod:`exoextract.preload`) before it says it is ready: the time limit
-counts the task, not the imports.
+comes back as an :class:`~exoextract.execution.attempts.Attempt`; a process that died or
+timed out is replaced by a fresh one for the next task, and one is recycled after
+``max_tasks`` tasks. Tasks and results cross two pipes as pickles (``multiprocessing.connection``
+framing), so the task's own output on stdout and stderr goes where the parent's goes. A new process
+imports what a task needs (:mod:`exoextract.execution.preload`) before it says it is ready: the
+time limit counts the task, not the imports.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection
 from typing import Any
 
-from exoextract.attempts import Attempt
-from exoextract.isolation import WorkerConfig, describe_exit, pop_memory_marker
+from exoextract.execution.attempts import Attempt
+from exoextract.execution.isolation import WorkerConfig, describe_exit, pop_memory_marker
 
 START_TIMEOUT = 300.0  # seconds a new process has to import and load its kernels
 
@@ -108,7 +108,7 @@ class Child:
         self.close(kill=True)
         task_r, task_w = os.pipe()
         result_r, result_w = os.pipe()
-        code = "from exoextract.child import main; main()"
+        code = "from exoextract.execution.child import main; main()"
         self._process = subprocess.Popen(
             [sys.executable, "-c", code, str(task_r), str(result_w)],
             pass_fds=(task_r, result_w),
@@ -151,14 +151,14 @@ def _signal_group(pid: int, signum: int) -> None:
 
 def main() -> None:
     """The child's side: police itself, then run tasks until the pipe closes."""
-    from exoextract.isolation import limit_threads_env, worker_init
+    from exoextract.execution.isolation import limit_threads_env, worker_init
 
     limit_threads_env()
     receive = Connection(int(sys.argv[1]), writable=False)
     send = Connection(int(sys.argv[2]), readable=False)
     config: WorkerConfig = pickle.loads(receive.recv_bytes())
     worker_init(config)
-    import exoextract.preload  # noqa: F401  the heavy imports and kernels, before any clock
+    import exoextract.execution.preload  # noqa: F401  the heavy imports and kernels, before any clock
 
     send.send_bytes(b"ready")
     while True:

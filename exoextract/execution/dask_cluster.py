@@ -1,14 +1,14 @@
 """The same run on a Dask cluster (``--executor dask``), with the local pool's guarantees.
 
 Dask cannot kill a running task, so each try runs inside the Dask worker in a task process
-of its own (:func:`attempt_in_worker`, :class:`~exoextract.child.Child`): its own session
+of its own (:func:`attempt_in_worker`, :class:`~exoextract.execution.child.Child`): its own session
 (a kill takes everything the target started), the resident-memory cap, the time limit that
 kills it and its children, and one BLAS/numba thread. The process is started with
 ``subprocess``, which default Dask workers (daemonic processes, as dask-jobqueue,
 dask-gateway, Coiled and the Kubernetes operator start them) may do, and kept for the
 worker thread's next target unless it failed. Each try comes back as an
-:class:`~exoextract.attempts.Attempt`; the client decides what it means with the same
-:class:`~exoextract.attempts.Retrier` as the local pool (transient failures retried with
+:class:`~exoextract.execution.attempts.Attempt`; the client decides what it means with the same
+:class:`~exoextract.execution.attempts.Retrier` as the local pool (transient failures retried with
 backoff, quarantine after ``quarantine_after`` process deaths). Dask's own retries are off.
 
 A Dask worker that dies (SIGKILL, out of memory, a node lost) takes no target with it:
@@ -40,14 +40,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any
 
-from exoextract.attempts import Attempt, Job, Outcome, Policy, Retrier, RunStats, Stopping
-from exoextract.child import Child
 from exoextract.errors import InputError
-from exoextract.isolation import WorkerConfig
-from exoextract.jobqueue import JobQueue, Upstream
+from exoextract.execution.attempts import Attempt, Job, Outcome, Policy, Retrier, RunStats, Stopping
+from exoextract.execution.child import Child
+from exoextract.execution.isolation import WorkerConfig
+from exoextract.execution.jobqueue import JobQueue, Upstream
 
 if TYPE_CHECKING:
-    from exoextract.task import Task
+    from exoextract.star.task import Task
 
 ARCHIVE_LEASES = "exoextract-archive"  # the cluster-wide semaphore of archive connections
 CONNECT_ENV = "EXOEXTRACT_DASK_CONNECT_TIMEOUT"  # seconds to reach a scheduler
@@ -70,7 +70,7 @@ def attempt_in_worker(
     function: Callable[[Any], Mapping[str, Any]], payload: Any, policy: Policy, key: str
 ) -> dict[str, Any]:
     """One try of ``function(payload)``, run inside a Dask worker in a child process with
-    the local pool's isolation (:class:`~exoextract.child.Child`: started with
+    the local pool's isolation (:class:`~exoextract.execution.child.Child`: started with
     ``subprocess``, so default, daemonic Dask workers may run it); returns an
     :class:`Attempt` as a plain dict."""
     if getattr(payload, "products", None):
@@ -117,7 +117,7 @@ def _download_here(task: Task) -> tuple[Task, dict[str, Any] | None]:
     from distributed import Semaphore
 
     from exoextract.archive.direct import fetch_one
-    from exoextract.worker import guarded
+    from exoextract.star.entry import guarded
 
     settings = task.settings
     files: list[Any] = []

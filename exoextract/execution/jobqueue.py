@@ -3,9 +3,9 @@
 Both executors (the local pool and the Dask cluster) keep the same books: jobs waiting to
 start, jobs waiting out a retry delay, jobs still being prepared by an upstream stage (the
 archive's searches and downloads), and how each try settles (through the shared
-:class:`~exoextract.attempts.Retrier`). An executor only submits what :meth:`JobQueue.next`
-gives it, says what each try came to (:meth:`JobQueue.settle`), and waits on its own
-futures plus :meth:`JobQueue.futures`.
+:class:`~exoextract.execution.attempts.Retrier`). An executor only submits what
+:meth:`JobQueue.next` gives it, says what each try came to (:meth:`JobQueue.settle`), and
+waits on its own futures plus :meth:`JobQueue.futures`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import Future
 from typing import Any, Protocol
 
-from exoextract.attempts import Attempt, Job, Outcome, Retrier, Stage
+from exoextract.execution.attempts import Attempt, Job, Outcome, Retrier, Stage
 
 PREFETCH: Stage = "prefetch"  # the stage of a job still in the archive stage's hands
 COMPUTE: Stage = "compute"

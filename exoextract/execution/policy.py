@@ -1,5 +1,5 @@
-"""The executor's :class:`~exoextract.attempts.Policy`, derived once from a run's settings,
-and the early start of the local pool's worker server.
+"""The executor's :class:`~exoextract.execution.attempts.Policy`, derived once from a run's
+settings, and the early start of the local pool's worker server.
 
 Light on purpose (no pandas, no science): the command line calls :func:`warm_workers` as
 soon as it has the settings, so the forkserver loads what every worker needs (lightkurve,
@@ -8,13 +8,13 @@ the compiled kernels: most of a small run's wall time) while this process import
 
 from __future__ import annotations
 
-from exoextract.attempts import Policy
-from exoextract.isolation import TLS_BACKEND_ENV
-from exoextract.resources import default_workers, usable_cpus, worker_limit
+from exoextract.execution.attempts import Policy
+from exoextract.execution.isolation import TLS_BACKEND_ENV
+from exoextract.execution.resources import default_workers, usable_cpus, worker_limit
+from exoextract.execution.supervisor import warm_up
 from exoextract.settings import Settings
-from exoextract.supervisor import warm_up
 
-PRELOAD = ("exoextract.preload",)  # what the forkserver imports once for every worker
+PRELOAD = ("exoextract.execution.preload",)  # what the forkserver imports once for every worker
 
 
 def policy_for(settings: Settings) -> Policy:
@@ -40,7 +40,7 @@ def policy_for(settings: Settings) -> Policy:
 
 def local_workers(settings: Settings) -> int:
     """The setting's workers, or what the memory allows; on this machine (the local pool)
-    at most what it can start (:func:`exoextract.resources.worker_limit`)."""
+    at most what it can start (:func:`exoextract.execution.resources.worker_limit`)."""
     if not settings.workers:
         return default_workers(settings.max_memory_per_worker)
     if settings.executor != "local":

@@ -4,7 +4,8 @@ Thread limits go into the environment before numpy and numba load, and the heavy
 and TLS's numba kernels are loaded here once, so a new or recycled worker starts in
 milliseconds instead of re-importing astropy and reloading kernels. lightkurve is not among
 them: the archive's Kepler and TESS files are read with astropy alone
-(:mod:`exoextract.lightcurve`), and a process that meets another product imports it then.
+(:mod:`exoextract.lightcurves.lightcurve`), and a process that meets another product
+imports it then.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import os
 import warnings
 
-from exoextract.isolation import TLS_BACKEND_ENV, limit_threads_env
+from exoextract.execution.isolation import TLS_BACKEND_ENV, limit_threads_env
 
 limit_threads_env()
 
@@ -22,13 +23,11 @@ try:
         import astropy.timeseries  # noqa: F401
         import numpy  # noqa: F401
 
-        import exoextract.extract
-        import exoextract.sources.local  # noqa: F401
 except Exception:  # the forkserver must start whatever happens; workers import lazily
     pass
 
 try:  # the fast period search's kernels: loaded from numba's cache, compiled if missing
-    from exoextract.search.ffa import warmup
+    from exoextract.science.search.ffa import warmup
 
     warmup()
 except Exception:  # a worker compiles on first use instead

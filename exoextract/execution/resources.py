@@ -1,6 +1,6 @@
 """How many workers this machine can take: CPUs and memory, cgroup limits included.
 
-The rule (documented in the README): one worker per usable CPU, but no more than fit in
+The rule (documented in docs/guides/workers.md): one worker per usable CPU, but no more than fit in
 80 % of the available memory at the per-worker budget (``max_memory_per_worker``, or
 1.5 GiB, a TESS or Kepler target with lightkurve and TLS loaded plus headroom), and at
 least one. On a free Colab (2 vCPUs, ~12 GB) that is 2, not the 12 the old notebooks used.

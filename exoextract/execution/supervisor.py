@@ -16,7 +16,7 @@ only its own future) with what a long batch needs on top of it:
   gives running tasks ``stop_grace`` seconds, then kills them; a second call kills at once.
 
 The task function must be a top-level function taking one picklable payload and returning a
-mapping with a ``status`` key (see :mod:`exoextract.worker`).
+mapping with a ``status`` key (see :mod:`exoextract.star.entry`).
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ from typing import Any
 from pebble import ProcessExpired, ProcessPool
 from pebble.common import types as pebble_types
 
-from exoextract.attempts import (
+from exoextract.errors import WorkersUnavailable
+from exoextract.execution.attempts import (
     TERMINAL,
     Attempt,
     Job,
@@ -47,8 +48,7 @@ from exoextract.attempts import (
     RunStats,
     Stopping,
 )
-from exoextract.errors import WorkersUnavailable
-from exoextract.isolation import (
+from exoextract.execution.isolation import (
     WorkerConfig,
     describe_exit,
     kill_group,
@@ -56,7 +56,7 @@ from exoextract.isolation import (
     pop_memory_marker,
     worker_init,
 )
-from exoextract.jobqueue import JobQueue, Upstream
+from exoextract.execution.jobqueue import JobQueue, Upstream
 
 __all__ = [
     "TERMINAL",
@@ -312,8 +312,7 @@ class Supervisor:
             )
         delay = START_RETRY_DELAYS[self._failed_starts - 1]
         self._log(
-            f"warning: worker processes could not be started ({why}); trying again in "
-            f"{delay:g} s"
+            f"warning: worker processes could not be started ({why}); trying again in {delay:g} s"
         )
         time.sleep(delay)
 

@@ -151,15 +151,17 @@ class FeatureContext:
     time: np.ndarray
     flux: np.ndarray
     flux_err: np.ndarray | None
-    cleaned: Any  # exoextract.clean.Cleaned
+    cleaned: Any  # exoextract.science.clean.Cleaned
     settings: Settings
     row: Mapping[str, Any]
-    candidate: Any = None  # exoextract.task.Candidate, for per-candidate families
+    candidate: Any = None  # exoextract.star.task.Candidate, for per-candidate families
     raw_time: np.ndarray | None = None
     raw_flux: np.ndarray | None = None
     results: dict[str, Any] = field(default_factory=dict)
     shared: dict[str, Any] = field(default_factory=dict)
-    facts: Any = None  # exoextract.filefacts.FileFacts: the files' header values and flags
+    facts: Any = (
+        None  # exoextract.lightcurves.filefacts.FileFacts: the files' header values and flags
+    )
     centroid: tuple[np.ndarray, np.ndarray] | None = None  # column, row (pixels) on ``time``
 
     @classmethod
@@ -170,9 +172,9 @@ class FeatureContext:
         row: Mapping[str, Any] | None = None,
         facts: Any = None,
     ) -> FeatureContext:
-        """The context of a cleaned light curve (:func:`exoextract.clean.clean_lightcurve`),
+        """The context of a cleaned light curve (:func:`exoextract.science.clean.clean_lightcurve`),
         with what its files say beyond the flux (``facts``), if known."""
-        from exoextract.clean import arrays, centroids
+        from exoextract.science.clean import arrays, centroids
 
         time, flux, err = arrays(cleaned.flat)
         raw_time, raw_flux, _ = arrays(cleaned.normalized)
@@ -202,7 +204,8 @@ class FeatureContext:
 
     def flux_for(self, period: float) -> tuple[np.ndarray, np.ndarray | None]:
         """The flux (and errors) a candidate at ``period`` is fitted on: flattened with
-        the window that protects transits there, its octave's band (:mod:`exoextract.clean`)."""
+        the window that protects transits there, its octave's band
+        (:mod:`exoextract.science.clean`)."""
         band = self.cleaned.band_for(period) if getattr(self.cleaned, "bands", ()) else None
         return self._of(band)
 

@@ -13,7 +13,7 @@ single events, which no search over periods reached).
 
 The search itself (:func:`compute`, inside each search for signals): ``bls_mode = "fast"``
 (default) takes the period from the shared fast box search
-(:mod:`exoextract.features.blindsearch`: a fast-folding algorithm over every trial period
+(:mod:`exoextract.science.blind_search`: a fast-folding algorithm over every trial period
 from ``period_min`` to half the baseline, binned per period octave at ``bls_oversample``
 bins per shortest plausible duration), refined with astropy on a fine grid three search
 steps either side; ``bls_mode = "full"``: astropy's BLS over the whole grid (the frequency
@@ -29,9 +29,10 @@ from typing import Any
 
 import numpy as np
 
-from exoextract.features import Column, Ephemeris, FeatureContext, NotComputable, blindsearch
-from exoextract.search import Spectrum
-from exoextract.search.durations import octave_edges, physical_duration, plausible_durations
+from exoextract.features import Column, Ephemeris, FeatureContext, NotComputable
+from exoextract.science import blind_search as blindsearch
+from exoextract.science.search import Spectrum
+from exoextract.science.search.durations import octave_edges, physical_duration, plausible_durations
 
 SCOPE = "signal"
 

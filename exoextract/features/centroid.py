@@ -178,7 +178,7 @@ def _null(time: np.ndarray, series: tuple[np.ndarray, ...], ephemeris: Ephemeris
 
 
 def _plate_scale(ctx: FeatureContext) -> float:
-    from exoextract.filefacts import PLATE_SCALE
+    from exoextract.lightcurves.filefacts import PLATE_SCALE
 
     if ctx.facts is not None and math.isfinite(ctx.facts.plate_scale):
         return float(ctx.facts.plate_scale)

@@ -19,7 +19,7 @@
   :mod:`exoextract.features.centroid`).
 * ``fp_ephemeris_match``: another star of the run shows the same period and epoch (the
   fainter of two is the one flagged): computed when the run finishes, across its stars
-  (:mod:`exoextract.ephemeris_match`); NaN in a signal measured alone.
+  (:mod:`exoextract.science.ephemeris_match`); NaN in a signal measured alone.
 
 Each flag is 1 or 0, or NaN where it cannot be told (no centroids, no vetting, a single
 event's period rules); ``fp_<flag>_reason`` says what decided it. ``vet_transit_like`` is 0

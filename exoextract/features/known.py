@@ -1,7 +1,7 @@
 """The catalog's own ephemeris (TOI, KOI or K2 period, epoch, duration), measured.
 
 Computed per candidate, after the star's blind search, with the same vetting metrics as
-the ``vet_`` family (:mod:`exoextract.features.vetting`); columns are prefixed ``known_``.
+the ``vet_`` family (:mod:`exoextract.science.vetting`); columns are prefixed ``known_``.
 Needs a period, an epoch and a duration; otherwise NaN, with the reason. An epoch more
 than 20 years from the data is taken to be in the wrong time system.
 """
@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from exoextract.features import Column, FeatureContext, NotComputable
-from exoextract.features.vetting import FAR_EPOCH_DAYS, at_ephemeris, metric_columns
+from exoextract.science.vetting import FAR_EPOCH_DAYS, at_ephemeris, metric_columns
 
 SCOPE = "candidate"
 

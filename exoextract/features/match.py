@@ -46,8 +46,8 @@ import numpy as np
 from exoextract import features
 from exoextract.features import Column, Ephemeris, FeatureContext, NotComputable, bls, tls
 from exoextract.features.signals import Signal, _cutter, _unseen, measure
-from exoextract.features.vetting import FAR_EPOCH_DAYS
-from exoextract.search.durations import physical_duration
+from exoextract.science.search.durations import physical_duration
+from exoextract.science.vetting import FAR_EPOCH_DAYS
 
 SCOPE = "candidate"
 REASON_DOC = (

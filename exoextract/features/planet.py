@@ -1,7 +1,7 @@
 """What a signal implies of its companion, were it a planet: can it be one?
 
 From the signal's depth ``D``, its duration ``T`` (the trapezoid's total) and period ``P``
-(:mod:`exoextract.features.vetting`), with the star's radius, density and temperature
+(:mod:`exoextract.science.vetting`), with the star's radius, density and temperature
 (:mod:`exoextract.features.star`):
 
 * the radius ratio ``k = sqrt(D)``, the companion's radius in Earth and Jupiter radii;

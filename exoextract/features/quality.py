@@ -1,10 +1,10 @@
 """Quality at the transits: which flagged cadences fall in or beside a signal's transits.
 
 Read from every cadence's ``QUALITY`` (``SAP_QUALITY``) in the files, before the quality mask
-drops any (:mod:`exoextract.filefacts`): a transit whose window (within 1.5 durations of its
-centre) holds a flagged cadence may be the spacecraft's, not a planet's. By kind: momentum
-dumps (reaction-wheel desaturations, bit 32, Kepler, K2 and TESS), Kepler's rolling band
-(bits 131072, 262144), TESS's scattered light (2048, 4096), K2's thruster firings (524288,
+drops any (:mod:`exoextract.lightcurves.filefacts`): a transit whose window (within 1.5
+durations of its centre) holds a flagged cadence may be the spacecraft's, not a planet's. By
+kind: momentum dumps (reaction-wheel desaturations, bit 32, Kepler, K2 and TESS), Kepler's rolling
+band (bits 131072, 262144), TESS's scattered light (2048, 4096), K2's thruster firings (524288,
 1048576); ``quality_flagged`` counts any flag. Shares are of the signal's transits that the
 files cover (a transit with any cadence in its window, flagged or not). A file without a
 quality column counts every cadence unflagged.

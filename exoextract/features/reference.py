@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import inspect
 
-from exoextract import clean, detrend, features
+from exoextract import features
 from exoextract.features import FAMILIES, reason_spec
+from exoextract.science import clean, detrend
 from exoextract.settings import Settings
 
 IDENTITY = (
@@ -87,7 +88,7 @@ def render() -> str:
     out = [
         "# Feature reference",
         "",
-        "Generated from the code by `python -m exoextract.reference` (`make docs`); do not edit.",
+        "Generated from the code by `python scripts/reference.py` (`make docs`); do not edit.",
         f"Schema version {features.SCHEMA_VERSION} (in each Parquet file's metadata, key "
         "`exoextract`).",
         "",
@@ -153,7 +154,7 @@ def render() -> str:
                 "",
             ]
         if family.name == "vet":
-            from exoextract.features import vetting
+            from exoextract.science import vetting
 
             out += [
                 "How the vetting metrics are measured (also for `known_`):",

@@ -29,7 +29,7 @@ class StarRows:
 
 
 def star_rows(ctx: FeatureContext, candidates: Sequence[Any]) -> StarRows:
-    """Every row of one star (``candidates``: :class:`exoextract.task.Candidate`)."""
+    """Every row of one star (``candidates``: :class:`exoextract.star.task.Candidate`)."""
     from exoextract.features import match
 
     families = features.enabled(ctx.settings)
@@ -62,7 +62,7 @@ def star_rows(ctx: FeatureContext, candidates: Sequence[Any]) -> StarRows:
 
 def first_row(ctx: FeatureContext) -> dict[str, Any]:
     """The row of a star read alone (no catalog): its strongest signal's (tests, benches)."""
-    from exoextract.task import Candidate
+    from exoextract.star.task import Candidate
 
     return star_rows(ctx, [Candidate(key="star")]).rows["star"]
 

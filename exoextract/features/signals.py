@@ -11,7 +11,7 @@ ephemeris (:mod:`exoextract.features.match`).
    detection, the vetting at TLS's ephemeris. A detection (TLS's SDE at least 9, TLS's usual
    threshold, and the depth beyond what correlated noise reaches on this baseline; with TLS
    off, that depth alone) is looked at transit by transit
-   (:func:`exoextract.features.vetting.transit_events`). When its transits agree it is a
+   (:func:`exoextract.science.vetting.transit_events`). When its transits agree it is a
    periodic signal (at a multiple of the searched period where every transit in between fell
    in a gap: the data cannot tell them apart, ``signal_aliases`` counts the shorter periods);
    its transits are taken out (one duration either side of each centre) and the search runs
@@ -64,8 +64,8 @@ from exoextract.features.vet import (
     best_ephemeris,
     red_snr_threshold,
 )
-from exoextract.features.vetting import Events, transit_events
-from exoextract.periods import longest_period
+from exoextract.science.periods import longest_period
+from exoextract.science.vetting import Events, transit_events
 from exoextract.settings import Settings
 
 SCOPE = "star"

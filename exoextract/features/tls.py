@@ -17,9 +17,9 @@ The search itself (:func:`compute`, inside each search for signals):
 
 ``tls_mode = "fast"`` (default): TLS fits its limb-darkened templates only around the
 ``tls_candidates`` (3) strongest distinct peaks of the shared fast box search (those with
-at least half the strongest one's SDE power) (:mod:`exoextract.features.blindsearch`), each
+at least half the strongest one's SDE power) (:mod:`exoextract.science.blind_search`), each
 on TLS's own period grid over a window of at least four search steps either side and on the
-flux of the peak's octave (:mod:`exoextract.clean`); the candidate at the highest SDE power
+flux of the peak's octave (:mod:`exoextract.science.clean`); the candidate at the highest SDE power
 once the fits are folded into the spectrum (below) gives the columns, as TLS's own search
 chooses. Because TLS no longer scans every period, the detection statistics come from the
 fast search, in TLS's own units: on TLS's own period grid (the one ``tls_mode = "full"``
@@ -43,7 +43,7 @@ runs it (every column from TLS; 10-100 times slower on multi-year light curves).
 
 ``use_threads=1`` always: with more, TLS starts its own persistent process pool, which
 oversubscribes the CPUs under our workers and can hang in forked processes.
-The search backend is the ``tls_backend`` setting (see the README for the measured choice).
+The search backend is the ``tls_backend`` setting (docs/validation.md has the measured choice).
 Depths are reported as fractional decrements (TLS's ``depth`` is the in-transit flux
 level, so ``tls_depth`` = 1 - depth), and the per-transit arrays are summarised.
 """
@@ -58,8 +58,9 @@ from typing import Any
 
 import numpy as np
 
-from exoextract.features import Column, Ephemeris, FeatureContext, NotComputable, blindsearch
-from exoextract.search import Spectrum, peak_indices, pooled_chi2, tls_spectra
+from exoextract.features import Column, Ephemeris, FeatureContext, NotComputable
+from exoextract.science import blind_search as blindsearch
+from exoextract.science.search import Spectrum, peak_indices, pooled_chi2, tls_spectra
 from exoextract.settings import Settings
 
 SCOPE = "signal"

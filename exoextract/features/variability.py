@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from exoextract.features import Column, FeatureContext, NotComputable
-from exoextract.periods import BIN_DAYS, binned, lomb_scargle_peak
+from exoextract.science.periods import BIN_DAYS, binned, lomb_scargle_peak
 
 COLUMNS = (
     Column("var_std", "relative flux", "Standard deviation of the normalised, unflattened flux."),

@@ -5,7 +5,7 @@ at its own ephemeris, with the star's other signals' transits taken out (another
 transit is not this one's secondary eclipse). Within a search for signals, :func:`compute`
 vets the search's best ephemeris (TLS's if it ran, else BLS's) to decide whether it is a
 detection. Planet or not: odd/even depths, secondary eclipses, transit shape, sinusoidal
-variability at P/2, P and 2P, phase coverage — see :mod:`exoextract.features.vetting` for
+variability at P/2, P and 2P, phase coverage — see :mod:`exoextract.science.vetting` for
 the algorithms. Columns are prefixed ``vet_``; ``vet_uses_tls`` says whose ephemeris was
 used. A single event (no period) has its depth, significance and shape; the metrics that
 need a period are NaN and it is never flagged.
@@ -46,8 +46,8 @@ import numpy as np
 
 from exoextract.features import Column, Ephemeris, FeatureContext, NotComputable
 from exoextract.features.variability import strongest_period
-from exoextract.features.vetting import at_ephemeris, at_event, metric_columns, odd_even_sigma
-from exoextract.periods import lomb_scargle_peak
+from exoextract.science.periods import lomb_scargle_peak
+from exoextract.science.vetting import at_ephemeris, at_event, metric_columns, odd_even_sigma
 
 SCOPE = "signal"
 SINGLE_REASON = "a single event: no period to vet"

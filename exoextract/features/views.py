@@ -20,7 +20,7 @@ import numpy as np
 
 from exoextract.features import Column, Ephemeris, FeatureContext, NotComputable
 from exoextract.features.vet import best_ephemeris
-from exoextract.features.vetting import phase_offset
+from exoextract.science.vetting import phase_offset
 
 SCOPE = "signal"
 GLOBAL_BINS = 2001

@@ -7,7 +7,7 @@ share of the aperture's flux that is the target's; ``FLFRCSAP``: the share of th
 flux the aperture holds), the aperture itself (``APERTURE``: the pixels summed), and a
 quality flag for every cadence (``QUALITY`` or ``SAP_QUALITY``), including the cadences the
 quality mask drops before anything else sees them. Read here with astropy, once per file,
-beside lightkurve's reading of the flux (:mod:`exoextract.lcio`).
+beside lightkurve's reading of the flux (:mod:`exoextract.lightcurves.read`).
 """
 
 from __future__ import annotations

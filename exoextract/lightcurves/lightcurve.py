@@ -135,7 +135,7 @@ class LightCurve:
     def to_lightkurve(self) -> Any:
         """A lightkurve ``KeplerLightCurve``/``TessLightCurve`` of the same cadences (for
         plugins, which are documented to receive one)."""
-        from exoextract.lcio import quiet_import_lightkurve
+        from exoextract.lightcurves.read import quiet_import_lightkurve
 
         lk = quiet_import_lightkurve()
         tess = self.mission == "TESS"

@@ -1,6 +1,6 @@
 """Read light-curve FITS files, checking each file first: the archive's Kepler/K2 and TESS
-SPOC light curves with astropy alone (:mod:`exoextract.lightcurve`), other products with
-lightkurve, every one as a :class:`~exoextract.lightcurve.LightCurve`."""
+SPOC light curves with astropy alone (:mod:`exoextract.lightcurves.lightcurve`), other products with
+lightkurve, every one as a :class:`~exoextract.lightcurves.lightcurve.LightCurve`."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from exoextract.cache import check_fits
 from exoextract.errors import CorruptFileError
-from exoextract.lightcurve import (
+from exoextract.lightcurves.cache import check_fits
+from exoextract.lightcurves.lightcurve import (
     LightCurve,
     archive_product,
     read_archive_product,

@@ -21,10 +21,10 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from exoextract.checkpoint import CheckpointStore, atomic_write_bytes
 from exoextract.errors import ExoextractError
 from exoextract.report import figures
-from exoextract.runstatus import RunStatus, finished_over_time, run_status
+from exoextract.run.checkpoint import CheckpointStore, atomic_write_bytes
+from exoextract.run.status import RunStatus, finished_over_time, run_status
 
 CANDIDATES = 25  # rows of the strongest-candidates table
 

@@ -24,9 +24,10 @@ from matplotlib.figure import Figure
 
 from exoextract import features
 from exoextract.errors import InputError, TargetError
-from exoextract.extract import load_star
-from exoextract.features import blindsearch, tls
-from exoextract.search import pooled_chi2, tls_spectra
+from exoextract.features import tls
+from exoextract.science import blind_search as blindsearch
+from exoextract.science.search import pooled_chi2, tls_spectra
+from exoextract.star.extract import load_star
 
 PAGE_INCHES = (8.5, 11.0)
 DPI = 110
@@ -66,7 +67,7 @@ def sheet_data(run_dir: str | Path, name: str, signal: int | None = None) -> She
     row, folded where the row says (its signal, or its catalog ephemeris), or on the star's
     signal number ``signal`` if given."""
     from exoextract.features.rows import star_rows
-    from exoextract.plan import star_task
+    from exoextract.run.plan import star_task
 
     task, rows = star_task(run_dir, name)
     if not (task.settings.run_bls or task.settings.run_tls):  # the sheet needs a search

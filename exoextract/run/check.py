@@ -29,7 +29,7 @@ import pandas as pd
 
 from exoextract import features
 from exoextract.errors import RunDirError
-from exoextract.runstatus import run_status
+from exoextract.run.status import run_status
 
 AGREE = 1e-3  # a signal row's periods agree within this fraction
 KINDS = ("periodic", "pair", "single")

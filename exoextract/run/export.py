@@ -17,10 +17,10 @@ from typing import Any
 import pandas as pd
 
 from exoextract import features
-from exoextract.checkpoint import atomic_write_bytes, write_parquet
 from exoextract.errors import InputError, RunDirError
-from exoextract.extract import SOURCE_COLUMNS
-from exoextract.runstatus import run_status
+from exoextract.run.checkpoint import atomic_write_bytes, write_parquet
+from exoextract.run.status import run_status
+from exoextract.star.extract import SOURCE_COLUMNS
 
 FORMATS = ("csv", "parquet")
 # Column groups that are not feature families but may be picked with --columns.
@@ -179,9 +179,9 @@ def _tables(folder: Path, features_path: Path, complete: bool) -> RunTables:
 
 def _merge_finished(run_dir: Path, into: Path) -> Any:
     """The tables of the stars a run has finished, written into ``into``."""
-    from exoextract.merge import merge
-    from exoextract.plan import read_input
-    from exoextract.runfolder import RunFolder
+    from exoextract.run.folder import RunFolder
+    from exoextract.run.merge import merge
+    from exoextract.run.plan import read_input
 
     folder = RunFolder.open(run_dir)
     if not folder.input_path.exists():

@@ -1,6 +1,6 @@
 """A run folder: manifest.json, its checkpoints and its summary, owned by :class:`RunFolder`.
 
-The checkpoint files (:mod:`exoextract.checkpoint`) are the truth about what is done; the
+The checkpoint files (:mod:`exoextract.run.checkpoint`) are the truth about what is done; the
 manifest says what the run is (its input, settings and sessions) and keeps counters that
 cost the same to rewrite at chunk 10 as at chunk 10,000. Only :class:`RunFolder` writes
 the manifest; readers (``status``, ``plot``) open it with :func:`load_manifest`.
@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from exoextract import __version__
-from exoextract.checkpoint import CheckpointStore, write_json
 from exoextract.errors import RunDirError
+from exoextract.run.checkpoint import CheckpointStore, write_json
 from exoextract.settings import Settings, result_fingerprint, settings_from_dict
 from exoextract.targets import Target, TargetList
 

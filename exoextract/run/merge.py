@@ -14,11 +14,11 @@ from typing import Any
 import pandas as pd
 
 from exoextract import features
-from exoextract.checkpoint import write_parquet
-from exoextract.extract import OUTCOME_COLUMNS, SOURCE_COLUMNS, reserved_columns
 from exoextract.features.rows import CANDIDATE_KEY
-from exoextract.plan import SIGNALS_COLUMN
+from exoextract.run.checkpoint import write_parquet
+from exoextract.run.plan import SIGNALS_COLUMN
 from exoextract.settings import Settings, result_fingerprint
+from exoextract.star.extract import OUTCOME_COLUMNS, SOURCE_COLUMNS, reserved_columns
 from exoextract.targets import TargetList
 
 
@@ -137,11 +137,11 @@ def merge(
 def ephemeris_matches(
     table: pd.DataFrame, signals: pd.DataFrame, settings: Settings
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``fp_ephemeris_match`` across the run's stars (:mod:`exoextract.ephemeris_match`) on
+    """``fp_ephemeris_match`` across the run's stars (:mod:`exoextract.science.ephemeris_match`) on
     the signals and the rows measured at their catalog ephemeris; a row that is a signal
     takes its signal's verdict (and flag), value for value."""
-    from exoextract.ephemeris_match import match, transits_of
     from exoextract.features.fp import settle
+    from exoextract.science.ephemeris_match import match, transits_of
 
     stars = table.drop_duplicates("target_id").set_index("target_id")
     place = ["star_ra", "star_dec", "star_mag", "time_span"]

@@ -13,13 +13,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from exoextract.attempts import Outcome
 from exoextract.errors import ArchiveUnreachable, InputError, RunDirError, TransientError
-from exoextract.runfolder import RunFolder
+from exoextract.execution.attempts import Outcome
+from exoextract.run.folder import RunFolder
 from exoextract.settings import Settings
 from exoextract.sources import get_source
+from exoextract.star.task import Candidate, Task
 from exoextract.targets import Target, TargetList, read_targets
-from exoextract.task import Candidate, Task
 
 if TYPE_CHECKING:
     from exoextract.archive.inventory import Inventory
@@ -172,7 +172,7 @@ def archive_plan(
     download addresses of the files not yet cached, one per line."""
     from exoextract.archive.inventory import take_inventory
     from exoextract.archive.options import stage_config
-    from exoextract.policy import local_workers
+    from exoextract.execution.policy import local_workers
 
     targets = read_input(csv_path, settings)
     stars = [(s[0].target_id, s[0].mission, s[0].number) for s in group_stars(targets.targets)]

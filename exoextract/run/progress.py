@@ -14,8 +14,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
-from exoextract.attempts import Outcome
 from exoextract.errors import InputError
+from exoextract.execution.attempts import Outcome
 
 
 class Progress(Protocol):

@@ -25,12 +25,22 @@ from typing import TYPE_CHECKING, Any
 
 from exoextract import plugins
 from exoextract.archive.stage import ArchiveStage
-from exoextract.attempts import Executor, Policy
 from exoextract.errors import InputError, RunDirError, WorkersUnavailable
-from exoextract.extract import reserved_columns
-from exoextract.mainguard import check_main_module
-from exoextract.merge import merge, warm
-from exoextract.plan import (
+from exoextract.execution.attempts import Executor, Policy
+from exoextract.execution.policy import policy_for, warm_workers, workers_note
+from exoextract.execution.supervisor import Supervisor
+from exoextract.run.folder import (
+    MANIFEST,
+    SUMMARY,
+    RunFolder,
+    chunk_finished,
+    latest_run,
+    load_manifest,
+    new_run_dir,
+)
+from exoextract.run.mainguard import check_main_module
+from exoextract.run.merge import merge, warm
+from exoextract.run.plan import (
     biggest_first,
     checkpoint_rows,
     group_stars,
@@ -40,26 +50,16 @@ from exoextract.plan import (
     task_for,
     tasks_for,
 )
-from exoextract.policy import policy_for, warm_workers, workers_note
-from exoextract.progress import NullProgress, Progress
-from exoextract.runfolder import (
-    MANIFEST,
-    SUMMARY,
-    RunFolder,
-    chunk_finished,
-    latest_run,
-    load_manifest,
-    new_run_dir,
-)
+from exoextract.run.progress import NullProgress, Progress
 from exoextract.settings import Settings, result_differences
 from exoextract.sources import get_source
-from exoextract.supervisor import Supervisor
+from exoextract.star.entry import run_task
+from exoextract.star.extract import reserved_columns
+from exoextract.star.task import Candidate, Task
 from exoextract.targets import Target, TargetList
-from exoextract.task import Candidate, Task
-from exoextract.worker import run_task
 
 if TYPE_CHECKING:
-    from exoextract.dask_executor import DaskExecutor
+    from exoextract.execution.dask_cluster import DaskExecutor
 
 RETRYABLE = ("failed", "timed_out", "crashed", "memory_exceeded", "quarantined")
 # Kept importable from here (notebooks and scripts used them before the split).
@@ -326,7 +326,7 @@ def _prepare(
         warnings.extend(_probe_plugins(settings, targets.targets[0], plugin_path, policy))
     cluster = None
     if settings.executor == "dask":
-        from exoextract.dask_executor import DaskExecutor
+        from exoextract.execution.dask_cluster import DaskExecutor
 
         cluster = DaskExecutor(run_task, policy, settings.scheduler, attempt_hook=_with_attempt)
         cluster.connect()
@@ -568,7 +568,7 @@ def _probe_plugins(
     settings: Settings, sample: Target, plugin_path: str | None, policy: Policy
 ) -> list[str]:
     """Run the plugins once, supervised, on a synthetic star to learn their columns."""
-    from exoextract.worker import probe_plugins
+    from exoextract.star.entry import probe_plugins
 
     task = Task(
         key="plugin-probe",

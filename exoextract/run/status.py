@@ -19,9 +19,9 @@ import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from exoextract.checkpoint import CheckpointStore
 from exoextract.errors import CheckpointError
-from exoextract.runfolder import load_manifest
+from exoextract.run.checkpoint import CheckpointStore
+from exoextract.run.folder import load_manifest
 
 # The settings a person checking a run wants to see; the rest are in manifest.json.
 SHOWN_SETTINGS = (

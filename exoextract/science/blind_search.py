@@ -1,11 +1,11 @@
 """The blind search both period families start from (not a family: no columns).
 
-:func:`spectrum` runs the fast box search (:func:`exoextract.search.box_spectrum`) once per
+:func:`spectrum` runs the fast box search (:func:`exoextract.science.search.box_spectrum`) once per
 star, whichever family asks first, over ``period_min`` to ``period_max`` (default half the
 baseline: at least two transits), with the ``bls_durations_hours`` that are plausible in
 each period octave and ``bls_oversample`` bins per shortest duration. Each octave folds the
 light curve flattened with the window that protects its longest transits
-(:mod:`exoextract.clean`).
+(:mod:`exoextract.science.clean`).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from exoextract.features import FeatureContext, NotComputable
-from exoextract.periods import longest_period
-from exoextract.search import Spectrum, box_spectrum
+from exoextract.science.periods import longest_period
+from exoextract.science.search import Spectrum, box_spectrum
 from exoextract.settings import Settings
 
 

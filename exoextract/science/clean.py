@@ -21,7 +21,7 @@ days reaches 20 times the point-to-point noise: without such spots, the wider wi
 long periods keep a long transit's depth for the search too, while a spotted star's search
 keeps the one window, whose narrower long-period bands leave fewer spot residuals.
 The other families read the narrowest flux.
-The light curve is divided by its trend (:mod:`exoextract.detrend`: a Savitzky-Golay filter
+The light curve is divided by its trend (:mod:`exoextract.science.detrend`: a Savitzky-Golay filter
 of ``flatten_polyorder`` fitted around the points that stand out from it, after a fast
 rotator's spot modulation where ``flatten_rotation`` is on, judged per window);
 ``rotation_removed_period`` says when that model was used.
@@ -35,8 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from exoextract.lightcurve import LightCurve, as_lightcurve, quality_mask
-from exoextract.periods import longest_period
+from exoextract.lightcurves.lightcurve import LightCurve, as_lightcurve, quality_mask
+from exoextract.science.periods import longest_period
 from exoextract.settings import Settings
 
 STRONG_SPOTS = 20.0  # semi-amplitude in point-to-point noise: a star too spotted for ...
@@ -46,7 +46,8 @@ SPOTS_LONGEST_DAYS = 30.0  # ... a search per octave, rotating in up to this man
 @dataclass
 class Cleaned:
     """The flattened light curve (for transit searches) and the normalised one (for
-    variability), both :class:`~exoextract.lightcurve.LightCurve`, plus what cleaning did."""
+    variability), both :class:`~exoextract.lightcurves.lightcurve.LightCurve`, plus what
+    cleaning did."""
 
     flat: LightCurve | None  # None in a subset (see subset)
     normalized: LightCurve
@@ -127,14 +128,14 @@ def flatten_bands(
     longer period. The search's bands (``fits`` False): one window, ``flatten_transit_factor``
     Sun-like transit durations at the longest period searched (half the baseline or
     ``period_max``) and never less than ``flatten_window_days``; with ``flatten_per_octave``
-    one per octave of the search (:func:`exoextract.search.durations.octave_edges`), the factor's
-    durations at the octave's longest period. The fits' bands (``fits`` True): per octave,
-    the wider of the search's window there and ``flatten_fit_factor`` durations at the
+    one per octave of the search (:func:`exoextract.science.search.durations.octave_edges`),
+    the factor's durations at the octave's longest period. The fits' bands (``fits`` True):
+    per octave, the wider of the search's window there and ``flatten_fit_factor`` durations at the
     octave's longest period. The search's bands of a star whose flattening models no spot
     rotation (``unspotted``, with ``flatten_per_octave_unspotted``): per octave,
     ``flatten_fit_factor`` durations at its longest period. Octaves whose windows come out
     the same share a band."""
-    from exoextract.search.durations import octave_edges, physical_duration
+    from exoextract.science.search.durations import octave_edges, physical_duration
 
     base = settings.flatten_window_days
     longest = longest_period(settings, baseline)
@@ -174,7 +175,7 @@ def _strongly_spotted(time: np.ndarray, flux: np.ndarray, shortest: float) -> bo
     """Whether the star varies at a period up to ``SPOTS_LONGEST_DAYS`` with a
     semi-amplitude of ``STRONG_SPOTS`` point-to-point noise or more (a slow rotator whose
     spots the wider windows of long periods would leave in the search's flux)."""
-    from exoextract import detrend
+    from exoextract.science import detrend
 
     order = np.argsort(time, kind="stable")
     t, f = time[order], flux[order]
@@ -191,7 +192,7 @@ def flatten_window(settings: Settings, baseline: float) -> float:
 
 def clean_lightcurve(lc: Any, settings: Settings) -> Cleaned:
     """Quality mask (applied at read), NaN removal, normalise, clip, flatten. ``lc`` is a
-    :class:`~exoextract.lightcurve.LightCurve` (a lightkurve one is converted)."""
+    :class:`~exoextract.lightcurves.lightcurve.LightCurve` (a lightkurve one is converted)."""
     lc = as_lightcurve(lc)
     n_raw = len(lc)
     with warnings.catch_warnings():
@@ -283,10 +284,10 @@ def _flattened(
 def _trend(
     lc: LightCurve, time: np.ndarray, window: int, settings: Settings, cadence: float
 ) -> tuple[np.ndarray, float]:
-    """The trend to divide ``lc`` by (:mod:`exoextract.detrend`), and the rotation period
+    """The trend to divide ``lc`` by (:mod:`exoextract.science.detrend`), and the rotation period
     whose spot modulation is part of it (NaN if none); gaps longer than half the window
     (at least 5 cadences) split the trend."""
-    from exoextract import detrend
+    from exoextract.science import detrend
 
     flux = np.asarray(lc.flux, dtype=float)
     order = np.argsort(time, kind="stable")

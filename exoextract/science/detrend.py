@@ -40,7 +40,7 @@ import itertools
 import numpy as np
 from scipy.signal import savgol_filter
 
-from exoextract.periods import BIN_DAYS, binned, periodogram, semi_amplitude
+from exoextract.science.periods import BIN_DAYS, binned, periodogram, semi_amplitude
 
 MAD_TO_SIGMA = 1.4826
 ROTATION_WINDOW_FRACTION = 0.35  # model rotations shorter than the window over this

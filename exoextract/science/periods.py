@@ -1,7 +1,7 @@
 """Period ranges and periodograms, shared by cleaning and the feature families alike.
 
 The lowest room of the science: it imports nothing of exoextract but the settings, so the
-cleaning (:mod:`exoextract.clean`, :mod:`exoextract.detrend`) and the families
+cleaning (:mod:`exoextract.science.clean`, :mod:`exoextract.science.detrend`) and the families
 (:mod:`exoextract.features`) both take from it at the top, and neither leans on the other.
 """
 

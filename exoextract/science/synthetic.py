@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from exoextract.lightcurve import LightCurve, stitch
+from exoextract.lightcurves.lightcurve import LightCurve, stitch
 
 KINDS = ("planet", "eb", "variable", "quiet")  # cycled by id; "spotted", "blend" by hand
 SPOT_GROUPS = 3

@@ -23,20 +23,20 @@ from types import ModuleType
 from typing import Any, Protocol
 
 from exoextract.settings import SOURCES, Settings
+from exoextract.star.task import Task
 from exoextract.targets import Target
-from exoextract.task import Task
 
 
 @dataclass
 class Fetched:
-    """A target's light curve (:class:`~exoextract.lightcurve.LightCurve`) and where it
+    """A target's light curve (:class:`~exoextract.lightcurves.lightcurve.LightCurve`) and where it
     came from."""
 
     lc: Any
     files: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     repaired: int = 0  # cached files found corrupt and downloaded again
-    facts: Any = None  # exoextract.filefacts.FileFacts: headers, apertures, every flag
+    facts: Any = None  # exoextract.lightcurves.filefacts.FileFacts: headers, apertures, every flag
     unreadable: tuple[str, ...] = ()  # files of the star left out (not whole)
 
 

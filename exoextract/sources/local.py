@@ -1,7 +1,7 @@
 """The ``local`` source: archive-named FITS files anywhere under ``--data-dir``.
 
-Files are recognised by the archive's own names (:mod:`exoextract.filenames`), so a folder
-laid out like MAST, a lightkurve cache (``mastDownload/...``) or a flat folder of downloads
+Files are recognised by the archive's own names (:mod:`exoextract.lightcurves.filenames`), so
+a folder laid out like MAST, a lightkurve cache (``mastDownload/...``) or a flat folder of downloads
 all work: Kepler ``kplr{KIC:09d}-{stamp}_llc.fits``, K2 ``ktwo{EPIC:09d}-c{campaign}_llc.fits``,
 TESS ``tess{stamp}-s{sector}-{TIC:016d}-{id}-s_lc.fits``, and the high-level products K2SFF,
 EVEREST, K2SC, QLP, TESS-SPOC and the TESS data-alert files. Where a star has files of
@@ -21,17 +21,17 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from exoextract import filenames
 from exoextract.archive.products import Product
 from exoextract.archive.products import one_per_segment as choose_per_segment
 from exoextract.errors import CorruptFileError, InputError, NoDataError
-from exoextract.filefacts import read_facts
-from exoextract.lcio import check_fits, product_notes, read_lightcurve
-from exoextract.lightcurve import stitch
+from exoextract.lightcurves import filenames
+from exoextract.lightcurves.filefacts import read_facts
+from exoextract.lightcurves.lightcurve import stitch
+from exoextract.lightcurves.read import check_fits, product_notes, read_lightcurve
 from exoextract.settings import Settings
 from exoextract.sources import Fetched
+from exoextract.star.task import Task
 from exoextract.targets import Target
-from exoextract.task import Task
 
 
 def index_folder(root: Path) -> dict[tuple[str, int], list[str]]:

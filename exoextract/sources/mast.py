@@ -18,14 +18,14 @@ from pathlib import Path
 
 from exoextract.archive import options
 from exoextract.errors import CorruptFileError, NoDataError, RefetchError
-from exoextract.filefacts import read_facts
-from exoextract.lcio import product_notes, read_lightcurve
-from exoextract.lightcurve import stitch
+from exoextract.lightcurves.filefacts import read_facts
+from exoextract.lightcurves.lightcurve import stitch
+from exoextract.lightcurves.read import product_notes, read_lightcurve
 from exoextract.settings import Settings
 from exoextract.sources import Fetched
 from exoextract.sources.local import index_folder, one_per_segment
+from exoextract.star.task import Task
 from exoextract.targets import Target
-from exoextract.task import Task
 
 
 def locate(

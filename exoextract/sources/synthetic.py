@@ -6,11 +6,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from exoextract.science.synthetic import make_lightcurve, spec_for
 from exoextract.settings import Settings
 from exoextract.sources import Fetched
-from exoextract.synthetic import make_lightcurve, spec_for
+from exoextract.star.task import Task
 from exoextract.targets import Target
-from exoextract.task import Task
 
 
 def locate(

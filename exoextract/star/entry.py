@@ -14,13 +14,13 @@ from collections.abc import Callable
 from typing import Any
 
 from exoextract.errors import RefetchError, TargetError
-from exoextract.task import Task
-from exoextract.transient import is_transient
+from exoextract.execution.transient import is_transient
+from exoextract.star.task import Task
 
 
 def run_task(task: Task) -> dict[str, Any]:
     """Extract one target; always returns an outcome mapping."""
-    from exoextract.extract import extract
+    from exoextract.star.extract import extract
 
     def work() -> dict[str, Any]:
         start = time.perf_counter()
@@ -49,8 +49,8 @@ def guarded(work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 def probe_plugins(task: Task) -> dict[str, Any]:
     """Run the task's plugins once on a synthetic star; report the columns they return."""
     from exoextract import plugins
-    from exoextract.clean import clean_lightcurve
-    from exoextract.synthetic import make_lightcurve, spec_for
+    from exoextract.science.clean import clean_lightcurve
+    from exoextract.science.synthetic import make_lightcurve, spec_for
 
     try:
         cleaned = clean_lightcurve(make_lightcurve(spec_for(0, "TESS")), task.settings)

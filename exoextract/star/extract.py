@@ -13,11 +13,11 @@ from time import perf_counter
 from typing import Any
 
 from exoextract import features, plugins
-from exoextract.clean import clean_lightcurve
 from exoextract.features import FeatureContext
 from exoextract.features.rows import star_rows
+from exoextract.science.clean import clean_lightcurve
 from exoextract.sources import get_source
-from exoextract.task import Task
+from exoextract.star.task import Task
 
 OUTCOME_COLUMNS = (
     "key",

@@ -19,6 +19,6 @@ echo "setup.sh: installing exoextract from $repo with $("$python" -V 2>&1)"
 "$python" -m pip install --quiet "${pins[@]}" -e "$repo"
 echo "setup.sh: compiling the search kernels (once per runtime)"
 "$python" -c "from transitleastsquares.warmup import warmup; warmup(verbose=False)"
-"$python" -c "from exoextract.search.ffa import warmup; warmup()"
+"$python" -c "from exoextract.science.search.ffa import warmup; warmup()"
 "$python" -m exoextract --version
 echo "setup.sh: ready — run: bash $repo/scripts/colab/run.sh TARGETS.csv /content/drive/MyDrive/exoextract/RUN"

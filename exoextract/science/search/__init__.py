@@ -2,13 +2,13 @@
 
 :func:`box_spectrum` is the fast blind search: a box (BLS) log-likelihood for every trial
 period from ``period_min`` to ``period_max``, computed with a fast-folding algorithm on
-the light curve binned per period octave (:mod:`exoextract.search.ffa`). The families then
+the light curve binned per period octave (:mod:`exoextract.science.search.ffa`). The families then
 refine only the strongest peaks at full resolution on the unbinned data (astropy's BLS for
-``bls_``, transitleastsquares for ``tls_``). :mod:`exoextract.search.durations` holds the
+``bls_``, transitleastsquares for ``tls_``). :mod:`exoextract.science.search.durations` holds the
 physical duration limits both use.
 """
 
-from exoextract.search.box import (
+from exoextract.science.search.box import (
     Spectrum,
     box_spectrum,
     peak_indices,

@@ -1,7 +1,7 @@
 """The fast blind box search: one log-likelihood per trial period, octave by octave.
 
 Per period octave the light curve is binned at ``bins_per_duration`` bins per shortest
-plausible transit duration there (:mod:`exoextract.search.durations`), so short periods are
+plausible transit duration there (:mod:`exoextract.science.search.durations`), so short periods are
 folded at a fine phase resolution and long ones at a coarse one; the FFA then gives every
 trial period whose phase drifts by one bin over the baseline. The cost grows with the
 baseline over the bin width, not with the number of points: 2-minute TESS data cost no more
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from exoextract.search import ffa
-from exoextract.search.durations import octave_edges, plausible_durations
+from exoextract.science.search import ffa
+from exoextract.science.search.durations import octave_edges, plausible_durations
 
 
 @dataclass(frozen=True)
