@@ -216,8 +216,7 @@ def read_targets(
     if path.is_dir():
         raise InputError(f"{where}: is a folder — give the target CSV file")
     raw = path.read_bytes()
-    text = _decode(raw, where)
-    lines = text.splitlines()
+    lines = _decode(raw, where).splitlines()
     offset = _split_preamble(lines)
     body = lines[offset:]
     if not body:
@@ -225,16 +224,54 @@ def read_targets(
     delimiter = _sniff_delimiter(body[0])
     decimal_comma = delimiter == ";"
     reader = csv.reader(io.StringIO("\n".join(body)), delimiter=delimiter, skipinitialspace=True)
-    names = [_unquote(h) for h in next(reader)]
-    while names and names[-1] == "":  # Excel's trailing separators
+    names = _header(next(reader), where)
+    lowered = [n.lower() for n in names]
+    layout = _layout(lowered, names, lines[:offset], mapping, where)
+    records = _records(reader, offset, names, delimiter, where)
+    index = {name: i for i, name in enumerate(lowered)}
+    dropped = {c for c, _ in layout.id_columns if c in GENERIC_ID_COLUMNS}
+    dropped |= {c for c in (layout.mission, layout.path) if c}
+    if layout.candidate == "candidate":  # the output's own candidate column: not twice
+        dropped.add("candidate")
+    passthrough = [i for i, n in enumerate(lowered) if n not in dropped]
+    columns = _passthrough_columns(names, passthrough, records, decimal_comma)
+    builder = _RowReader(where, layout, index, default_mission, decimal_comma)
+    targets, warnings = _targets(records, columns, builder, skip_bad_rows, where)
+    return TargetList(
+        path=path,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        id_column=names[index[layout.id_columns[0][0]]],
+        targets=tuple(targets),
+        columns=tuple(columns),
+        warnings=tuple(builder.notes + warnings),
+        has_candidates=layout.candidate is not None,
+        has_labels=layout.label is not None,
+    )
+
+
+def _header(cells: list[str], where: str) -> list[str]:
+    """The header's column names (Excel's trailing separators dropped); none repeated."""
+    names = [_unquote(h) for h in cells]
+    while names and names[-1] == "":
         names.pop()
     lowered = [n.lower() for n in names]
     if len(set(lowered)) != len(lowered):
         dup = sorted({n for n in lowered if lowered.count(n) > 1})
         raise InputError(f"{where}: header repeats column(s) {', '.join(dup)} — rename them")
+    return names
+
+
+def _layout(
+    lowered: list[str],
+    names: list[str],
+    preamble: list[str],
+    mapping: ColumnMapping | None,
+    where: str,
+) -> catalogs.Layout:
+    """Which column is what (:func:`catalogs.detect_layout`), or the one-line fix."""
     try:
-        layout = catalogs.detect_layout(
-            lowered, catalogs.preamble_units(lines[:offset]), mapping or ColumnMapping()
+        return catalogs.detect_layout(
+            lowered, catalogs.preamble_units(preamble), mapping or ColumnMapping()
         )
     except KeyError as missing:
         raise InputError(
@@ -247,6 +284,11 @@ def read_targets(
             f"(found: {', '.join(names) or 'nothing'}), or set --id-column"
         ) from None
 
+
+def _records(
+    reader: Any, offset: int, names: list[str], delimiter: str, where: str
+) -> list[tuple[int, list[str]]]:
+    """(line number, cells padded to the header) of every non-blank row."""
     records: list[tuple[int, list[str]]] = []
     for cells in reader:
         line = offset + reader.line_num
@@ -266,15 +308,17 @@ def read_targets(
         records.append((line, cells + [""] * (len(names) - len(cells))))
     if not records:
         raise InputError(f"{where}: has a header but no rows — add one row per target")
+    return records
 
-    index = {name: i for i, name in enumerate(lowered)}
-    dropped = {c for c, _ in layout.id_columns if c in GENERIC_ID_COLUMNS}
-    dropped |= {c for c in (layout.mission, layout.path) if c}
-    if layout.candidate == "candidate":  # the output's own candidate column: not twice
-        dropped.add("candidate")
-    passthrough = [i for i, n in enumerate(lowered) if n not in dropped]
-    columns = _passthrough_columns(names, passthrough, records, decimal_comma)
-    builder = _RowReader(where, layout, index, default_mission, decimal_comma)
+
+def _targets(
+    records: list[tuple[int, list[str]]],
+    columns: dict[str, list[Any]],
+    builder: _RowReader,
+    skip_bad_rows: bool,
+    where: str,
+) -> tuple[list[Target], list[str]]:
+    """The rows as targets, the first of a repeated one kept; warnings for what was left."""
     targets: list[Target] = []
     seen: dict[str, int] = {}
     warnings: list[str] = []
@@ -295,17 +339,7 @@ def read_targets(
         targets.append(target)
     if not targets:
         raise InputError(f"{where}: no usable rows (every id was unreadable) — fix the ids")
-    warnings = builder.notes + warnings
-    return TargetList(
-        path=path,
-        sha256=hashlib.sha256(raw).hexdigest(),
-        id_column=names[index[layout.id_columns[0][0]]],
-        targets=tuple(targets),
-        columns=tuple(columns),
-        warnings=tuple(warnings),
-        has_candidates=layout.candidate is not None,
-        has_labels=layout.label is not None,
-    )
+    return targets, warnings
 
 
 class _RowReader:

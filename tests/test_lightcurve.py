@@ -3,6 +3,7 @@ lightkurve's readers give, cadence for cadence, and reading them never imports l
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import warnings
@@ -142,7 +143,30 @@ print("lightkurve" in sys.modules, sorted(m for m in sys.modules if m.startswith
         capture_output=True,
         text=True,
         timeout=600,
-        env={**__import__("os").environ, **env_off},
+        env={**os.environ, **env_off},
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "False []"
+
+
+def test_a_run_with_plugins_preloads_lightkurve_in_its_workers() -> None:
+    """Plugins are handed a lightkurve LightCurve: its import (2-3 s) is paid once in the
+    workers' preload, not inside a task's time limit; without plugins it is not paid."""
+    from exoextract.execution.isolation import LIGHTKURVE_ENV
+    from exoextract.execution.policy import policy_for
+    from exoextract.settings import load_settings
+
+    with_plugin = load_settings(None, {"extra_features": ("exo_test_plugins:simple",)})
+    assert dict(policy_for(with_plugin).preload_env)[LIGHTKURVE_ENV] == "1"
+    assert dict(policy_for(load_settings()).preload_env)[LIGHTKURVE_ENV] == "0"
+    code = "import sys, exoextract.execution.preload; print('lightkurve' in sys.modules)"
+    for flag, loaded in (("1", "True"), ("0", "False")):
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, LIGHTKURVE_ENV: flag, "EXOEXTRACT_WARM_TLS": "0"},
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == loaded

@@ -34,13 +34,12 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import CancelledError, Future
-from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from pebble import ProcessExpired, ProcessPool
+from pebble import ProcessPool
 
 from exoextract.archive import records
 from exoextract.archive.client import Connection, Gate
@@ -56,7 +55,7 @@ from exoextract.execution.attempts import (
     Status,
     end,
 )
-from exoextract.execution.isolation import WorkerConfig, describe_exit, kill_group
+from exoextract.execution.isolation import WorkerConfig, attempt_from_future, kill_group
 
 JobKind = Literal["search", "file"]  # a batch search, or one file's transfer
 SEARCH: JobKind = "search"
@@ -381,7 +380,7 @@ class ArchiveStage:
         for future in [f for f in self._inflight if f.done()]:
             kind, item, started = self._inflight.pop(future)
             self._last_progress = time.monotonic()
-            attempt = self._attempt(future)
+            attempt = attempt_from_future(future)
             if kind == SEARCH:
                 self._settle_search(item, attempt, started)
             else:
@@ -455,18 +454,6 @@ class ArchiveStage:
                 self._make_ready(target)
             return
         self._fail(target, attempt, FILE, item)
-
-    def _attempt(self, future: Future[Any]) -> Attempt:
-        try:
-            return Attempt("result", result=future.result())
-        except CancelledError:
-            return Attempt("cancelled")
-        except FutureTimeout:
-            return Attempt("timeout")
-        except ProcessExpired as expired:
-            return Attempt("died", exit_code=expired.exitcode, how=describe_exit(expired.exitcode))
-        except Exception as error:
-            return Attempt("error", error_type=type(error).__name__, message=str(error))
 
     # ------------------------------------------------------------------ the pool
     def _new_pool(self) -> ProcessPool:

@@ -15,6 +15,7 @@ import sys
 import traceback
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -240,22 +241,36 @@ CacheDirOpt = Annotated[
 ]
 
 
-def _execution(
-    workers: int | None,
-    timeout: float | None,
-    retries: int | None,
-    memory: str | None,
-    tasks: int | None,
-    chunk: int | None,
-) -> dict[str, Any]:
-    return {
-        "workers": workers,
-        "timeout": timeout,
-        "retries": retries,
-        "max_memory_per_worker": memory,
-        "max_tasks_per_worker": tasks,
-        "chunk_size": chunk,
-    }
+# A flag named otherwise than the setting it sets; every other flag named as a setting sets
+# that setting (the settings' own names and docs: load_settings, the settings reference).
+FLAG_SETTINGS: dict[str, tuple[str, ...]] = {
+    "author": ("mast_author",),
+    "exptime": ("mast_exptime",),
+    "segments": ("mast_segments",),
+    "stats": ("run_stats",),
+    "bls": ("run_bls",),
+    "tls": ("run_tls",),
+    "search": ("bls_mode", "tls_mode"),  # one flag for the two searches' depth
+    "extra_feature": ("extra_features",),
+}
+SETTING_NAMES = frozenset(f.name for f in fields(Settings))
+
+
+def _settings_from_flags(flags: dict[str, Any], **fixed: Any) -> dict[str, Any]:
+    """The settings a command's flags set (``fixed`` beside them): paths as text, repeated
+    flags as tuples; a flag not given (None, an empty list) leaves the config's value."""
+    out = dict(fixed)
+    for flag, value in flags.items():
+        if value is None or (isinstance(value, list) and not value):
+            continue
+        for name in FLAG_SETTINGS.get(flag, (flag,)):
+            if name in SETTING_NAMES:
+                out[name] = (
+                    str(value) if isinstance(value, Path)
+                    else tuple(value) if isinstance(value, list)
+                    else value
+                )  # fmt: skip
+    return out
 
 
 def _progress(quiet: bool, interval: float, log_file: Path | None = None) -> Any:
@@ -418,48 +433,10 @@ def run(
     log_file: LogFileOpt = None,
 ) -> None:
     """Extract features for every target in a CSV, checkpointing as it goes."""
+    flags = dict(locals())
     if search is not None and search not in SEARCH_MODES:  # one flag for two settings
         raise InputError(f"unknown --search {search!r} — use one of: {', '.join(SEARCH_MODES)}")
-    overrides = {
-        "source": source,
-        "data_dir": str(data_dir) if data_dir else None,
-        "mission": mission,
-        "mast_author": author,
-        "mast_exptime": exptime,
-        "mast_segments": segments,
-        "mast_url": mast_url,
-        "max_downloads": max_downloads,
-        "offline": offline,
-        "cache_dir": str(cache_dir) if cache_dir else None,
-        "keep_files": keep_files,
-        "run_stats": stats,
-        "run_bls": bls,
-        "run_tls": tls,
-        "max_signals": max_signals,
-        "period_min": period_min,
-        "period_max": period_max,
-        "tls_backend": tls_backend,
-        "bls_mode": search,
-        "tls_mode": search,
-        "schedule": schedule,
-        "extra_features": tuple(extra_feature) if extra_feature else None,
-        "id_column": id_column,
-        "candidate_column": candidate_column,
-        "period_column": period_column,
-        "t0_column": t0_column,
-        "duration_column": duration_column,
-        "depth_column": depth_column,
-        "label_column": label_column,
-        "t0_system": t0_system,
-        "duration_unit": duration_unit,
-        "depth_unit": depth_unit,
-        "skip_bad_rows": skip_bad_rows,
-        "executor": executor,
-        "scheduler": scheduler,
-        **_execution(
-            workers, timeout, retries, max_memory_per_worker, max_tasks_per_worker, chunk_size
-        ),
-    }
+    overrides = _settings_from_flags(flags)
     settings = load_settings(config, overrides)
     from exoextract.execution.policy import warm_workers, workers_note
 
@@ -516,22 +493,10 @@ def plan(
     json_out: JsonOpt = False,
 ) -> None:
     """What a run of this CSV would fetch from the archive, and how long it would take."""
+    flags = dict(locals())
     from exoextract.run.plan import archive_plan
 
-    overrides = {
-        "source": "mast",
-        "mission": mission,
-        "id_column": id_column,
-        "mast_author": author,
-        "mast_exptime": exptime,
-        "mast_segments": segments,
-        "mast_url": mast_url,
-        "max_downloads": max_downloads,
-        "search_batch": search_batch,
-        "cache_dir": str(cache_dir) if cache_dir else None,
-        "keep_files": keep_files,
-        "workers": workers,
-    }
+    overrides = _settings_from_flags(flags, source="mast")
     settings = load_settings(config, overrides)
     inventory = archive_plan(targets, settings, measure=not no_measure, urls=urls)
     if json_out:
@@ -581,20 +546,10 @@ def resume(
     log_file: LogFileOpt = None,
 ) -> None:
     """Continue a run after a crash, Ctrl-C or a dead notebook; nothing is done twice."""
+    flags = dict(locals())
     from exoextract.run.runner import resume_run
 
-    overrides = _execution(
-        workers, timeout, retries, max_memory_per_worker, max_tasks_per_worker, chunk_size
-    )
-    overrides.update(
-        executor=executor,
-        scheduler=scheduler,
-        data_dir=str(data_dir) if data_dir else None,
-        mast_url=mast_url,
-        max_downloads=max_downloads,
-        offline=offline,
-        keep_files=keep_files,
-    )
+    overrides = _settings_from_flags(flags)
     progress = _progress(quiet or json_out, 10.0, log_file)
     result = resume_run(
         run_dir, overrides, force=force, retry_failed=retry_failed, progress=progress

@@ -14,11 +14,9 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
-
-if TYPE_CHECKING:
-    from exoextract.execution.jobqueue import Upstream
+from typing import Any, Literal, Protocol, get_args
 
 Status = Literal[
     "ok", "failed", "no_data", "timed_out", "crashed", "memory_exceeded", "quarantined"
@@ -307,3 +305,32 @@ def end(
 def one_line(text: str, limit: int = 300) -> str:
     line = " ".join(text.split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+class Upstream(Protocol):
+    """A stage that prepares jobs before they can run (searches and downloads)."""
+
+    def add(self, job: Job) -> None: ...
+
+    def pump(self, submitting: bool) -> None: ...
+
+    def take(self) -> Job | None: ...
+
+    def ended(self) -> list[Outcome]: ...
+
+    def refetch(self, job: Job) -> None: ...
+
+    def futures(self) -> list[Future[Any]]: ...
+
+    @property
+    def busy(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+def attempt_from_error(error: BaseException) -> Attempt:
+    """What a try that raised ``error`` around its task came to: ``memory_error`` for a
+    MemoryError, ``error`` (its type and message) for anything else."""
+    if isinstance(error, MemoryError):
+        return Attempt("memory_error", message=str(error) or "out of memory")
+    return Attempt("error", error_type=type(error).__name__, message=str(error))

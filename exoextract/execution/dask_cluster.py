@@ -41,10 +41,20 @@ from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any
 
 from exoextract.errors import InputError
-from exoextract.execution.attempts import Attempt, Job, Outcome, Policy, Retrier, RunStats, Stopping
+from exoextract.execution.attempts import (
+    Attempt,
+    Job,
+    Outcome,
+    Policy,
+    Retrier,
+    RunStats,
+    Stopping,
+    Upstream,
+    attempt_from_error,
+)
 from exoextract.execution.child import Child
 from exoextract.execution.isolation import WorkerConfig
-from exoextract.execution.jobqueue import JobQueue, Upstream
+from exoextract.execution.jobqueue import JobQueue
 
 if TYPE_CHECKING:
     from exoextract.star.task import Task
@@ -308,9 +318,7 @@ class DaskExecutor:
             return attempt
         if isinstance(error, killed_worker):
             return Attempt("died", how="its Dask worker died while running it (KilledWorker)")
-        if isinstance(error, MemoryError):
-            return Attempt("memory_error", message=str(error) or "out of memory")
-        return Attempt("error", error_type=type(error).__name__, message=str(error))
+        return attempt_from_error(error)
 
     def _capacity(self) -> int:
         """Threads of the cluster's workers (asked at most every 2 s: workers come and go)."""

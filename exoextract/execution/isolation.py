@@ -19,10 +19,15 @@ import select
 import signal
 import threading
 import time
+from concurrent.futures import CancelledError, Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
+
+from exoextract.execution.attempts import Attempt, attempt_from_error
 
 THREAD_ENV = (
     "OMP_NUM_THREADS",
@@ -37,6 +42,7 @@ PR_SET_PDEATHSIG = 1
 
 # The TLS search backend whose kernels the preload loads (the run's --tls-backend).
 TLS_BACKEND_ENV = "EXOEXTRACT_TLS_BACKEND"
+LIGHTKURVE_ENV = "EXOEXTRACT_PRELOAD_LIGHTKURVE"  # "1": the workers' preload imports lightkurve
 
 
 @dataclass(frozen=True)
@@ -220,3 +226,24 @@ def describe_exit(code: int | None) -> str:
         except ValueError:
             return f"signal {-code}"
     return f"exit code {code}"
+
+
+def attempt_from_future(future: Future[Any], marker_dir: str | None = None) -> Attempt:
+    """What one try in a pebble pool came to: its result, cancelled, timed out, died (how,
+    and whether our memory cap killed it: its marker in ``marker_dir``), or what it raised
+    (:func:`~exoextract.execution.attempts.attempt_from_error`)."""
+    from pebble import ProcessExpired
+
+    try:
+        return Attempt("result", result=future.result())
+    except CancelledError:
+        return Attempt("cancelled")
+    except FutureTimeout:
+        return Attempt("timeout")
+    except ProcessExpired as expired:
+        memory = pop_memory_marker(marker_dir, expired.pid) if marker_dir else None
+        return Attempt(
+            "died", exit_code=expired.exitcode, how=describe_exit(expired.exitcode), memory=memory
+        )
+    except Exception as error:  # pebble's pickling problems and remote tracebacks
+        return attempt_from_error(error)

@@ -16,33 +16,12 @@ import time
 from collections import deque
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Future
-from typing import Any, Protocol
+from typing import Any
 
-from exoextract.execution.attempts import Attempt, Job, Outcome, Retrier, Stage
+from exoextract.execution.attempts import Attempt, Job, Outcome, Retrier, Stage, Upstream
 
 PREFETCH: Stage = "prefetch"  # the stage of a job still in the archive stage's hands
 COMPUTE: Stage = "compute"
-
-
-class Upstream(Protocol):
-    """A stage that prepares jobs before they can run (searches and downloads)."""
-
-    def add(self, job: Job) -> None: ...
-
-    def pump(self, submitting: bool) -> None: ...
-
-    def take(self) -> Job | None: ...
-
-    def ended(self) -> list[Outcome]: ...
-
-    def refetch(self, job: Job) -> None: ...
-
-    def futures(self) -> list[Future[Any]]: ...
-
-    @property
-    def busy(self) -> bool: ...
-
-    def close(self) -> None: ...
 
 
 class JobQueue:

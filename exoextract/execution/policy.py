@@ -9,7 +9,7 @@ the compiled kernels: most of a small run's wall time) while this process import
 from __future__ import annotations
 
 from exoextract.execution.attempts import Policy
-from exoextract.execution.isolation import TLS_BACKEND_ENV
+from exoextract.execution.isolation import LIGHTKURVE_ENV, TLS_BACKEND_ENV
 from exoextract.execution.resources import default_workers, usable_cpus, worker_limit
 from exoextract.execution.supervisor import warm_up
 from exoextract.settings import Settings
@@ -34,7 +34,10 @@ def policy_for(settings: Settings) -> Policy:
         stall_margin=settings.stall_margin,
         max_memory=settings.max_memory_per_worker,
         preload=PRELOAD,
-        preload_env=((TLS_BACKEND_ENV, settings.tls_backend),),
+        preload_env=(
+            (TLS_BACKEND_ENV, settings.tls_backend),
+            (LIGHTKURVE_ENV, "1" if settings.extra_features else "0"),
+        ),
     )
 
 

@@ -2,18 +2,20 @@
 
 Thread limits go into the environment before numpy and numba load, and the heavy imports
 and TLS's numba kernels are loaded here once, so a new or recycled worker starts in
-milliseconds instead of re-importing astropy and reloading kernels. lightkurve is not among
-them: the archive's Kepler and TESS files are read with astropy alone
+milliseconds instead of re-importing astropy and reloading kernels. lightkurve is among
+them only for a run with plugins (they are handed a lightkurve ``LightCurve``): the
+archive's Kepler and TESS files are read with astropy alone
 (:mod:`exoextract.lightcurves.lightcurve`), and a process that meets another product
 imports it then.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import warnings
 
-from exoextract.execution.isolation import TLS_BACKEND_ENV, limit_threads_env
+from exoextract.execution.isolation import LIGHTKURVE_ENV, TLS_BACKEND_ENV, limit_threads_env
 
 limit_threads_env()
 
@@ -23,6 +25,11 @@ try:
         import astropy.timeseries  # noqa: F401
         import numpy  # noqa: F401
 
+        for module in ("exoextract.star.extract", "exoextract.sources.local"):
+            importlib.import_module(module)  # by name: a linter cannot drop them as unused
+
+        if os.environ.get(LIGHTKURVE_ENV) == "1":  # plugins are handed a lightkurve object
+            import lightkurve  # noqa: F401
 except Exception:  # the forkserver must start whatever happens; workers import lazily
     pass
 

@@ -29,34 +29,32 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import CancelledError, Future, wait
-from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from pebble import ProcessExpired, ProcessPool
+from pebble import ProcessPool
 from pebble.common import types as pebble_types
 
 from exoextract.errors import WorkersUnavailable
 from exoextract.execution.attempts import (
     TERMINAL,
-    Attempt,
     Job,
     Outcome,
     Policy,
     Retrier,
     RunStats,
     Stopping,
+    Upstream,
 )
 from exoextract.execution.isolation import (
     WorkerConfig,
-    describe_exit,
+    attempt_from_future,
     kill_group,
     memory_readable,
-    pop_memory_marker,
     worker_init,
 )
-from exoextract.execution.jobqueue import JobQueue, Upstream
+from exoextract.execution.jobqueue import JobQueue
 
 __all__ = [
     "TERMINAL",
@@ -336,27 +334,7 @@ class Supervisor:
     def _settle(self, future: Future[Any], job: Job, queue: JobQueue) -> Outcome | None:
         """Turn a finished future into a final outcome, or requeue the job (None)."""
         job.seconds += time.monotonic() - job.started
-        return queue.settle(job, self._attempt(future))
-
-    def _attempt(self, future: Future[Any]) -> Attempt:
-        """What one try in the pool came to."""
-        try:
-            return Attempt("result", result=future.result())
-        except CancelledError:
-            return Attempt("cancelled")
-        except FutureTimeout:
-            return Attempt("timeout")
-        except ProcessExpired as expired:
-            return Attempt(
-                "died",
-                exit_code=expired.exitcode,
-                how=describe_exit(expired.exitcode),
-                memory=pop_memory_marker(self._marker_dir, expired.pid),
-            )
-        except MemoryError as error:
-            return Attempt("memory_error", message=str(error) or "out of memory")
-        except Exception as error:  # pebble's pickling problems and remote tracebacks
-            return Attempt("error", error_type=type(error).__name__, message=str(error))
+        return queue.settle(job, attempt_from_future(future, self._marker_dir))
 
     def _log(self, message: str) -> None:
         self.stats.events.append(message)

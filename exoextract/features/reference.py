@@ -8,7 +8,7 @@ from __future__ import annotations
 import inspect
 
 from exoextract import features
-from exoextract.features import FAMILIES, reason_spec
+from exoextract.features import FAMILIES, Family, reason_spec
 from exoextract.science import clean, detrend
 from exoextract.settings import Settings
 
@@ -83,6 +83,26 @@ def _table(rows: list[tuple[str, str, str]]) -> list[str]:
     return lines
 
 
+INTRO = (
+    "A row of `features.parquet` is one candidate (one row of the input); a row of",
+    "`signals.parquet` is one signal of a star. A candidate row's per-signal columns",
+    "(`bls_`, `tls_`, `vet_`, `view_`) are those of the signal that is the candidate, or",
+    "are measured at its catalog ephemeris; `match` says which (see the match family).",
+    "`exoextract check RUN` verifies it on a run folder.",
+    "",
+    "Rows of `features.parquet`, in this column order: identity, the input's own columns,",
+    "then each enabled family's columns followed by its `<family>_reason` column (empty when",
+    "the family ran, otherwise why its values are NaN), then `n_files`, `n_redownloaded`,",
+    "the `seconds_*` timing columns and plugin columns. Rows of `signals.parquet`: the",
+    "identity (with the candidate and label of the row the signal is, if any), the",
+    "`signal_` columns (in the signals family below), then every per-signal family's.",
+    "Numbers are float64 (NaN when they cannot be computed), reasons are text, views are",
+    "lists of float. Times are in the mission's own system: BKJD (BJD - 2454833) for Kepler",
+    "and K2, BTJD (BJD - 2457000) for TESS; depths are fractions of the stellar flux.",
+    "",
+)
+
+
 def render() -> str:
     defaults = Settings()
     out = [
@@ -92,22 +112,7 @@ def render() -> str:
         f"Schema version {features.SCHEMA_VERSION} (in each Parquet file's metadata, key "
         "`exoextract`).",
         "",
-        "A row of `features.parquet` is one candidate (one row of the input); a row of",
-        "`signals.parquet` is one signal of a star. A candidate row's per-signal columns",
-        "(`bls_`, `tls_`, `vet_`, `view_`) are those of the signal that is the candidate, or",
-        "are measured at its catalog ephemeris; `match` says which (see the match family).",
-        "`exoextract check RUN` verifies it on a run folder.",
-        "",
-        "Rows of `features.parquet`, in this column order: identity, the input's own columns,",
-        "then each enabled family's columns followed by its `<family>_reason` column (empty when",
-        "the family ran, otherwise why its values are NaN), then `n_files`, `n_redownloaded`,",
-        "the `seconds_*` timing columns and plugin columns. Rows of `signals.parquet`: the",
-        "identity (with the candidate and label of the row the signal is, if any), the",
-        "`signal_` columns (in the signals family below), then every per-signal family's.",
-        "Numbers are float64 (NaN when they cannot be computed), reasons are text, views are",
-        "lists of float. Times are in the mission's own system: BKJD (BJD - 2454833) for Kepler",
-        "and K2, BTJD (BJD - 2457000) for TESS; depths are fractions of the stellar flux.",
-        "",
+        *INTRO,
         "## Identity",
         "",
         *_table(list(IDENTITY)),
@@ -122,46 +127,7 @@ def render() -> str:
         "",
     ]
     for family in FAMILIES:
-        module = family.load()
-        state = "on" if family.is_enabled(defaults) else "off"
-        scope = SCOPES[family.scope]
-        names = " or ".join(f"`{name}`" for name in family.settings)
-        which = "Setting" if len(family.settings) == 1 else "On with any of the settings"
-        out += [
-            f"## {family.name}",
-            "",
-            f"{which} {names} ({state} by default); computed {scope}.",
-            "",
-            _summary(module.__doc__),
-            "",
-            *_table(
-                [
-                    (c.name, c.unit + (" (list)" if c.kind == "list" else ""), c.doc)
-                    for c in family.columns
-                ]
-            ),
-            f"| `{family.reason_column}` | text | {reason_spec(family).doc} |",
-            "",
-        ]
-        if family.name == "signals":
-            from exoextract.features.signals import SIGNAL_COLUMNS
-
-            out += [
-                "Each row of `signals.parquet` starts with these, then every per-signal "
-                "family's columns measured at that signal:",
-                "",
-                *_table([(c.name, c.unit, c.doc) for c in SIGNAL_COLUMNS]),
-                "",
-            ]
-        if family.name == "vet":
-            from exoextract.science import vetting
-
-            out += [
-                "How the vetting metrics are measured (also for `known_`):",
-                "",
-                _summary(vetting.__doc__),
-                "",
-            ]
+        out += _family_section(family, defaults)
     out += [
         "## After the families",
         "",
@@ -173,6 +139,47 @@ def render() -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def _family_section(family: Family, defaults: Settings) -> list[str]:
+    """A family's heading, when it runs, its module's documentation and its columns."""
+    module = family.load()
+    state = "on" if family.is_enabled(defaults) else "off"
+    scope = SCOPES[family.scope]
+    names = " or ".join(f"`{name}`" for name in family.settings)
+    which = "Setting" if len(family.settings) == 1 else "On with any of the settings"
+    out = [
+        f"## {family.name}",
+        "",
+        f"{which} {names} ({state} by default); computed {scope}.",
+        "",
+        _summary(module.__doc__),
+        "",
+        *_table(
+            [
+                (c.name, c.unit + (" (list)" if c.kind == "list" else ""), c.doc)
+                for c in family.columns
+            ]
+        ),
+        f"| `{family.reason_column}` | text | {reason_spec(family).doc} |",
+        "",
+    ]
+    if family.name == "signals":
+        from exoextract.features.signals import SIGNAL_COLUMNS
+
+        out += [
+            "Each row of `signals.parquet` starts with these, then every per-signal "
+            "family's columns measured at that signal:",
+            "",
+            *_table([(c.name, c.unit, c.doc) for c in SIGNAL_COLUMNS]),
+            "",
+        ]
+    if family.name == "vet":
+        from exoextract.science import vetting
+
+        out += ["How the vetting metrics are measured (also for `known_`):", "",
+                _summary(vetting.__doc__), ""]  # fmt: skip
+    return out
 
 
 if __name__ == "__main__":

@@ -51,6 +51,43 @@ def merge(
     identity = _identity_frame(targets)
     warnings: list[str] = []
     passthrough = _passthrough_frame(targets, warnings)
+    ok = frame[frame["status"] == "ok"]
+    table = pd.concat(
+        [
+            identity.loc[ok["key"]].reset_index(drop=True).drop(columns=["line"]),
+            passthrough.loc[ok["key"]].reset_index(drop=True),
+            _feature_columns(ok, frame, settings),
+        ],
+        axis=1,
+    )
+    signals = signals_frame(ok, targets, settings)
+    if "fp_ephemeris_match" in table and "fp_ephemeris_match" in signals:
+        table, signals = ephemeris_matches(table, signals, settings)
+    meta = {
+        "schema_version": features.SCHEMA_VERSION,
+        "run_id": run_id,
+        "settings_fingerprint": result_fingerprint(settings),
+    }
+    hint = f"free disk space, then resume {run_dir}"
+    features_path = run_dir / "features.parquet"
+    write_parquet(features_path, table, hint, meta)
+    signals_path = run_dir / "signals.parquet"
+    write_parquet(signals_path, signals, hint, meta)
+    failures = _failures(frame[frame["status"] != "ok"], identity, passthrough)
+    failures_path = run_dir / "failures.parquet"
+    write_parquet(failures_path, failures, hint, meta)
+    shown = ["target_id", "status", "error_type", "message", "attempts", "exit_code"]
+    first_failures = [
+        {str(k): (None if pd.isna(v) else v) for k, v in rec.items()}
+        for rec in failures[shown].head(50).to_dict("records")
+    ]
+    warnings += _unmeasured_ephemerides(ok, table, targets, order)
+    return Merged(features_path, signals_path, failures_path, first_failures, warnings)
+
+
+def _feature_columns(ok: pd.DataFrame, frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """The successful rows' feature, source, timing and plugin columns, each typed by its
+    declaration (text, list of floats, float64)."""
     kinds = {c.name: c.kind for c in features.column_specs(settings)}
     feature_cols = list(kinds)
     kinds["files_unreadable"] = "text"
@@ -63,14 +100,6 @@ def merge(
         | {"_order", SIGNALS_COLUMN}
     )
     extra = [c for c in frame.columns if c not in known]
-    ok = frame[frame["status"] == "ok"]
-    table = pd.concat(
-        [
-            identity.loc[ok["key"]].reset_index(drop=True).drop(columns=["line"]),
-            passthrough.loc[ok["key"]].reset_index(drop=True),
-        ],
-        axis=1,
-    )
     columns: dict[str, Any] = {}
     for column in [*feature_cols, *SOURCE_COLUMNS, *timing, *extra]:
         values = ok[column] if column in ok else pd.Series([None] * len(ok))
@@ -90,22 +119,11 @@ def merge(
             )
         else:
             columns[column] = pd.to_numeric(series, errors="coerce").astype("float64")
-    table = pd.concat([table, pd.DataFrame(columns)], axis=1)
-    signals = signals_frame(ok, targets, settings)
-    if "fp_ephemeris_match" in table and "fp_ephemeris_match" in signals:
-        table, signals = ephemeris_matches(table, signals, settings)
-    meta = {
-        "schema_version": features.SCHEMA_VERSION,
-        "run_id": run_id,
-        "settings_fingerprint": result_fingerprint(settings),
-    }
-    hint = f"free disk space, then resume {run_dir}"
-    features_path = run_dir / "features.parquet"
-    write_parquet(features_path, table, hint, meta)
-    signals_path = run_dir / "signals.parquet"
-    write_parquet(signals_path, signals, hint, meta)
+    return pd.DataFrame(columns)
 
-    bad = frame[frame["status"] != "ok"]
+
+def _failures(bad: pd.DataFrame, identity: pd.DataFrame, passthrough: pd.DataFrame) -> pd.DataFrame:
+    """One row per target that did not succeed: identity, outcome, the input's columns."""
     outcome_cols = ["status", "error_type", "message", "attempts", "seconds", "exit_code"]
     failures = pd.concat(
         [
@@ -117,21 +135,21 @@ def merge(
     )
     failures["attempts"] = pd.to_numeric(failures["attempts"]).astype("Int64")
     failures["exit_code"] = pd.to_numeric(failures["exit_code"]).astype("Int64")
-    failures_path = run_dir / "failures.parquet"
-    write_parquet(failures_path, failures, hint, meta)
-    shown = ["target_id", "status", "error_type", "message", "attempts", "exit_code"]
-    first_failures = [
-        {str(k): (None if pd.isna(v) else v) for k, v in rec.items()}
-        for rec in failures[shown].head(50).to_dict("records")
-    ]
-    if "known_reason" in table:
-        for key, reason in zip(ok["key"], table["known_reason"], strict=True):
-            target = targets.targets[order[key]]
-            if reason and (target.period is not None or target.t0 is not None):
-                warnings.append(
-                    f"line {target.line}: {key}: known ephemeris not measured ({reason})"
-                )
-    return Merged(features_path, signals_path, failures_path, first_failures, warnings)
+    return failures
+
+
+def _unmeasured_ephemerides(
+    ok: pd.DataFrame, table: pd.DataFrame, targets: TargetList, order: dict[str, int]
+) -> list[str]:
+    """A warning per input row whose catalog ephemeris could not be measured, with why."""
+    if "known_reason" not in table:
+        return []
+    warnings = []
+    for key, reason in zip(ok["key"], table["known_reason"], strict=True):
+        target = targets.targets[order[key]]
+        if reason and (target.period is not None or target.t0 is not None):
+            warnings.append(f"line {target.line}: {key}: known ephemeris not measured ({reason})")
+    return warnings
 
 
 def ephemeris_matches(

@@ -377,40 +377,22 @@ def _execute(
         sum(len(c) for c in chunks), stars_done, workers, str(folder.path), rows=len(keys)
     )
     archive: dict[str, int] = {}
+    release = stage.release if stage is not None and not settings.keep_files else None
+    checkpoints = _Checkpoints(folder, todo, done, release)
     try:
         tasks = [
             (star[0].target_id, task_for(star, settings, prepared.located, folder.plugin_path))
             for _, star in todo
         ]
-        chunk_of = {star[0].target_id: i for i, star in todo}
-        rows_of = {star[0].target_id: star for _, star in todo}
-        remaining = Counter(chunk_of.values())
-        buffers: dict[int, list[dict[str, Any]]] = {}
-        ended: dict[int, list[str]] = {}  # the stars of each chunk in the buffers
-        release = stage.release if stage is not None and not settings.keep_files else None
         with _signals_to(sup), _keeping(unavailable):
             for outcome in sup.run(tasks):
                 computed += 1
                 progress.advance(outcome)
-                for note in (outcome.data or {}).get("notes") or ():
-                    warnings.append(f"{outcome.key}: {note}")
-                index = chunk_of[outcome.key]
-                buffers.setdefault(index, []).extend(checkpoint_rows(outcome, rows_of[outcome.key]))
-                ended.setdefault(index, []).append(outcome.key)
-                remaining[index] -= 1
-                if remaining[index] == 0:
-                    rows = buffers.pop(index)
-                    folder.chunk_done(index, rows)
-                    done.update(r["key"] for r in rows)
-                    if release is not None:  # checkpointed: the star's files may go
-                        release(ended.pop(index))
+                notes = (outcome.data or {}).get("notes") or ()
+                warnings += [f"{outcome.key}: {note}" for note in notes]
+                checkpoints.add(outcome)
             interrupted = sup.stopped_by
-        for index in sorted(buffers):  # partly finished chunks of an interrupted run
-            rows = buffers.pop(index)
-            folder.save_partial(index, rows)
-            done.update(r["key"] for r in rows)
-            if release is not None:
-                release(ended.pop(index, []))
+        checkpoints.save_partial()  # partly finished chunks of an interrupted run
     finally:
         progress.finish()
         events.extend(sup.stats.events)
@@ -427,26 +409,42 @@ def _execute(
             },
         )
 
+    result = _result(
+        folder, targets, settings, sup.stats, interrupted, stars_done,
+        RunResult(
+            run_dir=folder.path, run_id=folder.run_id, total=len(keys), counts={},
+            computed=computed, previously_done=previously_done,
+            elapsed=time.monotonic() - started, complete=False, workers=workers,
+            warnings=warnings, events=events, archive=archive, stars=len(stars),
+        ),
+    )  # fmt: skip
+    if unavailable:
+        raise unavailable[0]
+    return result
+
+
+def _result(
+    folder: RunFolder,
+    targets: TargetList,
+    settings: Settings,
+    stats: Any,
+    interrupted: int | None,
+    stars_done: int,
+    result: RunResult,
+) -> RunResult:
+    """The run's result from its checkpoints: complete when every row has one (and no
+    signal stopped it), then merged into its tables; the run folder told either way."""
+    keys = [t.key for t in targets.targets]
     frame = folder.store.load()
     frame = frame[frame["key"].isin(set(keys))]
     complete = interrupted is None and set(frame["key"]) >= set(keys)
-    result = RunResult(
-        run_dir=folder.path,
-        run_id=folder.run_id,
-        total=len(keys),
+    result = replace(
+        result,
         counts=dict(Counter(frame["status"])),
-        computed=computed,
-        previously_done=previously_done,
-        elapsed=time.monotonic() - started,
         complete=complete,
-        workers=workers,
-        warnings=warnings,
-        events=events,
-        rebuilds=sup.stats.rebuilds,
-        sequential_fallback=sup.stats.sequential_fallback,
+        rebuilds=stats.rebuilds,
+        sequential_fallback=stats.sequential_fallback,
         interrupted_by=interrupted,
-        archive=archive,
-        stars=len(stars),
         star_counts=star_counts(frame),
         stars_previously_done=stars_done,
     )
@@ -458,9 +456,48 @@ def _execute(
         result.failures = merged.failures
         result.warnings.extend(merged.warnings)
     folder.finish(complete, result.to_dict())
-    if unavailable:
-        raise unavailable[0]
     return result
+
+
+class _Checkpoints:
+    """The finished stars of each chunk, held until the chunk is whole and then written as
+    its checkpoint (and, without ``keep_files``, their downloaded files released)."""
+
+    def __init__(
+        self,
+        folder: RunFolder,
+        todo: list[tuple[int, list[Target]]],
+        done: set[str],
+        release: Callable[[list[str]], None] | None,
+    ) -> None:
+        self.folder, self.done, self.release = folder, done, release
+        self.chunk_of = {star[0].target_id: i for i, star in todo}
+        self.rows_of = {star[0].target_id: star for _, star in todo}
+        self.remaining = Counter(self.chunk_of.values())
+        self.buffers: dict[int, list[dict[str, Any]]] = {}
+        self.ended: dict[int, list[str]] = {}  # the stars of each chunk in the buffers
+
+    def add(self, outcome: Any) -> None:
+        index = self.chunk_of[outcome.key]
+        self.buffers.setdefault(index, []).extend(
+            checkpoint_rows(outcome, self.rows_of[outcome.key])
+        )
+        self.ended.setdefault(index, []).append(outcome.key)
+        self.remaining[index] -= 1
+        if self.remaining[index] == 0:
+            self._write(index, self.folder.chunk_done)
+
+    def save_partial(self) -> None:
+        """What is finished of the chunks an interruption left unfinished."""
+        for index in sorted(self.buffers):
+            self._write(index, self.folder.save_partial)
+
+    def _write(self, index: int, write: Callable[[int, list[dict[str, Any]]], Any]) -> None:
+        rows = self.buffers.pop(index)
+        write(index, rows)
+        self.done.update(r["key"] for r in rows)
+        if self.release is not None:  # checkpointed: the star's files may go
+            self.release(self.ended.pop(index, []))
 
 
 @contextlib.contextmanager
