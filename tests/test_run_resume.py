@@ -223,7 +223,7 @@ def test_a_run_folder_made_before_the_package_moved_into_rooms_resumes(tmp_path:
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["complete"] and result["counts"] == {"ok": 3}
-    assert result["computed"] == 1
+    assert result["computed_this_session"] == 1 and result["previously_done"] == 2
     features = pd.read_parquet(run / "features.parquet")
     assert features["target_id"].tolist() == ["TIC 301", "TIC 302", "TIC 303"]
     assert features["slept"].tolist() == [0.0, 7.0, 7.0]
