@@ -494,7 +494,7 @@ def plan(
 ) -> None:
     """What a run of this CSV would fetch from the archive, and how long it would take."""
     flags = dict(locals())
-    from exoextract.run.plan import archive_plan
+    from exoextract.run.archive_plan import archive_plan
 
     overrides = _settings_from_flags(flags, source="mast")
     settings = load_settings(config, overrides)

@@ -231,24 +231,13 @@ def measure_at(model: Any, period: float, duration: float, t0: float) -> dict[st
 def _measure(
     model: Any, result: dict[str, np.ndarray], best: int, sde: float, n_periods: int
 ) -> dict[str, Any]:
-    """The columns for the chosen box (period, duration, epoch) of a BLS result."""
+    """The columns for the chosen box (period, duration, epoch) of a BLS result: its own
+    depth and likelihood, the rest as :func:`measure_at` measures any box."""
     depth = float(result["depth"][best])
     depth_err = float(result["depth_err"][best])
     period, duration = float(result["period"][best]), float(result["duration"][best])
-    t0 = float(result["transit_time"][best])
-    stats = model.compute_stats(period, duration, t0)
-    odd, odd_err = (float(v) for v in stats["depth_odd"])
-    even, even_err = (float(v) for v in stats["depth_even"])
-    odd_even_err = float(np.hypot(odd_err, even_err))
     return {
-        "bls_depth_odd": odd,
-        "bls_depth_even": even,
-        "bls_odd_even_sigma": abs(odd - even) / odd_even_err if odd_even_err > 0 else np.nan,
-        "bls_harmonic_delta_log_likelihood": float(stats["harmonic_delta_log_likelihood"]),
-        "bls_n_transits": int(np.sum(np.asarray(stats["per_transit_count"]) > 0)),
-        "bls_period": period,
-        "bls_t0": t0,
-        "bls_duration": duration,
+        **measure_at(model, period, duration, float(result["transit_time"][best])),
         "bls_depth": depth,
         "bls_depth_err": depth_err,
         "bls_snr": depth / depth_err if depth_err > 0 else np.nan,

@@ -67,7 +67,7 @@ def sheet_data(run_dir: str | Path, name: str, signal: int | None = None) -> She
     row, folded where the row says (its signal, or its catalog ephemeris), or on the star's
     signal number ``signal`` if given."""
     from exoextract.features.rows import star_rows
-    from exoextract.run.plan import star_task
+    from exoextract.run.one_star import star_task
 
     task, rows = star_task(run_dir, name)
     if not (task.settings.run_bls or task.settings.run_tls):  # the sheet needs a search

@@ -12,7 +12,7 @@ import contextlib
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from exoextract.errors import CheckpointError
+from exoextract.execution.attempts import Outcome
+from exoextract.targets import Target
 
 CHUNK_NAME = re.compile(r"^chunk-(\d{5})-(\d{4})\.parquet$")
 SCHEMA_KEY = b"exoextract"
@@ -162,3 +164,34 @@ class CheckpointStore:
             )
         retry = set(retry)
         return {key for key, state in status.items() if state not in retry}
+
+
+SIGNALS_COLUMN = "signals_json"  # a checkpoint column: the star's signals, on its first row
+
+
+def checkpoint_rows(outcome: Outcome, star: Sequence[Target]) -> list[dict[str, Any]]:
+    """A star's checkpoint rows, one per candidate; the first also carries the star's
+    signals (as JSON: ``signals.parquet`` is built from them when the run completes)."""
+    rows = [checkpoint_row(outcome, target) for target in star]
+    found = (outcome.data or {}).get("signals")
+    if rows and found:
+        rows[0][SIGNALS_COLUMN] = json.dumps(found)
+    return rows
+
+
+def checkpoint_row(outcome: Outcome, target: Target) -> dict[str, Any]:
+    """One checkpoint row: a candidate (or star) with its star's outcome."""
+    row: dict[str, Any] = {
+        "key": target.key,
+        "target_id": target.target_id,
+        "candidate": target.candidate,
+        "status": outcome.status,
+        "error_type": outcome.error_type,
+        "message": outcome.message,
+        "attempts": outcome.attempts,
+        "seconds": outcome.seconds,
+        "exit_code": outcome.exit_code,
+    }
+    rows = (outcome.data or {}).get("rows") or {}
+    row.update(rows.get(target.key) or {})
+    return row

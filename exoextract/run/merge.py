@@ -15,8 +15,7 @@ import pandas as pd
 
 from exoextract import features
 from exoextract.features.rows import CANDIDATE_KEY
-from exoextract.run.checkpoint import write_parquet
-from exoextract.run.plan import SIGNALS_COLUMN
+from exoextract.run.checkpoint import SIGNALS_COLUMN, write_parquet
 from exoextract.settings import Settings, result_fingerprint
 from exoextract.star.extract import OUTCOME_COLUMNS, SOURCE_COLUMNS, reserved_columns
 from exoextract.targets import TargetList

@@ -29,6 +29,7 @@ from exoextract.errors import InputError, RunDirError, WorkersUnavailable
 from exoextract.execution.attempts import Executor, Policy
 from exoextract.execution.policy import policy_for, warm_workers, workers_note
 from exoextract.execution.supervisor import Supervisor
+from exoextract.run.checkpoint import checkpoint_rows
 from exoextract.run.folder import (
     MANIFEST,
     SUMMARY,
@@ -40,13 +41,12 @@ from exoextract.run.folder import (
 )
 from exoextract.run.mainguard import check_main_module
 from exoextract.run.merge import merge, warm
+from exoextract.run.one_star import star_task
 from exoextract.run.plan import (
     biggest_first,
-    checkpoint_rows,
     group_stars,
     plan_chunks,
     read_input,
-    star_task,
     task_for,
     tasks_for,
 )

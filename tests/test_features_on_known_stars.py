@@ -1,4 +1,4 @@
-"""The feature catalogue on stars whose truth is known: planets, binaries, variables."""
+"""Every feature family on synthetic stars whose truth is known: planets, binaries, variables."""
 
 from __future__ import annotations
 

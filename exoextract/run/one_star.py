@@ -1,0 +1,47 @@
+"""One star of a run, as the task its run would submit: for ``plot`` and the report's
+diagnostic sheets, which recompute a star from its light curve with the run's settings."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from exoextract.errors import InputError, RunDirError
+from exoextract.run.folder import RunFolder
+from exoextract.run.plan import read_input, task_for
+from exoextract.sources import get_source
+from exoextract.star.task import Task
+from exoextract.targets import Target
+
+
+def star_task(run_dir: str | Path, name: str) -> tuple[Task, list[Target]]:
+    """The task a run would submit for the star of ``name`` (a target id or candidate, in
+    any spacing or case: 'TIC 100', 'tic100', 'TOI-185.01'), and its rows."""
+    run_dir = Path(run_dir)
+    folder = RunFolder.open(run_dir)
+    settings = folder.settings
+    csv_path = folder.input_path
+    if not csv_path.exists():
+        raise RunDirError(f"{run_dir}: its input {csv_path} is gone — put it back to plot a star")
+    targets = read_input(csv_path, settings)
+    wanted = _plain(name)
+    matches = [
+        t
+        for t in targets.targets
+        if wanted in {_plain(t.key), _plain(t.target_id), _plain(t.candidate or "")}
+    ]
+    if not matches:
+        known = ", ".join(t.key for t in targets.targets[:5])
+        raise InputError(
+            f"{name!r} is not a target of {run_dir} — give a target id or candidate from its "
+            f"input (e.g. {known})"
+        )
+    star = [t for t in targets.targets if t.target_id == matches[0].target_id]
+    located = get_source(settings.source).locate(
+        [replace(star[0], key=star[0].target_id)], settings, csv_path.parent
+    )
+    return task_for(star, settings, located, folder.plugin_path), matches
+
+
+def _plain(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum() or ch == ".")
