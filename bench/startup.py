@@ -97,7 +97,7 @@ def _pieces(exe: Path, root: Path, env: dict[str, str]) -> tuple[float, float, f
 
     return (
         wall("pass"),
-        wall("import exoextract.cli.app, exoextract.run.runner"),
+        wall("import exoextract.cli.commands, exoextract.run.runner"),
         wall("import exoextract.execution.preload"),
     )
 

@@ -27,7 +27,7 @@ def cli() -> str:
     import typer.main
     from typer.testing import CliRunner
 
-    from exoextract.cli.app import app
+    from exoextract.cli.commands import app
 
     env = {"COLUMNS": "100", "TERM": "dumb", "NO_COLOR": "1"}
     runner = CliRunner()

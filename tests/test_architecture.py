@@ -161,7 +161,7 @@ def test_the_executors_see_opaque_payloads() -> None:
 def test_only_the_front_doors_import_the_runner() -> None:
     graph = _graph(top_level_only=False)
     importers = sorted(m for m, deps in graph.items() if "exoextract.run.runner" in deps)
-    assert importers == ["exoextract", "exoextract.cli.app", "exoextract.cli.demo"]
+    assert importers == ["exoextract", "exoextract.cli.commands", "exoextract.cli.demo"]
 
 
 def test_only_the_run_folder_writes_the_manifest() -> None:

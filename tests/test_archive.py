@@ -299,7 +299,7 @@ def test_plan_then_run_asks_the_archive_nothing_again(tmp_path: Path) -> None:
 
     from typer.testing import CliRunner
 
-    from exoextract.cli.app import app
+    from exoextract.cli.commands import app
 
     ids = synthetic_stars(tmp_path / "archive", 4, quarters=2)
     with FakeMast(tmp_path / "archive", api_latency=0.05, file_latency=0.2) as mast:

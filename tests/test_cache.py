@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from exoextract.cli.app import app
+from exoextract.cli.commands import app
 from exoextract.lightcurves.cache import check_fits, clean_cache, lightkurve_cache_dirs
 
 from conftest import WASP18

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from exoextract import catalogs
-from exoextract.cli.app import app
+from exoextract.cli.commands import app
 from exoextract.run.runner import tasks_for
 from exoextract.settings import load_settings
 from exoextract.star.entry import run_task

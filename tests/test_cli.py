@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from exoextract.cli.app import app
+from exoextract.cli.commands import app
 
 runner = CliRunner()
 FAST = ["--no-tls", "--workers", "2", "--source", "synthetic"]

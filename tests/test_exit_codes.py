@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 from typer.testing import CliRunner
 
-from exoextract.cli.app import EXIT_ARCHIVE, EXIT_CRASH, EXIT_NOTHING, app
+from exoextract.cli.commands import EXIT_ARCHIVE, EXIT_CRASH, EXIT_NOTHING, app
 from exoextract.execution.resources import worker_limit
 
 from runhelpers import SLOW_SYNTHETIC, cli_env, exoextract_once_then
@@ -39,7 +39,7 @@ def targets(tmp_path: Path, ids: str = "TIC 100\nTIC 101\n") -> Path:
 
 def test_a_crash_exits_70_with_its_traceback_and_one_line() -> None:
     script = (
-        "import exoextract.cli.app as cli\n"
+        "import exoextract.cli.commands as cli\n"
         "@cli.app.command()\n"
         "def boom() -> None:\n"
         "    raise RuntimeError('an unexpected state\\nsecond line')\n"

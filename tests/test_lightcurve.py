@@ -137,7 +137,8 @@ rows, notes, signals = extract(task)
 assert rows["K"]["n_files"] == 2.0, rows["K"]["n_files"]
 print("lightkurve" in sys.modules, sorted(m for m in sys.modules if m.startswith("lightkurve"))[:3])
 """
-    env_off = {"EXOEXTRACT_WARM_TLS": "0"}
+    # a run with plugins earlier in this process set the preload's lightkurve switch: unset it
+    env_off = {"EXOEXTRACT_WARM_TLS": "0", "EXOEXTRACT_PRELOAD_LIGHTKURVE": "0"}
     done = subprocess.run(
         [sys.executable, "-c", script],
         capture_output=True,

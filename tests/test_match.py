@@ -17,7 +17,7 @@ import pytest
 from test_signals import QUARTER, with_transits
 from typer.testing import CliRunner
 
-from exoextract.cli.app import app
+from exoextract.cli.commands import app
 from exoextract.features.rows import star_rows
 from exoextract.run.check import check_run, per_signal_columns
 from exoextract.run.runner import start_run

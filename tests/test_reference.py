@@ -7,7 +7,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from exoextract import features
-from exoextract.cli.app import app
+from exoextract.cli.commands import app
 from exoextract.features.reference import render
 from exoextract.settings import load_settings
 

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 from typer.testing import CliRunner
 
-from exoextract.cli.app import app
+from exoextract.cli.commands import app
 from exoextract.report import figures
 from exoextract.report.page import build_report, strongest
 from exoextract.report.sheet import draw_sheet, sheet_data

@@ -193,7 +193,7 @@ def test_one_truncated_quarter_is_left_out_and_named(shared_data: Path, tmp_path
     import pandas as pd
     from typer.testing import CliRunner
 
-    from exoextract.cli.app import app
+    from exoextract.cli.commands import app
 
     star = tmp_path / "data" / "kepler" / "0069" / "006922244"
     shutil.copytree(shared_data / "kepler" / "0069" / "006922244", star)

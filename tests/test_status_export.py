@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
-from exoextract.cli.app import app
+from exoextract.cli.commands import app
 from exoextract.run.status import failure_groups
 
 from runhelpers import checkpoint_files, run_cli, start_cli, wait_for

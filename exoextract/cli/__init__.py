@@ -1,5 +1,5 @@
 """The front door: the command line (options, commands, rendering) and the demo."""
 
-from exoextract.cli.app import app, main
+from exoextract.cli.commands import app, main
 
 __all__ = ["app", "main"]
