@@ -24,8 +24,9 @@ ROOMS = {
     "science": "cleaning, detrending, the period search, vetting, synthetic stars",
     "features": "the feature families and the rows they make",
     "report": "the HTML report and a star's diagnostic sheet",
+    "settings": "the settings object, its layers (defaults, TOML, flags), what changes results",
 }
-SHARED = {"__init__", "__main__", "errors", "settings", "targets", "catalogs", "plugins"}
+SHARED = {"__init__", "__main__", "errors", "targets", "catalogs", "plugins"}
 SCIENCE = ("science", "features", "lightcurves")
 
 
