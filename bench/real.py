@@ -125,9 +125,9 @@ def files_of(star: Star) -> list[str]:
 def exoextract_star(star: Star) -> dict[str, Any]:
     """The star through exoextract with its default settings, its rows those of the catalog
     of its published planets (the tests' real_candidates.csv); the signals are blind."""
-    from exoextract.features.rows import star_rows
     from exoextract.settings import load_settings
     from exoextract.star.extract import load_star
+    from exoextract.star.rows import star_rows
     from exoextract.star.task import Candidate, Task
     from exoextract.targets import read_targets
 

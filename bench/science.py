@@ -490,10 +490,10 @@ def _share(cell: str) -> str:
 def run_star(payload: dict[str, Any]) -> dict[str, Any]:
     """Both pipelines on one star (runs in a worker). Returns plain numbers."""
     from exoextract.features import FeatureContext
-    from exoextract.features.rows import first_row
     from exoextract.science.clean import clean_lightcurve
     from exoextract.science.synthetic import make_lightcurve
     from exoextract.settings import load_settings
+    from exoextract.star.rows import first_row
 
     spec = payload["spec"]
     lc = make_lightcurve(spec)

@@ -74,7 +74,7 @@ def settings() -> str:
 
 
 def features() -> str:
-    from exoextract.features.reference import render
+    from exoextract.cli.reference import render
 
     return render()
 

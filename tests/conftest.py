@@ -146,14 +146,14 @@ def star_context(lc: object, **overrides: object) -> object:
 
 def star_row(lc: object, **overrides: object) -> dict[str, object]:
     """A light curve's row read alone, as a plain target list's: its strongest signal's."""
-    from exoextract.features.rows import first_row
+    from exoextract.star.rows import first_row
 
     return first_row(star_context(lc, **overrides))  # type: ignore[arg-type]
 
 
 def row_of(ctx: object, candidate: object = None) -> dict[str, object]:
     """The row of ``candidate`` (default: a plain target list's row) on a star's context."""
-    from exoextract.features.rows import star_rows
+    from exoextract.star.rows import star_rows
     from exoextract.star.task import Candidate
 
     chosen = candidate or Candidate(key="star")

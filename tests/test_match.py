@@ -18,10 +18,10 @@ from test_signals import QUARTER, with_transits
 from typer.testing import CliRunner
 
 from exoextract.cli.commands import app
-from exoextract.features.rows import star_rows
 from exoextract.run.check import check_run, per_signal_columns
 from exoextract.run.runner import start_run
 from exoextract.science.synthetic import StarSpec, make_lightcurve, write_fits
+from exoextract.star.rows import star_rows
 from exoextract.star.task import Candidate
 
 from conftest import fast_settings, star_context

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from exoextract import features
 from exoextract.cli.commands import app
-from exoextract.features.reference import render
+from exoextract.cli.reference import render
 from exoextract.settings import load_settings
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "reference" / "features.md"

@@ -35,7 +35,7 @@ def with_transits(spec: StarSpec, *trains: tuple[float, float, float, float]) ->
 
 def signals_of(lc: Any, **settings: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """(the star's row read alone, its signals) as a worker computes them."""
-    from exoextract.features.rows import star_rows
+    from exoextract.star.rows import star_rows
     from exoextract.star.task import Candidate
 
     table = star_rows(star_context(lc, **settings), [Candidate(key="star")])  # type: ignore[arg-type]

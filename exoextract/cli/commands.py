@@ -711,7 +711,7 @@ def _nothing_succeeded(result: Any) -> str:
 @app.command("features", cls=_Command)
 def features_cmd() -> None:
     """Print the feature reference: every output column, its unit and meaning (markdown)."""
-    from exoextract.features.reference import render
+    from exoextract.cli.reference import render
 
     out.print(render(), markup=False, highlight=False)
 

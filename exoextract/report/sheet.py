@@ -66,8 +66,8 @@ def sheet_data(run_dir: str | Path, name: str, signal: int | None = None) -> She
     """Recompute what the sheet of ``name`` (a target or candidate of the run) shows: its
     row, folded where the row says (its signal, or its catalog ephemeris), or on the star's
     signal number ``signal`` if given."""
-    from exoextract.features.rows import star_rows
     from exoextract.run.one_star import star_task
+    from exoextract.star.rows import star_rows
 
     task, rows = star_task(run_dir, name)
     if not (task.settings.run_bls or task.settings.run_tls):  # the sheet needs a search

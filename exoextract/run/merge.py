@@ -14,10 +14,10 @@ from typing import Any
 import pandas as pd
 
 from exoextract import features
-from exoextract.features.rows import CANDIDATE_KEY
 from exoextract.run.checkpoint import SIGNALS_COLUMN, write_parquet
 from exoextract.settings import Settings, result_fingerprint
 from exoextract.star.extract import OUTCOME_COLUMNS, SOURCE_COLUMNS, reserved_columns
+from exoextract.star.rows import CANDIDATE_KEY
 from exoextract.targets import TargetList
 
 

@@ -1,7 +1,7 @@
 """One star, start to finish, inside a worker: source -> clean -> features -> rows.
 
 The light curve is fetched, cleaned and searched once per star; each candidate on the star
-then gets its own row (:mod:`exoextract.features.rows`): the star's features, the columns
+then gets its own row (:mod:`exoextract.star.rows`): the star's features, the columns
 of the signal that is the candidate (or of its catalog ephemeris), its known-ephemeris
 measurements and plugin columns.
 """
@@ -14,9 +14,9 @@ from typing import Any
 
 from exoextract import features, plugins
 from exoextract.features import FeatureContext
-from exoextract.features.rows import star_rows
 from exoextract.science.clean import clean_lightcurve
 from exoextract.sources import get_source
+from exoextract.star.rows import star_rows
 from exoextract.star.task import Task
 
 OUTCOME_COLUMNS = (
