@@ -236,9 +236,12 @@ class DaskExecutor:
         limit = self.policy.timeout + self.policy.kill_grace + self.policy.stall_margin + 30.0
         try:
             while not queue.finished or inflight:
+                # whether to stop, read before the news: a second Ctrl-C between the two
+                # is said now and acted on at the next turn, never acted on unsaid
+                stop = self._stopping.now(bool(inflight))
                 if (news := self._stopping.news(len(inflight))) is not None:
                     self._log(news)
-                if self._stopping.now(bool(inflight)):
+                if stop:
                     break
                 yield from queue.pump(submitting=not self._stopping.requested)
                 if not self._stopping.requested:

@@ -173,9 +173,12 @@ class Supervisor:
         compute = _Stage(self._new_pool(self.stats.sequential_fallback))
         try:
             while not queue.finished or compute.inflight:
+                # whether to stop, read before the news: a second Ctrl-C between the two
+                # is said now and acted on at the next turn, never acted on unsaid
+                stop = self._stopping.now(bool(compute.inflight))
                 if (news := self._stopping.news(len(compute.inflight))) is not None:
                     self._log(news)
-                if self._stopping.now(bool(compute.inflight)):
+                if stop:
                     break
                 yield from queue.pump(submitting=not self._stopping.requested)
                 if not self._stopping.requested:
