@@ -34,10 +34,12 @@ from exoextract.archive.products import Product
 from exoextract.archive.search import Found, search, target_name
 from exoextract.settings import Settings
 
-# (baseline days, CPU seconds per star) measured by make bench on a 2-core machine
+# (baseline days, CPU seconds per star, every signal) measured by make bench's section 4 on
+# a 2-core machine (docs/speed.md's table): a quarter, two and four years of Kepler; a TESS
+# sector, two sectors a year apart
 CPU_ANCHORS = {
-    "Kepler": ((90.0, 0.17), (730.0, 3.5), (1460.0, 9.1)),
-    "TESS": ((27.0, 0.12), (365.0, 1.6)),
+    "Kepler": ((90.0, 0.28), (730.0, 2.7), (1460.0, 6.4)),
+    "TESS": ((27.0, 0.27), (365.0, 1.5)),
 }
 SEGMENT_DAYS = {"Kepler": 93.0, "K2": 80.0, "TESS": 27.4}
 
