@@ -22,6 +22,7 @@ the process's own. Section 5 reads the per-family seconds columns of the exoextr
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import math
 import multiprocessing as mp
@@ -81,9 +82,23 @@ def _spec(case: Case, number: int) -> Any:
     )
 
 
+def _module(name: str, before_rooms: str) -> Any:
+    """A module by its name today, or by ``before_rooms``, its name in a tree from before
+    the package moved into room folders (a baseline such as 3cf8c1c). The older name is
+    tried first: in a baseline's process the installed tree would otherwise lend it today's
+    modules beside the baseline's own."""
+    for candidate in (before_rooms, name):
+        try:
+            return importlib.import_module(candidate)
+        except ModuleNotFoundError:
+            continue
+    raise ModuleNotFoundError(name)
+
+
 def _warm() -> None:
-    """What a worker has before its first target: imports and compiled kernels."""
-    import exoextract.execution.preload  # noqa: F401  (what the forkserver imports for every worker)
+    """What a worker has before its first target: imports and compiled kernels (what the
+    forkserver imports for every worker)."""
+    _module("exoextract.execution.preload", "exoextract.preload")
 
 
 def _job(args: tuple[str, str, list[str], str, int, str]) -> dict[str, Any]:
@@ -118,9 +133,10 @@ def _job(args: tuple[str, str, list[str], str, int, str]) -> dict[str, Any]:
 
 def _exoextract(paths: list[str], mission: str, number: int, full: bool) -> dict[str, Any]:
     from exoextract.settings import load_settings
-    from exoextract.star.extract import extract
-    from exoextract.star.task import Candidate, Task
 
+    extract = _module("exoextract.star.extract", "exoextract.extract").extract
+    tasks = _module("exoextract.star.task", "exoextract.task")
+    Task, Candidate = tasks.Task, tasks.Candidate
     overrides = {"bls_mode": "full", "tls_mode": "full"} if full else {}
     task = Task(
         key=str(number),
