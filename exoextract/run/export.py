@@ -6,10 +6,11 @@ the chosen feature families, and optionally the targets that did not succeed; or
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,23 +93,9 @@ def export_run(
     """
     run_dir, path = Path(run_dir), Path(path)
     fmt = _format(path, fmt)
-    state = run_status(run_dir)
-    if state.features_path is None and not partial:
-        stars_done = sum(state.star_counts.values())
-        raise RunDirError(
-            f"{run_dir} is not complete ({stars_done} of {state.stars} stars, {state.state}) "
-            f"— finish it with `exoextract resume {run_dir}`, or export what is done with "
-            "--partial"
-        )
-    if state.features_path is None:
-        import tempfile
-
-        with tempfile.TemporaryDirectory(prefix="exoextract-partial-") as tmp:
-            merged = _merge_finished(run_dir, Path(tmp))
-            return _export(merged.features_path, run_dir, path, fmt, include_failures,
-                           groups, signals, merged.failures_path)  # fmt: skip
-    return _export(state.features_path, run_dir, path, fmt, include_failures, groups, signals,
-                   run_dir / "failures.parquet")  # fmt: skip
+    with _finished_tables(run_dir, partial, "export what is done with --partial") as (folder, _):
+        return _export(folder / "features.parquet", run_dir, path, fmt, include_failures,
+                       groups, signals, folder / "failures.parquet")  # fmt: skip
 
 
 @dataclass
@@ -149,32 +136,40 @@ def read_tables(run_dir: str | Path, partial: bool = False) -> RunTables:
     >>> tables.complete, len(tables.features), tables.failures.empty
     (True, 2, True)
     """
-    run_dir = Path(run_dir)
+    with _finished_tables(Path(run_dir), partial, "read what is done with partial=True") as (
+        folder,
+        complete,
+    ):
+        signals = folder / "signals.parquet"
+        failures = folder / "failures.parquet"
+        return RunTables(
+            features=pd.read_parquet(folder / "features.parquet"),
+            signals=pd.read_parquet(signals) if signals.exists() else pd.DataFrame(),
+            failures=pd.read_parquet(failures) if failures.exists() else pd.DataFrame(),
+            complete=complete,
+        )
+
+
+@contextlib.contextmanager
+def _finished_tables(run_dir: Path, partial: bool, how: str) -> Iterator[tuple[Path, bool]]:
+    """(the folder holding a run's tables, whether the run is complete): the run folder
+    itself, or, with ``partial``, a temporary folder with the tables of the stars an
+    unfinished run has finished (the run untouched); an unfinished run without ``partial``
+    is refused, ``how`` saying how to take what is done."""
     state = run_status(run_dir)
     if state.features_path is not None:
-        return _tables(state.features_path.parent, state.features_path, True)
+        yield state.features_path.parent, True
+        return
     if not partial:
         raise RunDirError(
             f"{run_dir} is not complete ({sum(state.star_counts.values())} of {state.stars} "
-            f"stars, {state.state}) — finish it with `exoextract resume {run_dir}`, or read "
-            "what is done with partial=True"
+            f"stars, {state.state}) — finish it with `exoextract resume {run_dir}`, or {how}"
         )
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="exoextract-partial-") as tmp:
-        merged = _merge_finished(run_dir, Path(tmp))
-        return _tables(Path(tmp), merged.features_path, False)
-
-
-def _tables(folder: Path, features_path: Path, complete: bool) -> RunTables:
-    signals = folder / "signals.parquet"
-    failures = folder / "failures.parquet"
-    return RunTables(
-        features=pd.read_parquet(features_path),
-        signals=pd.read_parquet(signals) if signals.exists() else pd.DataFrame(),
-        failures=pd.read_parquet(failures) if failures.exists() else pd.DataFrame(),
-        complete=complete,
-    )
+        _merge_finished(run_dir, Path(tmp))
+        yield Path(tmp), False
 
 
 def _merge_finished(run_dir: Path, into: Path) -> Any:
