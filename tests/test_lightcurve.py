@@ -1,5 +1,6 @@
-"""The light curve as arrays: the astropy reader of Kepler and TESS archive files gives what
-lightkurve's readers give, cadence for cadence, and reading them never imports lightkurve."""
+"""The light curve as arrays: the astropy reader of Kepler and TESS archive files and of
+K2SFF's gives what lightkurve's readers give, cadence for cadence, and reading them never
+imports lightkurve."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ WASP126 = SHARED_DATA / "tess" / "tess2018206045859-s0001-0000000025155310-0120-
 DATA_ALERT = (
     SHARED_DATA / "tess" / "hlsp_tess-data-alerts_tess_phot_00055652896-s01_tess_v1_lc.fits"
 )
+K2SFF_K23 = SHARED_DATA / "k2" / "hlsp_k2sff_k2_lightcurve_201367065-c01_kepler_v1_llc.fits"
 ARRAYS = ("flux", "flux_err", "quality", "centroid_col", "centroid_row")
 
 
@@ -76,6 +78,26 @@ def test_astropy_reader_reads_what_lightkurve_reads(
     ours = read_lightcurve(path, flux_column, bitmask)
     assert ours.meta["READER"] == "astropy"
     assert_same(ours, by_lightkurve(path, flux_column=flux_column, quality_bitmask=bitmask))
+
+
+def test_k2sff_is_read_as_lightkurve_reads_it_without_lightkurve(shared_data: Path) -> None:
+    """K2-3's K2SFF campaign: the corrected flux FCOR over T, no errors (NaN), no flags or
+    centroids, as lightkurve's K2SFF reader gives them; told from its structure alone, in
+    a process that never loads lightkurve (``plot`` of a K2 star paid 2.2 s for it)."""
+    code = (
+        "import sys\n"
+        "from exoextract.lightcurves.read import read_lightcurve\n"
+        f"lc = read_lightcurve({str(K2SFF_K23)!r})\n"
+        "print(lc.meta['READER'], lc.meta['AUTHOR'], len(lc), 'lightkurve' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["astropy", "K2SFF", "3632", "False"]
+    ours = read_lightcurve(K2SFF_K23)
+    theirs = by_lightkurve(K2SFF_K23)
+    assert ours.flux_err is not None and np.isnan(ours.flux_err).all()
+    assert_same(ours, theirs)
+    assert ours.meta["FLUX_ORIGIN"] == "fcor" and ours.meta["LABEL"] == "EPIC 201367065"
 
 
 def test_stitched_star_and_its_cleaning_steps_match_lightkurve(shared_data: Path) -> None:

@@ -5,10 +5,10 @@ Why not lightkurve's ``LightCurve``: importing lightkurve costs 2-3 s in every w
 ``plot``, more than a small run's whole compute, and the pipeline only ever needed arrays.
 What the reader does is what lightkurve's readers do to these files (rows with a NaN time
 dropped, the mission's quality bitmask, the flux column and its ``_err``, the flux-weighted
-centroid), and :func:`stitch`, :meth:`LightCurve.normalize` and
+centroid; K2SFF's corrected flux), and :func:`stitch`, :meth:`LightCurve.normalize` and
 :meth:`LightCurve.remove_outliers` keep lightkurve's arithmetic and dtypes (single-precision
 fluxes stay single until divided by a double), so a row is the same number either way.
-Other products (K2SFF, EVEREST, K2SC, QLP, lightkurve's own files) are still read by
+Other products (EVEREST, K2SC, QLP, lightkurve's own files) are still read by
 lightkurve and turned into this type (:meth:`LightCurve.from_lightkurve`); a plugin gets a
 lightkurve object (:meth:`LightCurve.to_lightkurve`), as documented.
 """
@@ -181,8 +181,9 @@ def stitch(pieces: Sequence[Any]) -> LightCurve:
 # ----------------------------------------------------------------------- the fast reader
 def archive_product(hdul: Any) -> str | None:
     """``KeplerLightCurve`` or ``TessLightCurve`` for a pipeline light curve of those missions
-    (Kepler/K2 ``_llc``/``_slc``, TESS SPOC and TESS-SPOC ``_lc``), None for anything else
-    (other products, pixel files, files whose kind only lightkurve's detector can tell)."""
+    (Kepler/K2 ``_llc``/``_slc``, TESS SPOC and TESS-SPOC ``_lc``), ``K2SFF`` for a K2SFF
+    light curve (lightkurve's names), None for anything else (other products, pixel files,
+    files whose kind only lightkurve's detector can tell)."""
     try:
         primary = hdul[0].header
         first = hdul[1].header
@@ -195,11 +196,18 @@ def archive_product(hdul: Any) -> str | None:
     special = (
         "qlp" in origin or "cdips" in origin or "tasoc" in origin or origin in ("cea & ssi",
         "ucsb/tglc") or "k2sc" in creator or "EVEREST" in comment or "folded" in creator
-        or primary.get("LITE") is not None or first.get("EXTNAME") != "LIGHTCURVE"
+        or primary.get("LITE") is not None
         or "k2varcat" in str(getattr(hdul, "filename", lambda: "")() or "")
         or "targetpixel" in creator
     )  # fmt: skip
-    if special or not ("lightcurve" in creator or "fluxexporter" in creator):
+    if special:
+        return None
+    # K2SFF names itself nowhere: lightkurve knows it by its first table and column
+    if first.get("EXTNAME") == "BESTAPER" and first.get("TTYPE4") == "ARCLENGTH":
+        return "K2SFF"
+    if first.get("EXTNAME") != "LIGHTCURVE" or not (
+        "lightcurve" in creator or "fluxexporter" in creator
+    ):
         return None
     return {"kepler": "KeplerLightCurve", "tess": "TessLightCurve"}.get(telescope)
 
@@ -260,4 +268,35 @@ def read_archive_product(
         centroid_col=None if col is None else col[keep],
         centroid_row=None if row is None else row[keep],
         meta=meta,
+    )
+
+
+def read_k2sff(path: str | Path) -> LightCurve:
+    """A K2SFF light curve (Vanderburg & Johnson 2014) read with astropy, as lightkurve reads
+    it: the BESTAPER table's corrected flux FCOR over its times T (BKJD), rows with a NaN
+    time dropped; the product carries no flux errors (NaN), quality flags or centroids."""
+    from astropy.io import fits
+
+    with fits.open(path, memmap=False) as hdul:
+        primary = hdul[0].header
+        data = hdul["BESTAPER"].data
+        time = np.asarray(data["T"], dtype=float)
+        flux = np.asarray(data["FCOR"])
+        flux = flux.astype(flux.dtype.newbyteorder("="))
+    good = ~np.isnan(time)
+    return LightCurve(
+        time=time[good],
+        flux=flux[good],
+        flux_err=np.full(int(good.sum()), np.nan),
+        meta={
+            "MISSION": primary.get("MISSION", primary.get("TELESCOP")),
+            "AUTHOR": "K2SFF",
+            "TARGETID": primary.get("KEPLERID"),
+            "LABEL": primary.get("OBJECT"),
+            "RA": primary.get("RA_OBJ"),
+            "DEC": primary.get("DEC_OBJ"),
+            "FILENAME": str(path),
+            "FLUX_ORIGIN": "fcor",
+            "READER": "astropy",
+        },
     )

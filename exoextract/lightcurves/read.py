@@ -1,6 +1,7 @@
 """Read light-curve FITS files, checking each file first: the archive's Kepler/K2 and TESS
-SPOC light curves with astropy alone (:mod:`exoextract.lightcurves.lightcurve`), other products with
-lightkurve, every one as a :class:`~exoextract.lightcurves.lightcurve.LightCurve`."""
+SPOC light curves and K2SFF's with astropy alone (:mod:`exoextract.lightcurves.lightcurve`),
+other products with lightkurve, every one as a
+:class:`~exoextract.lightcurves.lightcurve.LightCurve`."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from exoextract.lightcurves.lightcurve import (
     LightCurve,
     archive_product,
     read_archive_product,
+    read_k2sff,
 )
 
 
@@ -44,8 +46,9 @@ PRODUCTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "QLP": ("a QLP light curve", ("sap_flux",)),
     "generic": ("a light curve in lightkurve's own format", ("flux",)),
 }
-# read with astropy alone (lightkurve is not imported for them: 2-3 s a process)
-FAST_PRODUCTS = ("KeplerLightCurve", "TessLightCurve")
+# read with astropy alone (lightkurve is not imported for them: 2-3 s a process; K2SFF is
+# told by its structure, the others by their headers)
+FAST_PRODUCTS = ("KeplerLightCurve", "TessLightCurve", "K2SFF")
 NOT_LIGHT_CURVES = ("KeplerTargetPixelFile", "TessTargetPixelFile")
 RAW_K2 = (
     "raw K2 photometry: the spacecraft's six-hour roll is left in the flux (it hides most "
@@ -86,11 +89,11 @@ def read_lightcurve(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
+            if kind == "K2SFF":
+                return read_k2sff(path)
             if kind in FAST_PRODUCTS and "flux" not in columns and chosen is not None:
                 return read_archive_product(path, kind, chosen, quality_bitmask)
             lk = quiet_import_lightkurve()
-            if kind == "K2SFF":
-                return LightCurve.from_lightkurve(lk.read(str(path)))
             if kind == "K2SC":
                 return LightCurve.from_lightkurve(_read_k2sc(path, quality_bitmask))
             return LightCurve.from_lightkurve(
@@ -101,7 +104,7 @@ def read_lightcurve(
         except Exception as error:
             cause = error.__cause__ or error
             raise CorruptFileError(
-                f"{path}: {what} that lightkurve could not read "
+                f"{path}: {what} that could not be read "
                 f"({type(cause).__name__}: {str(cause).splitlines()[0][:160]})"
             ) from None
 
