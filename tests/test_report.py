@@ -82,6 +82,43 @@ def test_sheet_shows_the_found_period_and_the_run_recomputes_the_same(run_dir: P
     assert gaps == pytest.approx(np.full(gaps.size, period))
 
 
+def test_sheet_of_a_finished_star_shows_the_run_s_rows_without_recomputing_them(
+    run_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The numbers and signals come from the star's checkpoint (a four-year star's rows
+    cost seconds to recompute); they are what a recompute gives. A star the run has no ok
+    row for (here: its checkpoint rows taken away) is recomputed."""
+    from exoextract.run import one_star
+    from exoextract.star import rows as star_rows_module
+
+    with monkeypatch.context() as unfinished:  # as if the run had not finished the star
+        unfinished.setattr(one_star.CheckpointStore, "rows_of", lambda self, keys: {})
+        recomputed = sheet_data(run_dir, "TIC 90000104")
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the stored rows were recomputed")
+
+    monkeypatch.setattr(star_rows_module, "star_rows", refuse)
+    stored = sheet_data(run_dir, "TIC 90000104")
+    assert stored.signals and len(stored.signals) == len(recomputed.signals)
+    for mine, theirs in [
+        (stored.values, recomputed.values),
+        *zip(stored.signals, recomputed.signals, strict=True),
+    ]:
+        for name, value in theirs.items():
+            if not name.startswith("seconds_"):
+                assert _same(mine[name], value), name
+    assert stored.folded == recomputed.folded and stored.source == recomputed.source
+    monkeypatch.setattr(one_star.CheckpointStore, "rows_of", lambda self, keys: {})
+    with pytest.raises(AssertionError, match="recomputed"):
+        sheet_data(run_dir, "TIC 90000104")
+
+
+def _same(a: object, b: object) -> bool:
+    both_nan = isinstance(a, float) and isinstance(b, float) and np.isnan(a) and np.isnan(b)
+    return both_nan or a == b
+
+
 def test_plot_command_writes_the_sheet_and_names_a_wrong_target(run_dir: Path) -> None:
     result = runner.invoke(app, ["plot", str(run_dir), "TIC 90000101"])
     assert result.exit_code == 0, result.output

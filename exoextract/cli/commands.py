@@ -545,7 +545,7 @@ def plot(
         int | None, typer.Option(min=1, help="Fold on the star's signal N (signals.parquet).")
     ] = None,
 ) -> None:
-    """A one-page diagnostic sheet of one star, recomputed from its light curve."""
+    """A one-page diagnostic sheet of one star: its light curve redrawn, the run's numbers."""
     from exoextract.report.sheet import default_path, draw_sheet, sheet_data, write_sheet
 
     data = sheet_data(run_dir, target, signal)

@@ -3,9 +3,10 @@ flattened light curve with the transits marked, the box-search and TLS periodogr
 chosen peak, the folded transit with its model, odd and even transits side by side, the
 phase of a secondary eclipse, and the numbers a vetter reads first.
 
-Everything is recomputed from the star's light curve (the run's data folder, cache or
-synthetic source, with the run's own settings), so a sheet can be drawn any time after the
-run; the features recomputed here are the run's (same code, same settings, same data).
+The light curve and the periodograms are recomputed from the star's files (the run's data
+folder, cache or synthetic source, with the run's own settings), so a sheet can be drawn any
+time after the run; the numbers and signals are the rows the run stored for the star (its
+checkpoint), recomputed here only for a star the run has not finished.
 """
 
 from __future__ import annotations
@@ -66,10 +67,11 @@ def sheet_data(run_dir: str | Path, name: str, signal: int | None = None) -> She
     """Recompute what the sheet of ``name`` (a target or candidate of the run) shows: its
     row, folded where the row says (its signal, or its catalog ephemeris), or on the star's
     signal number ``signal`` if given."""
-    from exoextract.run.one_star import star_task
+    from exoextract.run.one_star import star_task, stored_rows
     from exoextract.star.rows import star_rows
 
     task, rows = star_task(run_dir, name)
+    stored = stored_rows(run_dir, [c.key for c in task.candidates])
     if not (task.settings.run_bls or task.settings.run_tls):  # the sheet needs a search
         task = replace(task, settings=replace(task.settings, run_bls=True, run_tls=True))
     settings = task.settings
@@ -77,7 +79,9 @@ def sheet_data(run_dir: str | Path, name: str, signal: int | None = None) -> She
         with _quiet():
             star = load_star(task)
             ctx = star.ctx
-            table = star_rows(ctx, task.candidates)
+            if stored is None:  # not finished, or failed: the star's rows computed here
+                table = star_rows(ctx, task.candidates)
+                stored = table.rows, table.signals
             spectrum = blindsearch.spectrum(ctx)
             baseline, low, high = blindsearch.limits(ctx)
             grid = tls.tls_grid(baseline, low, high, settings.tls_oversampling)
@@ -87,8 +91,8 @@ def sheet_data(run_dir: str | Path, name: str, signal: int | None = None) -> She
     except features.NotComputable as why:
         raise InputError(f"cannot draw {name}: {why.reason}") from None
     assert ctx.raw_time is not None and ctx.raw_flux is not None
-    signals = table.signals
-    values = dict(table.rows[rows[0].key])
+    by_key, signals = stored
+    values = dict(by_key[rows[0].key])
     source, chosen = _row_source(values, signals)
     if signal is not None:
         if not 1 <= signal <= len(signals):

@@ -145,6 +145,23 @@ class CheckpointStore:
         del joined
         return frame.drop_duplicates(subset="key", keep="last").reset_index(drop=True)
 
+    def rows_of(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The latest checkpointed row of each of ``keys`` that has one (missing values as
+        NaN in numeric columns, None in the others), read without the other rows."""
+        wanted = sorted(set(keys))
+        found: dict[str, dict[str, Any]] = {}
+        for path in self.files():
+            try:
+                table = pq.read_table(path, filters=[("key", "in", wanted)])
+            except Exception as error:  # pragma: no cover - atomic writes prevent this
+                raise CheckpointError(
+                    f"checkpoint {path} is unreadable ({error}) — move it away and resume "
+                    "to recompute its targets"
+                ) from None
+            for record in table.to_pandas().to_dict("records"):
+                found[str(record["key"])] = record
+        return found
+
     def done_keys(self, retry: Iterable[str] = ()) -> set[str]:
         """Keys with an outcome, except those whose status is in ``retry`` (a later file's
         outcome wins). Reads only the key and status columns of each file."""

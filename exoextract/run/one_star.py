@@ -1,12 +1,16 @@
-"""One star of a run, as the task its run would submit: for ``plot`` and the report's
-diagnostic sheets, which recompute a star from its light curve with the run's settings."""
+"""One star of a run, as the task its run would submit, and the rows the run stored for it:
+for ``plot`` and the report's diagnostic sheets, which redraw a star from its light curve
+with the run's settings and show the run's own numbers."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from exoextract.errors import InputError, RunDirError
+from exoextract.run.checkpoint import SIGNALS_COLUMN, CheckpointStore
 from exoextract.run.folder import RunFolder
 from exoextract.run.plan import read_input, task_for
 from exoextract.sources import get_source
@@ -41,6 +45,23 @@ def star_task(run_dir: str | Path, name: str) -> tuple[Task, list[Target]]:
         [replace(star[0], key=star[0].target_id)], settings, csv_path.parent
     )
     return task_for(star, settings, located, folder.plugin_path), matches
+
+
+def stored_rows(
+    run_dir: str | Path, keys: list[str]
+) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]] | None:
+    """The rows the run checkpointed for a star's ``keys`` (its candidates) and the star's
+    signals, as :func:`exoextract.star.rows.star_rows` gave them to the run; None unless
+    every key finished ``ok`` (a failed or unfinished star is recomputed instead)."""
+    found = CheckpointStore(Path(run_dir)).rows_of(keys)
+    if set(found) != set(keys) or any(row.get("status") != "ok" for row in found.values()):
+        return None
+    signals: list[dict[str, Any]] = []
+    for row in found.values():
+        text = row.pop(SIGNALS_COLUMN, None)
+        if isinstance(text, str):
+            signals = json.loads(text)
+    return found, signals
 
 
 def _plain(name: str) -> str:
