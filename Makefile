@@ -23,6 +23,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	$(BIN)/python -c "from transitleastsquares.warmup import warmup; warmup(verbose=False)"
 	$(BIN)/python -c "from exoextract.science.search.ffa import warmup; warmup()"
+	$(BIN)/python -c "from exoextract.science.savgol import warmup; warmup()"
 	touch $(STAMP)
 
 demo: install

@@ -37,7 +37,7 @@ try:
         import numpy  # noqa: F401
 
         # by name (a linter cannot drop them as unused): the star's modules, the detrending,
-        # vetting and search drivers and every family, with the scipy parts they load; left
+        # vetting and search drivers and every family, with what they load; left
         # to the first star, they cost it 0.5 s inside its time limit (seconds_clean)
         for module in PRELOADED:
             importlib.import_module(module)
@@ -51,10 +51,12 @@ try:
 except Exception:  # the forkserver must start whatever happens; workers import lazily
     pass
 
-try:  # the fast period search's kernels: loaded from numba's cache, compiled if missing
-    from exoextract.science.search.ffa import warmup
+try:  # the search's and the detrending's kernels: loaded from numba's cache, else compiled
+    from exoextract.science import savgol
+    from exoextract.science.search import ffa
 
-    warmup()
+    ffa.warmup()
+    savgol.warmup()
 except Exception:  # a worker compiles on first use instead
     pass
 

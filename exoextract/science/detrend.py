@@ -38,9 +38,9 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from scipy.signal import savgol_filter
 
 from exoextract.science.periods import BIN_DAYS, binned, periodogram, semi_amplitude
+from exoextract.science.savgol import savgol_filter
 
 MAD_TO_SIGMA = 1.4826
 ROTATION_WINDOW_FRACTION = 0.35  # model rotations shorter than the window over this
@@ -104,7 +104,7 @@ def _savgol(flux: np.ndarray, window: int, polyorder: int) -> np.ndarray:
     window (too short to fit a polynomial to)."""
     if flux.size < window or flux.size <= polyorder + 1:
         return np.full(flux.size, float(np.median(flux)))
-    return np.asarray(savgol_filter(flux, window, polyorder, mode="interp"), dtype=float)
+    return np.asarray(savgol_filter(flux, window, polyorder), dtype=float)
 
 
 def _interpolate(
