@@ -188,17 +188,19 @@ def ephemeris_matches(
         target["fp_ephemeris_match_reason"] = verdict.reason
         settle(target)
     by_signal = {(r["target_id"], r["signal"]): r for r in signal_records}
-    copied = ("fp_ephemeris_match", "fp_ephemeris_match_reason", "vet_transit_like", "vet_reason")
+    # the only columns a verdict changes (settle() included), copied from signal to row
+    changed = ("fp_ephemeris_match", "fp_ephemeris_match_reason", "vet_transit_like", "vet_reason")
     for record in row_records:
         if record.get("match") == "signal":
             signal = by_signal.get((record["target_id"], record.get("match_signal")))
             if signal is not None:
-                record.update({c: signal[c] for c in copied if c in signal})
-    new_table = pd.DataFrame.from_records(row_records, columns=table.columns)
-    new_signals = pd.DataFrame.from_records(signal_records, columns=signals.columns)
-    for frame, old in ((new_table, table), (new_signals, signals)):
-        for column in old.columns:
-            frame[column] = frame[column].astype(old[column].dtype)
+                record.update({c: signal[c] for c in changed if c in signal})
+    new_table, new_signals = table.copy(), signals.copy()
+    for frame, records in ((new_table, row_records), (new_signals, signal_records)):
+        for column in changed:
+            if column in frame:
+                values = pd.Series([r.get(column) for r in records], index=frame.index)
+                frame[column] = values.astype(frame[column].dtype)
     return new_table, new_signals
 
 
