@@ -173,8 +173,58 @@ def _null(time: np.ndarray, series: tuple[np.ndarray, ...], ephemeris: Ephemeris
                 2 * duration, max(period - 2 * duration, 2 * duration), NULL_TRIALS
             )
         trials = list(ephemeris.t0 + phases)
-    out = [found[0] for t0 in trials if (found := _shifts(time, series, ephemeris, t0))]
+    near = _Near(time, ephemeris)
+    out = []
+    for t0 in trials:
+        index = near(t0)  # only these points can be in or around a transit at t0
+        found = _shifts(time[index], tuple(s[index] for s in series), ephemeris, t0)
+        if found:
+            out.append(found[0])
     return np.array([list(v) for v in out]) if out else np.empty((0, len(series)))
+
+
+class _Near:
+    """The points (their indices, ascending) within ``OUT_WINDOW[1]`` durations of a
+    transit of the ephemeris moved to a given epoch, a little wider for rounding: the only
+    points :func:`_shifts` uses, kept in their order, so its sums are the same numbers
+    while a null trial reads the points near its transits instead of all of them."""
+
+    SLACK = 1e-6  # of a period (or days, for a single event): far above rounding
+
+    def __init__(self, time: np.ndarray, ephemeris: Ephemeris) -> None:
+        self.single = ephemeris.single
+        self.period = ephemeris.period
+        self.t0 = ephemeris.t0
+        reach = OUT_WINDOW[1] * ephemeris.duration
+        if self.single:
+            self.key = np.asarray(time, dtype=float)
+            self.half = reach + self.SLACK
+        else:
+            self.key = np.mod((time - self.t0) / self.period, 1.0)
+            self.half = reach / self.period + self.SLACK
+        self.order = np.argsort(self.key, kind="stable")
+        self.sorted = self.key[self.order]
+
+    def __call__(self, t0: float) -> np.ndarray:
+        if self.single:
+            ranges = [(t0 - self.half, t0 + self.half)]
+        elif self.half >= 0.5:
+            return np.arange(self.key.size)
+        else:
+            centre = float(np.mod((t0 - self.t0) / self.period, 1.0))
+            low, high = centre - self.half, centre + self.half
+            ranges = [(low, high)]
+            if low < 0:
+                ranges = [(low + 1.0, 1.0), (0.0, high)]
+            elif high > 1:
+                ranges = [(low, 1.0), (0.0, high - 1.0)]
+        pieces = [
+            self.order[
+                np.searchsorted(self.sorted, a, "left") : np.searchsorted(self.sorted, b, "right")
+            ]
+            for a, b in ranges
+        ]
+        return np.sort(np.concatenate(pieces))
 
 
 def _plate_scale(ctx: FeatureContext) -> float:
