@@ -163,8 +163,12 @@ def _fold_of(
 
 def draw_sheet(data: SheetData) -> Figure:
     """The page as a matplotlib Figure (Agg canvas: no display needed)."""
-    figure = Figure(figsize=PAGE_INCHES, dpi=DPI, layout="constrained")
-    grid = figure.add_gridspec(5, 2, height_ratios=[1, 1, 1, 1.1, 1.1])
+    # a fixed layout: the constrained one cost 0.4 s of a sheet's 0.75 s to save
+    figure = Figure(figsize=PAGE_INCHES, dpi=DPI)
+    grid = figure.add_gridspec(
+        5, 2, height_ratios=[1, 1, 1, 1.1, 1.1], left=0.1, right=0.98, top=0.945,
+        bottom=0.045, hspace=0.55, wspace=0.22,
+    )  # fmt: skip
     period, t0, duration, depth = data.ephemeris()
     label = f" ({data.label})" if data.label else ""
     at = f"a single event at {t0:.3f}" if data.single else f"P = {period:.5f} d"
