@@ -100,6 +100,38 @@ def test_k2sff_is_read_as_lightkurve_reads_it_without_lightkurve(shared_data: Pa
     assert ours.meta["FLUX_ORIGIN"] == "fcor" and ours.meta["LABEL"] == "EPIC 201367065"
 
 
+def test_a_stars_files_are_each_opened_once(
+    shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading a star checks each file whole, tells its product, reads its flux, its notes
+    and its header facts: one open of each file for all five (five before)."""
+    from astropy.io import fits
+
+    from exoextract.settings import load_settings
+    from exoextract.sources.local import read_files
+    from exoextract.star.task import Candidate, Task
+
+    opened: list[str] = []
+    real_open = fits.open
+
+    def counting(name: Any, *args: Any, **kwargs: Any) -> Any:
+        opened.append(str(name))
+        return real_open(name, *args, **kwargs)
+
+    monkeypatch.setattr(fits, "open", counting)
+    paths = tuple(sorted(str(p) for p in KEPLER8.glob("*.fits"))[:4])
+    task = Task("K", "KIC 6922244", "Kepler", 6922244, load_settings(None, {"source": "local"}),
+                (Candidate("K"),), paths=paths)  # fmt: skip
+    fetched = read_files(task, paths)
+    assert len(fetched.lc) > 10_000 and fetched.facts is not None
+    assert len(fetched.facts.segments) == 4
+    assert sorted(opened) == sorted(paths)
+    opened.clear()  # outside a star's reading nothing is kept
+    read_lightcurve(paths[0])
+    read_lightcurve(paths[0])
+    assert opened == [paths[0], paths[0]]
+
+
 def test_stitched_star_and_its_cleaning_steps_match_lightkurve(shared_data: Path) -> None:
     """Kepler-8's sixteen quarters: normalised and joined, NaNs out, clipped as lightkurve
     does it (single-precision flux, its median, astropy's sigma clip)."""

@@ -12,9 +12,10 @@ beside lightkurve's reading of the flux (:mod:`exoextract.lightcurves.read`).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,9 +94,7 @@ def read_facts(paths: Sequence[str | Path], mission: str | None) -> FileFacts:
 def _one_file(
     path: str | Path,
 ) -> tuple[dict[str, float], Segment | None, np.ndarray, np.ndarray]:
-    from astropy.io import fits
-
-    with warnings.catch_warnings(), fits.open(path, memmap=True, lazy_load_hdus=True) as hdul:
+    with warnings.catch_warnings(), _read(path) as hdul:
         warnings.simplefilter("ignore")
         primary = hdul[0].header
         header = {k: v for k in HEADER_KEYS if (v := _number(primary.get(k))) is not None}
@@ -128,6 +127,18 @@ def _one_file(
             pixels,
         )
     return header, segment, time, quality
+
+
+@contextlib.contextmanager
+def _read(path: str | Path) -> Iterator[Any]:
+    """The file as the star's reading read it (:func:`~exoextract.lightcurves.cache.loaded_fits`
+    within its :func:`~exoextract.lightcurves.cache.reading_once`), else opened here."""
+    from exoextract.lightcurves.cache import loaded_fits
+
+    check, hdul = loaded_fits(path)
+    if hdul is None:
+        raise OSError(check.problem or "unreadable")
+    yield hdul
 
 
 def _number(value: Any) -> float | None:

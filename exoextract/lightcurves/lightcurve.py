@@ -15,8 +15,9 @@ lightkurve object (:meth:`LightCurve.to_lightkurve`), as documented.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -213,15 +214,13 @@ def archive_product(hdul: Any) -> str | None:
 
 
 def read_archive_product(
-    path: str | Path, kind: str, flux_column: str, quality_bitmask: str | int
+    path: str | Path, kind: str, flux_column: str, quality_bitmask: str | int, loaded: Any = None
 ) -> LightCurve:
     """A Kepler/K2 or TESS SPOC light-curve file (:func:`archive_product`) read with
     astropy: rows with a NaN time dropped, the quality mask applied, ``flux_column`` and
-    its ``_err`` as flux and error."""
-    from astropy.io import fits
-
+    its ``_err`` as flux and error. ``loaded``: the file's HDUList if it was read already."""
     tess = kind == "TessLightCurve"
-    with fits.open(path, memmap=False) as hdul:
+    with _opened(path, loaded) as hdul:
         primary = hdul[0].header
         data = hdul[1].data
         names = {n.lower(): n for n in data.columns.names}
@@ -271,13 +270,12 @@ def read_archive_product(
     )
 
 
-def read_k2sff(path: str | Path) -> LightCurve:
+def read_k2sff(path: str | Path, loaded: Any = None) -> LightCurve:
     """A K2SFF light curve (Vanderburg & Johnson 2014) read with astropy, as lightkurve reads
     it: the BESTAPER table's corrected flux FCOR over its times T (BKJD), rows with a NaN
-    time dropped; the product carries no flux errors (NaN), quality flags or centroids."""
-    from astropy.io import fits
-
-    with fits.open(path, memmap=False) as hdul:
+    time dropped; the product carries no flux errors (NaN), quality flags or centroids.
+    ``loaded``: the file's HDUList if it was read already."""
+    with _opened(path, loaded) as hdul:
         primary = hdul[0].header
         data = hdul["BESTAPER"].data
         time = np.asarray(data["T"], dtype=float)
@@ -300,3 +298,15 @@ def read_k2sff(path: str | Path) -> LightCurve:
             "READER": "astropy",
         },
     )
+
+
+@contextlib.contextmanager
+def _opened(path: str | Path, loaded: Any) -> Iterator[Any]:
+    """``loaded`` as it is, or the file opened (and closed after)."""
+    if loaded is not None:
+        yield loaded
+        return
+    from astropy.io import fits
+
+    with fits.open(path, memmap=False) as opened:
+        yield opened

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from exoextract.errors import CorruptFileError
-from exoextract.lightcurves.cache import check_fits
+from exoextract.lightcurves.cache import loaded_fits
 from exoextract.lightcurves.lightcurve import (
     LightCurve,
     archive_product,
@@ -63,12 +63,12 @@ def read_lightcurve(
 
     :class:`CorruptFileError` for a file that is not whole (with the fix), or that is whole
     but not a light curve exoextract can read (saying what it is instead)."""
-    check = check_fits(path)
+    check, hdul = loaded_fits(path)
     if check.bad:
         raise CorruptFileError(
             f"{path}: {check.problem} — delete it (exoextract clean-cache) or download it again"
         )
-    kind, columns, header = _describe(path)
+    kind, columns, header = _describe(hdul)
     if kind in NOT_LIGHT_CURVES:
         raise CorruptFileError(
             f"{path}: a target pixel file, not a light curve — give the _lc/_llc.fits file"
@@ -90,9 +90,9 @@ def read_lightcurve(
         warnings.simplefilter("ignore")
         try:
             if kind == "K2SFF":
-                return read_k2sff(path)
+                return read_k2sff(path, hdul)
             if kind in FAST_PRODUCTS and "flux" not in columns and chosen is not None:
-                return read_archive_product(path, kind, chosen, quality_bitmask)
+                return read_archive_product(path, kind, chosen, quality_bitmask, hdul)
             lk = quiet_import_lightkurve()
             if kind == "K2SC":
                 return LightCurve.from_lightkurve(_read_k2sc(path, quality_bitmask))
@@ -111,31 +111,29 @@ def read_lightcurve(
 
 def product_notes(path: str | Path) -> list[str]:
     """What a user should know about a file read as it is (raw K2's roll systematics)."""
-    kind, _, header = _describe(path)
+    kind, _, header = _describe(loaded_fits(path)[1])
     if kind == "KeplerLightCurve" and str(header.get("MISSION", "")).upper() == "K2":
         return [f"{Path(path).name}: {RAW_K2}"]
     return []
 
 
-def _describe(path: str | Path) -> tuple[str | None, set[str], dict[str, Any]]:
-    """lightkurve's name for the file's format (told here for the archive's Kepler and TESS
-    light curves, by lightkurve's detector for the rest), its first table's columns, key
-    headers."""
-    from astropy.io import fits
-
+def _describe(hdul: Any) -> tuple[str | None, set[str], dict[str, Any]]:
+    """lightkurve's name for the format of a file (its HDUList, as
+    :func:`~exoextract.lightcurves.cache.loaded_fits` read it: told here for the archive's
+    Kepler, TESS and K2SFF light curves, by lightkurve's detector for the rest), its first
+    table's columns, key headers."""
     try:
-        with fits.open(path, memmap=False) as hdul:
-            kind = archive_product(hdul)
-            if kind is None:
-                quiet_import_lightkurve()
-                from lightkurve.io.detect import detect_filetype
+        kind = archive_product(hdul)
+        if kind is None:
+            quiet_import_lightkurve()
+            from lightkurve.io.detect import detect_filetype
 
-                kind = detect_filetype(hdul)
-            names = getattr(hdul[1], "columns", None) if len(hdul) > 1 else None
-            columns = {n.lower() for n in names.names} if names is not None else set()
-            primary = hdul[0].header
-            header = {k: primary.get(k) for k in ("TELESCOP", "MISSION", "CREATOR", "ORIGIN")}
-    except Exception:  # check_fits passed: only the format is in question
+            kind = detect_filetype(hdul)
+        names = getattr(hdul[1], "columns", None) if len(hdul) > 1 else None
+        columns = {n.lower() for n in names.names} if names is not None else set()
+        primary = hdul[0].header
+        header = {k: primary.get(k) for k in ("TELESCOP", "MISSION", "CREATOR", "ORIGIN")}
+    except Exception:  # the check passed: only the format is in question
         return None, set(), {}
     return kind, columns, header
 

@@ -25,9 +25,10 @@ from exoextract.archive.products import Product
 from exoextract.archive.products import one_per_segment as choose_per_segment
 from exoextract.errors import CorruptFileError, InputError, NoDataError
 from exoextract.lightcurves import filenames
+from exoextract.lightcurves.cache import check_fits, reading_once
 from exoextract.lightcurves.filefacts import read_facts
 from exoextract.lightcurves.lightcurve import stitch
-from exoextract.lightcurves.read import check_fits, product_notes, read_lightcurve
+from exoextract.lightcurves.read import product_notes, read_lightcurve
 from exoextract.settings import Settings
 from exoextract.sources import Fetched
 from exoextract.star.task import Task
@@ -121,7 +122,13 @@ def fetch(task: Task) -> Fetched:
 def read_files(task: Task, paths: Sequence[str]) -> Fetched:
     """Read and stitch a star's files; notes for files read as they are (raw K2). A file
     that is not whole (truncated, zero bytes) is left out with a note naming it, as long as
-    another file of the star reads: one bad quarter of sixteen does not lose the star."""
+    another file of the star reads: one bad quarter of sixteen does not lose the star.
+    Each file is read once (:func:`~exoextract.lightcurves.cache.reading_once`)."""
+    with reading_once():
+        return _read_files(task, paths)
+
+
+def _read_files(task: Task, paths: Sequence[str]) -> Fetched:
     settings = task.settings
     lcs, read, bad = [], [], []
     for path in paths:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from exoextract.archive import options
 from exoextract.errors import CorruptFileError, NoDataError, RefetchError
+from exoextract.lightcurves.cache import reading_once
 from exoextract.lightcurves.filefacts import read_facts
 from exoextract.lightcurves.lightcurve import stitch
 from exoextract.lightcurves.read import product_notes, read_lightcurve
@@ -63,15 +64,16 @@ def fetch(task: Task) -> Fetched:
     if settings.offline:
         paths = one_per_segment(paths)  # a cache or folder may hold several of a sector
     lcs = []
-    for path in paths:
-        try:
-            lcs.append(read_lightcurve(path, settings.flux_column, settings.quality_bitmask))
-        except CorruptFileError as error:
-            if settings.offline:
-                raise
-            bad = Path(path)
-            bad.replace(bad.with_name(f".{bad.name}.corrupt-{int(time.time())}"))
-            raise RefetchError(f"{error}; moved aside to download again") from None
-    notes += [note for path in paths for note in product_notes(path)]
-    facts = read_facts(paths, task.mission)
+    with reading_once():  # the check, the reader, the notes and the facts: one read a file
+        for path in paths:
+            try:
+                lcs.append(read_lightcurve(path, settings.flux_column, settings.quality_bitmask))
+            except CorruptFileError as error:
+                if settings.offline:
+                    raise
+                bad = Path(path)
+                bad.replace(bad.with_name(f".{bad.name}.corrupt-{int(time.time())}"))
+                raise RefetchError(f"{error}; moved aside to download again") from None
+        notes += [note for path in paths for note in product_notes(path)]
+        facts = read_facts(paths, task.mission)
     return Fetched(stitch(lcs), tuple(paths), tuple(notes), repaired, facts)
