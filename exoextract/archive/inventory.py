@@ -38,8 +38,8 @@ from exoextract.settings import Settings
 # a 2-core machine (docs/speed.md's table): a quarter, two and four years of Kepler; a TESS
 # sector, two sectors a year apart
 CPU_ANCHORS = {
-    "Kepler": ((90.0, 0.28), (730.0, 2.7), (1460.0, 6.4)),
-    "TESS": ((27.0, 0.27), (365.0, 1.5)),
+    "Kepler": ((90.0, 0.21), (730.0, 2.3), (1460.0, 5.6)),
+    "TESS": ((27.0, 0.15), (365.0, 1.2)),
 }
 SEGMENT_DAYS = {"Kepler": 93.0, "K2": 80.0, "TESS": 27.4}
 
