@@ -347,3 +347,25 @@ def test_a_fast_rotators_planet_needs_the_spot_model() -> None:
         abs(row["tls_period"] / spec.period - 1.0) < 0.01 and row["vet_transit_like"] == 1.0
     )  # type: ignore[operator]
     assert math.isnan(row["rotation_removed_period"])  # type: ignore[arg-type]
+
+
+def test_the_out_of_transit_periodogram_is_computed_once_per_ephemeris(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The search's vetting and its signal's vetting ask for the star's rotation away from
+    the same transits: one Lomb-Scargle periodogram for both (0.2 s on four years of
+    Kepler), and the same verdicts as two."""
+    from exoextract.features import vet
+
+    calls: list[int] = []
+    real = vet.lomb_scargle_peak
+
+    def counting(time: np.ndarray, flux: np.ndarray) -> object:
+        calls.append(time.size)
+        return real(time, flux)
+
+    monkeypatch.setattr(vet, "lomb_scargle_peak", counting)
+    lc = make_lightcurve(spec_for(90_000_104))  # a planet host: kind = id % 4 == 0
+    row = star_row(lc)
+    assert row["vet_transit_like"] == 1.0
+    assert len(calls) == len(set(calls)) >= 1, calls

@@ -348,12 +348,21 @@ def star_rotation(
     ctx: FeatureContext, period: float, t0: float, duration: float
 ) -> tuple[float, float, float] | None:
     """The star's modulation measured out of transit (a deep transit train would otherwise
-    be its own 'rotation'); the shared periodogram when the transits are too few to matter."""
-    if ctx.raw_time is None or ctx.raw_flux is None:
+    be its own 'rotation'); the shared periodogram when the transits are too few to matter.
+    Once per ephemeris (the search's vetting and its signal's ask for the same)."""
+    raw_time, raw_flux = ctx.raw_time, ctx.raw_flux
+    if raw_time is None or raw_flux is None:
         return strongest_period(ctx)
-    offset = np.abs((ctx.raw_time - t0 + 0.5 * period) % period - 0.5 * period)
-    away = offset > duration
-    return lomb_scargle_peak(ctx.raw_time[away], ctx.raw_flux[away])
+
+    def build() -> tuple[float, float, float] | None:
+        offset = np.abs((raw_time - t0 + 0.5 * period) % period - 0.5 * period)
+        away = offset > duration
+        return lomb_scargle_peak(raw_time[away], raw_flux[away])
+
+    result: tuple[float, float, float] | None = ctx.memo(
+        f"star_rotation {period!r} {t0!r} {duration!r}", build
+    )
+    return result
 
 
 def at(ctx: FeatureContext, ephemeris: Ephemeris) -> dict[str, Any]:
