@@ -60,6 +60,24 @@ def test_later_files_win_and_retry_statuses_are_not_done(tmp_path: Path) -> None
     assert store.done_keys(retry=("timed_out",)) == {"a", "b"}
 
 
+def test_rows_of_gives_the_latest_row_of_each_key_as_load_does(tmp_path: Path) -> None:
+    """A sheet reads its star's rows alone: the same rows ``load`` keeps (a later file wins,
+    and a later row within a file), NaN where a value is missing, nothing for an unknown
+    key."""
+    store = CheckpointStore(tmp_path)
+    store.write(0, [{"key": "a", "status": "failed", "x": 1.0}, {"key": "b", "status": "ok"}])
+    store.write(
+        0, [{"key": "a", "status": "ok", "x": None}, {"key": "a", "status": "ok", "x": 3.0}]
+    )
+    store.write(1, [{"key": "c", "status": "ok", "x": 5.0}])
+    rows = store.rows_of(["a", "b", "zzz"])
+    assert set(rows) == {"a", "b"}
+    assert rows["a"]["status"] == "ok" and rows["a"]["x"] == 3.0
+    assert rows["b"]["status"] == "ok" and math.isnan(rows["b"]["x"])
+    loaded = store.load().set_index("key")
+    assert loaded.loc["a", "x"] == rows["a"]["x"]
+
+
 def test_a_failing_writer_leaves_no_file(tmp_path: Path) -> None:
     def writer(handle: object) -> None:
         handle.write(b"PAR1 half")  # type: ignore[attr-defined]

@@ -98,6 +98,8 @@ def test_k2sff_is_read_as_lightkurve_reads_it_without_lightkurve(shared_data: Pa
     assert ours.flux_err is not None and np.isnan(ours.flux_err).all()
     assert_same(ours, theirs)
     assert ours.meta["FLUX_ORIGIN"] == "fcor" and ours.meta["LABEL"] == "EPIC 201367065"
+    for key in ("KEPMAG", "CAMPAIGN", "CHANNEL", "OBJECT"):  # the header, for plugins
+        assert ours.meta[key] == theirs.meta[key], key
 
 
 def test_a_stars_files_are_each_opened_once(

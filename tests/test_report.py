@@ -114,6 +114,41 @@ def test_sheet_of_a_finished_star_shows_the_run_s_rows_without_recomputing_them(
         sheet_data(run_dir, "TIC 90000104")
 
 
+def test_sheet_recomputes_where_the_stored_rows_cannot_hold_what_it_draws(
+    run_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run without a search stored no periods (the sheet searches the star itself), and a
+    checkpoint from before the signals were stored with it has a row matched to a signal
+    with no signal to fold: both are recomputed, never drawn on nothing."""
+    from dataclasses import replace
+
+    from exoextract.run import one_star
+    from exoextract.run.checkpoint import SIGNALS_COLUMN
+
+    original = one_star.star_task
+
+    def without_search(run: Path, name: str) -> object:
+        task, rows = original(run, name)
+        settings = replace(task.settings, run_bls=False, run_tls=False)
+        return replace(task, settings=settings), rows
+
+    with monkeypatch.context() as patched:
+        patched.setattr(one_star, "star_task", without_search)
+        patched.setattr(one_star, "stored_rows", lambda *a: pytest.fail("stored rows used"))
+        data = sheet_data(run_dir, "TIC 90000104")
+    assert np.isfinite(data.ephemeris()[0])
+    real_rows_of = one_star.CheckpointStore.rows_of
+
+    def old_checkpoint(self: object, keys: object) -> dict[str, dict[str, object]]:
+        rows = real_rows_of(self, keys)  # type: ignore[arg-type]
+        for row in rows.values():
+            row.pop(SIGNALS_COLUMN, None)
+        return rows
+
+    monkeypatch.setattr(one_star.CheckpointStore, "rows_of", old_checkpoint)
+    assert one_star.stored_rows(run_dir, ["TIC 90000104"]) is None
+
+
 def _same(a: object, b: object) -> bool:
     both_nan = isinstance(a, float) and isinstance(b, float) and np.isnan(a) and np.isnan(b)
     return both_nan or a == b

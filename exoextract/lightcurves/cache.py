@@ -3,9 +3,8 @@
 lightkurve reuses any file that exists at the expected cache path, without checking it, so
 one interrupted download fails every later run. :func:`check_fits` is the one
 integrity check used everywhere: by ``clean-cache``, and by sources before a file is read.
-Inside :func:`reading_once` (a star's reading) the file it read is kept too
-(:func:`loaded_fits`), so the check, the product's description, the reader and the file's
-facts open each file once instead of five times.
+Inside :func:`reading_once` (a file's reading: its flux, notes and facts) the file the check
+read is kept too (:func:`loaded_fits`), so each file is opened once instead of five times.
 """
 
 from __future__ import annotations

@@ -67,17 +67,25 @@ class FileFacts:
         return float(np.median(values)) if values else math.nan
 
 
-def read_facts(paths: Sequence[str | Path], mission: str | None) -> FileFacts:
-    """The facts of a star's files; a file that cannot be read for them adds nothing (its
-    flux was read already, or failed with its own message)."""
+FilePiece = tuple[dict[str, float], "Segment | None", np.ndarray, np.ndarray]
+
+
+def file_facts(path: str | Path) -> FilePiece | None:
+    """One file's part of the facts (None where it cannot be read for them)."""
+    try:
+        return _one_file(path)
+    except Exception:  # astropy's errors on odd files are many; the flux reader judges
+        return None
+
+
+def combine_facts(pieces: Sequence[FilePiece | None], mission: str | None) -> FileFacts:
+    """The star's facts from its files' parts (:func:`file_facts`), in any order."""
     header: dict[str, float] = {}
     segments: list[Segment] = []
     times: list[np.ndarray] = []
     flags: list[np.ndarray] = []
-    for path in paths:
-        try:
-            found = _one_file(path)
-        except Exception:  # astropy's errors on odd files are many; the flux reader judges
+    for found in pieces:
+        if found is None:
             continue
         for key, value in found[0].items():
             header.setdefault(key, value)

@@ -286,7 +286,8 @@ def read_k2sff(path: str | Path, loaded: Any = None) -> LightCurve:
         time=time[good],
         flux=flux[good],
         flux_err=np.full(int(good.sum()), np.nan),
-        meta={
+        meta={  # the primary header's values, as lightkurve keeps them (for plugins)
+            **{k: v for k, v in primary.items() if k and k not in ("COMMENT", "HISTORY")},
             "MISSION": primary.get("MISSION", primary.get("TELESCOP")),
             "AUTHOR": "K2SFF",
             "TARGETID": primary.get("KEPLERID"),

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from exoextract.errors import CorruptFileError
-from exoextract.lightcurves.cache import loaded_fits
+from exoextract.lightcurves.cache import loaded_fits, reading_once
+from exoextract.lightcurves.filefacts import FilePiece, file_facts
 from exoextract.lightcurves.lightcurve import (
     LightCurve,
     archive_product,
@@ -107,6 +108,17 @@ def read_lightcurve(
                 f"{path}: {what} that could not be read "
                 f"({type(cause).__name__}: {str(cause).splitlines()[0][:160]})"
             ) from None
+
+
+def read_one(
+    path: str | Path, flux_column: str = "pdcsap_flux", quality_bitmask: str = "default"
+) -> tuple[LightCurve, list[str], FilePiece | None]:
+    """A file's light curve (:func:`read_lightcurve`), its notes (:func:`product_notes`)
+    and its part of the star's facts (:func:`~exoextract.lightcurves.filefacts.file_facts`),
+    the file opened and read once for all three, and let go before the next file."""
+    with reading_once():
+        lc = read_lightcurve(path, flux_column, quality_bitmask)
+        return lc, product_notes(path), file_facts(path)
 
 
 def product_notes(path: str | Path) -> list[str]:

@@ -71,8 +71,10 @@ def sheet_data(run_dir: str | Path, name: str, signal: int | None = None) -> She
     from exoextract.star.rows import star_rows
 
     task, rows = star_task(run_dir, name)
-    stored = stored_rows(run_dir, [c.key for c in task.candidates])
-    if not (task.settings.run_bls or task.settings.run_tls):  # the sheet needs a search
+    stored = None
+    if task.settings.run_bls or task.settings.run_tls:  # the run's rows hold a search
+        stored = stored_rows(run_dir, [c.key for c in task.candidates])
+    else:  # the sheet needs a search: the star's rows computed here with one
         task = replace(task, settings=replace(task.settings, run_bls=True, run_tls=True))
     settings = task.settings
     try:

@@ -61,6 +61,8 @@ def stored_rows(
         text = row.pop(SIGNALS_COLUMN, None)
         if isinstance(text, str):
             signals = json.loads(text)
+    if not signals and any(row.get("match") == "signal" for row in found.values()):
+        return None  # a checkpoint from before signals were stored with it: recompute
     return found, signals
 
 

@@ -36,6 +36,11 @@ def savgol_filter(x: np.ndarray, window: int, polyorder: int) -> np.ndarray:
         return np.asarray(scipy_savgol(x, window, polyorder, mode="interp"))
     if window > x.size:
         raise ValueError("the window is longer than the series")
+    if not 0 <= polyorder < window:
+        raise ValueError("polyorder must be at least 0 and less than the window")
+    edges = np.concatenate((x[:window], x[x.size - window :]))
+    if not np.isfinite(edges).all():  # SciPy's edge fits refuse them too
+        raise ValueError("array must not contain infs or NaNs")
     weights = _weights(window, polyorder)
     symmetric = _symmetric(weights)
     if symmetric is None:  # never for smoothing weights; ndimage has a third sum for it

@@ -25,10 +25,10 @@ from exoextract.archive.products import Product
 from exoextract.archive.products import one_per_segment as choose_per_segment
 from exoextract.errors import CorruptFileError, InputError, NoDataError
 from exoextract.lightcurves import filenames
-from exoextract.lightcurves.cache import check_fits, reading_once
-from exoextract.lightcurves.filefacts import read_facts
+from exoextract.lightcurves.cache import check_fits
+from exoextract.lightcurves.filefacts import combine_facts
 from exoextract.lightcurves.lightcurve import stitch
-from exoextract.lightcurves.read import product_notes, read_lightcurve
+from exoextract.lightcurves.read import read_one
 from exoextract.settings import Settings
 from exoextract.sources import Fetched
 from exoextract.star.task import Task
@@ -123,30 +123,28 @@ def read_files(task: Task, paths: Sequence[str]) -> Fetched:
     """Read and stitch a star's files; notes for files read as they are (raw K2). A file
     that is not whole (truncated, zero bytes) is left out with a note naming it, as long as
     another file of the star reads: one bad quarter of sixteen does not lose the star.
-    Each file is read once (:func:`~exoextract.lightcurves.cache.reading_once`)."""
-    with reading_once():
-        return _read_files(task, paths)
-
-
-def _read_files(task: Task, paths: Sequence[str]) -> Fetched:
+    Each file is opened once for its flux, notes and facts (:func:`read_one`)."""
     settings = task.settings
-    lcs, read, bad = [], [], []
+    lcs, read, bad, notes, pieces = [], [], [], [], []
     for path in paths:
         try:
-            lcs.append(read_lightcurve(path, settings.flux_column, settings.quality_bitmask))
-            read.append(path)
+            lc, said, piece = read_one(path, settings.flux_column, settings.quality_bitmask)
         except CorruptFileError as error:
             if not check_fits(path).bad:
                 raise  # whole but not a light curve: the user's choice of file is wrong
             bad.append((path, error))
+            continue
+        lcs.append(lc)
+        read.append(path)
+        notes += said
+        pieces.append(piece)
     if not lcs:
         raise bad[0][1]
-    notes = tuple(note for p in read for note in product_notes(p))
-    notes += tuple(
+    notes += [
         f"{os.path.basename(p)} left out: {check_fits(p).problem} — the star was measured "
         f"without it; replace the file (exoextract clean-cache for the cache)"
         for p, _ in bad
-    )
-    return Fetched(lc=stitch(lcs), files=tuple(read), notes=task.notes + notes,
-                   repaired=task.repaired, facts=read_facts(read, task.mission),
+    ]
+    return Fetched(lc=stitch(lcs), files=tuple(read), notes=task.notes + tuple(notes),
+                   repaired=task.repaired, facts=combine_facts(pieces, task.mission),
                    unreadable=tuple(os.path.basename(p) for p, _ in bad))  # fmt: skip

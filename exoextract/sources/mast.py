@@ -18,10 +18,9 @@ from pathlib import Path
 
 from exoextract.archive import options
 from exoextract.errors import CorruptFileError, NoDataError, RefetchError
-from exoextract.lightcurves.cache import reading_once
-from exoextract.lightcurves.filefacts import read_facts
+from exoextract.lightcurves.filefacts import combine_facts
 from exoextract.lightcurves.lightcurve import stitch
-from exoextract.lightcurves.read import product_notes, read_lightcurve
+from exoextract.lightcurves.read import read_one
 from exoextract.settings import Settings
 from exoextract.sources import Fetched
 from exoextract.sources.local import index_folder, one_per_segment
@@ -63,17 +62,18 @@ def fetch(task: Task) -> Fetched:
         paths, notes, repaired = files.paths, notes + files.notes, repaired + files.repaired
     if settings.offline:
         paths = one_per_segment(paths)  # a cache or folder may hold several of a sector
-    lcs = []
-    with reading_once():  # the check, the reader, the notes and the facts: one read a file
-        for path in paths:
-            try:
-                lcs.append(read_lightcurve(path, settings.flux_column, settings.quality_bitmask))
-            except CorruptFileError as error:
-                if settings.offline:
-                    raise
-                bad = Path(path)
-                bad.replace(bad.with_name(f".{bad.name}.corrupt-{int(time.time())}"))
-                raise RefetchError(f"{error}; moved aside to download again") from None
-        notes += [note for path in paths for note in product_notes(path)]
-        facts = read_facts(paths, task.mission)
+    lcs, pieces = [], []
+    for path in paths:  # each file opened once for its flux, notes and facts
+        try:
+            lc, said, piece = read_one(path, settings.flux_column, settings.quality_bitmask)
+        except CorruptFileError as error:
+            if settings.offline:
+                raise
+            bad = Path(path)
+            bad.replace(bad.with_name(f".{bad.name}.corrupt-{int(time.time())}"))
+            raise RefetchError(f"{error}; moved aside to download again") from None
+        lcs.append(lc)
+        notes += said
+        pieces.append(piece)
+    facts = combine_facts(pieces, task.mission)
     return Fetched(stitch(lcs), tuple(paths), tuple(notes), repaired, facts)
