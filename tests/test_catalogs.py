@@ -259,13 +259,13 @@ def test_two_candidates_one_light_curve_read(
     from exoextract.sources import local
 
     reads: list[str] = []
-    real = local.read_lightcurve
+    real = local.read_one
 
     def counting(path: Any, *args: Any) -> Any:
         reads.append(str(path))
         return real(path, *args)
 
-    monkeypatch.setattr(local, "read_lightcurve", counting)
+    monkeypatch.setattr(local, "read_one", counting)
     targets = read_targets(shared_data / "catalogs" / "koi_sample.csv")
     settings = load_settings(
         None, {"data_dir": str(shared_data), "run_tls": False, "run_bls": False}
