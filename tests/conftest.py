@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -158,3 +159,18 @@ def row_of(ctx: object, candidate: object = None) -> dict[str, object]:
 
     chosen = candidate or Candidate(key="star")
     return star_rows(ctx, [chosen]).rows[chosen.key]  # type: ignore[arg-type, attr-defined]
+
+
+def fresh_python(code: str, timeout: float = 300, **env: str) -> str:
+    """The standard output of ``code`` run by a fresh Python (what a worker or a new
+    command starts from), without warming TLS's kernels unless ``env`` says so; the
+    process must succeed."""
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "EXOEXTRACT_WARM_TLS": "0", **env},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.strip()

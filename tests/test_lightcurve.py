@@ -4,9 +4,6 @@ imports lightkurve."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -18,7 +15,7 @@ from exoextract.errors import NoDataError
 from exoextract.lightcurves.lightcurve import LightCurve, quality_mask, stitch
 from exoextract.lightcurves.read import quiet_import_lightkurve, read_lightcurve
 
-from conftest import SHARED_DATA, WASP18
+from conftest import SHARED_DATA, WASP18, fresh_python
 
 KEPLER8 = SHARED_DATA / "kepler" / "0069" / "006922244"
 TOI2266_S24 = SHARED_DATA / "tess" / "tess2020106103520-s0024-0000000008348911-0180-s_lc.fits"
@@ -90,9 +87,7 @@ def test_k2sff_is_read_as_lightkurve_reads_it_without_lightkurve(shared_data: Pa
         f"lc = read_lightcurve({str(K2SFF_K23)!r})\n"
         "print(lc.meta['READER'], lc.meta['AUTHOR'], len(lc), 'lightkurve' in sys.modules)"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split() == ["astropy", "K2SFF", "3632", "False"]
+    assert fresh_python(code).split() == ["astropy", "K2SFF", "3632", "False"]
     ours = read_lightcurve(K2SFF_K23)
     theirs = by_lightkurve(K2SFF_K23)
     assert ours.flux_err is not None and np.isnan(ours.flux_err).all()
@@ -194,16 +189,8 @@ assert rows["K"]["n_files"] == 2.0, rows["K"]["n_files"]
 print("lightkurve" in sys.modules, sorted(m for m in sys.modules if m.startswith("lightkurve"))[:3])
 """
     # a run with plugins earlier in this process set the preload's lightkurve switch: unset it
-    env_off = {"EXOEXTRACT_WARM_TLS": "0", "EXOEXTRACT_PRELOAD_LIGHTKURVE": "0"}
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, **env_off},
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip().splitlines()[-1] == "False []"
+    done = fresh_python(script, timeout=600, EXOEXTRACT_PRELOAD_LIGHTKURVE="0")
+    assert done.splitlines()[-1] == "False []"
 
 
 def test_a_run_with_plugins_preloads_lightkurve_in_its_workers() -> None:
@@ -218,15 +205,7 @@ def test_a_run_with_plugins_preloads_lightkurve_in_its_workers() -> None:
     assert dict(policy_for(load_settings()).preload_env)[LIGHTKURVE_ENV] == "0"
     code = "import sys, exoextract.execution.preload; print('lightkurve' in sys.modules)"
     for flag, loaded in (("1", "True"), ("0", "False")):
-        done = subprocess.run(
-            [sys.executable, "-c", code],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            env={**os.environ, LIGHTKURVE_ENV: flag, "EXOEXTRACT_WARM_TLS": "0"},
-        )
-        assert done.returncode == 0, done.stderr
-        assert done.stdout.strip() == loaded
+        assert fresh_python(code, **{LIGHTKURVE_ENV: flag}) == loaded
 
 
 def test_the_preload_leaves_a_workers_first_star_no_imports_to_pay() -> None:
@@ -246,12 +225,4 @@ task = Task("T", "TIC 5", "TESS", 5, settings, (Candidate("T"),))
 extract(task)
 print(sorted(m for m in set(sys.modules) - before if m.split(".")[0] in ("exoextract", "scipy")))
 """
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "EXOEXTRACT_WARM_TLS": "0"},
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert fresh_python(script).splitlines()[-1] == "[]"

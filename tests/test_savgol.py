@@ -3,15 +3,13 @@ scipy.signal (0.6-1 s in every worker's preload and in ``plot``)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 from scipy.signal import savgol_filter as scipy_savgol
 
 from exoextract.science.savgol import savgol_filter
+
+from conftest import fresh_python
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -40,12 +38,4 @@ def test_a_window_as_long_as_the_series_and_single_precision() -> None:
 
 def test_the_workers_preload_imports_no_scipy_signal() -> None:
     code = "import sys, exoextract.execution.preload; print('scipy.signal' in sys.modules)"
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "EXOEXTRACT_WARM_TLS": "0"},
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip() == "False"
+    assert fresh_python(code) == "False"
