@@ -3,16 +3,14 @@
 lightkurve reuses any file that exists at the expected cache path, without checking it, so
 one interrupted download fails every later run. :func:`check_fits` is the one
 integrity check used everywhere: by ``clean-cache``, and by sources before a file is read.
-Inside :func:`reading_once` (a file's reading: its flux, notes and facts) the file the check
-read is kept too (:func:`loaded_fits`), so each file is opened once instead of five times.
+:func:`loaded_fits` also hands over the file as the check read it, so a reader need not open
+it again.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import threading
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -49,39 +47,10 @@ def check_fits(path: str | Path) -> FileCheck:
     return loaded_fits(path)[0]
 
 
-_READING = threading.local()  # .files: {(path, size, mtime): (FileCheck, HDUList)} or unset
-
-
-@contextlib.contextmanager
-def reading_once() -> Iterator[None]:
-    """Within the block, :func:`loaded_fits` keeps what it read of each file (while the
-    file's size and modification time stay the same); forgotten when the block ends."""
-    outer = getattr(_READING, "files", None)
-    if outer is None:
-        _READING.files = {}
-    try:
-        yield
-    finally:
-        if outer is None:
-            _READING.files = None
-
-
 def loaded_fits(path: str | Path) -> tuple[FileCheck, Any]:
     """:func:`check_fits`'s verdict and the file as the check read it: an astropy HDUList
-    with every HDU's data in memory, the file closed (None for a bad file). Inside
-    :func:`reading_once` a file is read once."""
-    files = getattr(_READING, "files", None)
-    key = None
-    if files is not None:
-        with contextlib.suppress(OSError):
-            stat = Path(path).stat()
-            key = (str(path), stat.st_size, stat.st_mtime_ns)
-        if key in files:
-            return files[key]
-    found = _check(Path(path))
-    if files is not None and key is not None:
-        files[key] = found
-    return found
+    with every HDU's data in memory, the file closed (None for a bad file)."""
+    return _check(Path(path))
 
 
 def _check(path: Path) -> tuple[FileCheck, Any]:

@@ -12,10 +12,9 @@ beside lightkurve's reading of the flux (:mod:`exoextract.lightcurves.read`).
 
 from __future__ import annotations
 
-import contextlib
 import math
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,10 +69,16 @@ class FileFacts:
 FilePiece = tuple[dict[str, float], "Segment | None", np.ndarray, np.ndarray]
 
 
-def file_facts(path: str | Path) -> FilePiece | None:
-    """One file's part of the facts (None where it cannot be read for them)."""
+def file_facts(path: str | Path, loaded: Any = None) -> FilePiece | None:
+    """One file's part of the facts (None where it cannot be read for them); ``loaded``:
+    the file as :func:`~exoextract.lightcurves.cache.loaded_fits` read it, if it was."""
+    from exoextract.lightcurves.cache import loaded_fits
+
+    hdul = loaded if loaded is not None else loaded_fits(path)[1]
+    if hdul is None:
+        return None
     try:
-        return _one_file(path)
+        return _one_file(hdul)
     except Exception:  # astropy's errors on odd files are many; the flux reader judges
         return None
 
@@ -99,10 +104,8 @@ def combine_facts(pieces: Sequence[FilePiece | None], mission: str | None) -> Fi
     return FileFacts(mission, header, tuple(segments), time[order], quality[order])
 
 
-def _one_file(
-    path: str | Path,
-) -> tuple[dict[str, float], Segment | None, np.ndarray, np.ndarray]:
-    with warnings.catch_warnings(), _read(path) as hdul:
+def _one_file(hdul: Any) -> tuple[dict[str, float], Segment | None, np.ndarray, np.ndarray]:
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         primary = hdul[0].header
         header = {k: v for k in HEADER_KEYS if (v := _number(primary.get(k))) is not None}
@@ -135,18 +138,6 @@ def _one_file(
             pixels,
         )
     return header, segment, time, quality
-
-
-@contextlib.contextmanager
-def _read(path: str | Path) -> Iterator[Any]:
-    """The file as the star's reading read it (:func:`~exoextract.lightcurves.cache.loaded_fits`
-    within its :func:`~exoextract.lightcurves.cache.reading_once`), else opened here."""
-    from exoextract.lightcurves.cache import loaded_fits
-
-    check, hdul = loaded_fits(path)
-    if hdul is None:
-        raise OSError(check.problem or "unreadable")
-    yield hdul
 
 
 def _number(value: Any) -> float | None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from exoextract.errors import CorruptFileError
-from exoextract.lightcurves.cache import loaded_fits, reading_once
+from exoextract.lightcurves.cache import loaded_fits
 from exoextract.lightcurves.filefacts import FilePiece, file_facts
 from exoextract.lightcurves.lightcurve import (
     LightCurve,
@@ -64,7 +64,13 @@ def read_lightcurve(
 
     :class:`CorruptFileError` for a file that is not whole (with the fix), or that is whole
     but not a light curve exoextract can read (saying what it is instead)."""
-    check, hdul = loaded_fits(path)
+    return _read_loaded(path, *loaded_fits(path), flux_column, quality_bitmask)
+
+
+def _read_loaded(
+    path: str | Path, check: Any, hdul: Any, flux_column: str, quality_bitmask: str
+) -> LightCurve:
+    """:func:`read_lightcurve` of a file :func:`loaded_fits` has read."""
     if check.bad:
         raise CorruptFileError(
             f"{path}: {check.problem} — delete it (exoextract clean-cache) or download it again"
@@ -116,14 +122,18 @@ def read_one(
     """A file's light curve (:func:`read_lightcurve`), its notes (:func:`product_notes`)
     and its part of the star's facts (:func:`~exoextract.lightcurves.filefacts.file_facts`),
     the file opened and read once for all three, and let go before the next file."""
-    with reading_once():
-        lc = read_lightcurve(path, flux_column, quality_bitmask)
-        return lc, product_notes(path), file_facts(path)
+    check, hdul = loaded_fits(path)
+    lc = _read_loaded(path, check, hdul, flux_column, quality_bitmask)
+    return lc, _notes(path, hdul), file_facts(path, hdul)
 
 
 def product_notes(path: str | Path) -> list[str]:
     """What a user should know about a file read as it is (raw K2's roll systematics)."""
-    kind, _, header = _describe(loaded_fits(path)[1])
+    return _notes(path, loaded_fits(path)[1])
+
+
+def _notes(path: str | Path, hdul: Any) -> list[str]:
+    kind, _, header = _describe(hdul)
     if kind == "KeplerLightCurve" and str(header.get("MISSION", "")).upper() == "K2":
         return [f"{Path(path).name}: {RAW_K2}"]
     return []
