@@ -150,8 +150,11 @@ def test_an_unreadable_memory_cap_is_said_once(monkeypatch: pytest.MonkeyPatch) 
     assert supervisor.memory_readable()  # psutil reads it here (Linux; macOS too)
     monkeypatch.setattr(supervisor, "memory_readable", lambda: False)
     lines: list[str] = []
-    Supervisor(noop, replace(FAST, max_memory=2**30), log=lines.append).close()
-    assert [line for line in lines if "memory cap" in line] == [
+    sup = Supervisor(noop, replace(FAST, max_memory=2**30), log=lines.append)
+    sup.close()
+    said = [
         "warning: resident memory cannot be read on this platform: the memory cap "
         "(max_memory_per_worker) is off — rely on the timeout instead"
     ]
+    assert [line for line in lines if "memory cap" in line] == said
+    assert [e for e in sup.stats.events if "memory cap" in e] == said  # the run's events too

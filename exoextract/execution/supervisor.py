@@ -152,7 +152,6 @@ class Supervisor:
                 "resident memory cannot be read on this platform: the memory cap "
                 "(max_memory_per_worker) is off — rely on the timeout instead"
             )
-            self.stats.events.append(message)
             self._log(f"warning: {message}")
         if not missing_pebble_internals():
             pebble_types.CONSTS.term_timeout = policy.kill_grace
@@ -276,7 +275,6 @@ class Supervisor:
             missing = missing_pebble_internals(pool)
             if missing:
                 message = INTERNALS_WARNING.format(missing=", ".join(missing))
-                self.stats.events.append(message)
                 self._log(f"warning: {message}")
         try:
             pids = list(pool._pool_manager.worker_manager.workers)
