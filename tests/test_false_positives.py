@@ -195,6 +195,14 @@ def test_two_stars_with_one_eclipse_the_fainter_is_the_ephemeris_match(tmp_path:
     child_signals = signals[signals["target_id"] == "KIC 4500002"]
     assert (child_signals["fp_ephemeris_match"] == 1.0).all()
     assert (child_signals["vet_transit_like"] == 0.0).all()
+    # its sheet says what the tables say, though its worker could not know the other star
+    from exoextract.report.sheet import sheet_data
+
+    sheet = sheet_data(result.run_dir, "KIC 4500002")
+    assert sheet.values["fp_ephemeris_match"] == 1.0
+    assert sheet.values["vet_transit_like"] == 0.0
+    assert sheet.values["vet_reason"] == rows.loc["KIC 4500002", "vet_reason"]
+    assert [s["vet_transit_like"] for s in sheet.signals] == list(child_signals["vet_transit_like"])
 
 
 # ---------------------------------------------------------------- real KOI stars

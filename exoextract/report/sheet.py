@@ -67,7 +67,7 @@ def sheet_data(run_dir: str | Path, name: str, signal: int | None = None) -> She
     """Recompute what the sheet of ``name`` (a target or candidate of the run) shows: its
     row, folded where the row says (its signal, or its catalog ephemeris), or on the star's
     signal number ``signal`` if given."""
-    from exoextract.run.one_star import star_task, stored_rows
+    from exoextract.run.one_star import merged_verdicts, star_task, stored_rows
     from exoextract.star.rows import star_rows
 
     task, rows = star_task(run_dir, name)
@@ -93,8 +93,10 @@ def sheet_data(run_dir: str | Path, name: str, signal: int | None = None) -> She
     except features.NotComputable as why:
         raise InputError(f"cannot draw {name}: {why.reason}") from None
     assert ctx.raw_time is not None and ctx.raw_flux is not None
-    by_key, signals = stored
+    by_key, found_signals = stored
     values = dict(by_key[rows[0].key])
+    signals = [dict(s) for s in found_signals]
+    merged_verdicts(run_dir, rows[0], values, signals)
     source, chosen = _row_source(values, signals)
     if signal is not None:
         if not 1 <= signal <= len(signals):

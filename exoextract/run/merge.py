@@ -20,6 +20,15 @@ from exoextract.star.extract import OUTCOME_COLUMNS, SOURCE_COLUMNS, reserved_co
 from exoextract.star.rows import CANDIDATE_KEY
 from exoextract.targets import TargetList
 
+# the only columns the run-wide ephemeris match changes (settle() included); a row that is a
+# signal takes them from its signal
+VERDICT_COLUMNS = (
+    "fp_ephemeris_match",
+    "fp_ephemeris_match_reason",
+    "vet_transit_like",
+    "vet_reason",
+)
+
 
 @dataclass
 class Merged:
@@ -188,16 +197,14 @@ def ephemeris_matches(
         target["fp_ephemeris_match_reason"] = verdict.reason
         settle(target)
     by_signal = {(r["target_id"], r["signal"]): r for r in signal_records}
-    # the only columns a verdict changes (settle() included), copied from signal to row
-    changed = ("fp_ephemeris_match", "fp_ephemeris_match_reason", "vet_transit_like", "vet_reason")
     for record in row_records:
         if record.get("match") == "signal":
             signal = by_signal.get((record["target_id"], record.get("match_signal")))
             if signal is not None:
-                record.update({c: signal[c] for c in changed if c in signal})
+                record.update({c: signal[c] for c in VERDICT_COLUMNS if c in signal})
     new_table, new_signals = table.copy(), signals.copy()
     for frame, records in ((new_table, row_records), (new_signals, signal_records)):
-        for column in changed:
+        for column in VERDICT_COLUMNS:
             if column in frame:
                 values = pd.Series([r.get(column) for r in records], index=frame.index)
                 frame[column] = values.astype(frame[column].dtype)

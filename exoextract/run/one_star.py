@@ -66,5 +66,42 @@ def stored_rows(
     return found, signals
 
 
+def merged_verdicts(
+    run_dir: str | Path, target: Target, row: dict[str, Any], signals: list[dict[str, Any]]
+) -> None:
+    """Give a star's ``row`` (the one of ``target``) and its ``signals``, in place, the
+    verdicts the run's merge wrote into its tables across its stars
+    (:data:`~exoextract.run.merge.VERDICT_COLUMNS`: the ephemeris match, and the vetting
+    flag it can turn), where the run has written them: a worker's row cannot know that
+    another star of the run has its period and epoch. A row that is a signal takes its
+    signal's, as in the tables."""
+    import pandas as pd
+
+    from exoextract.run.merge import VERDICT_COLUMNS
+
+    run_dir = Path(run_dir)
+    tables = run_dir / "signals.parquet", run_dir / "features.parquet"
+    if not all(path.is_file() for path in tables):
+        return  # not merged yet: the worker's verdicts are all there is
+    only = [("target_id", "==", target.target_id)]
+    merged_signals = pd.read_parquet(tables[0], filters=only)
+    by_number = {int(r["signal"]): r for r in merged_signals.to_dict("records")}
+    for found in signals:
+        merged = by_number.get(int(found.get("signal", 0)))
+        if merged is not None:
+            found.update({c: merged[c] for c in VERDICT_COLUMNS if c in merged})
+    if row.get("match") == "signal":
+        chosen = [s for s in signals if s.get("signal") == row.get("match_signal")]
+        if chosen:
+            row.update({c: chosen[0][c] for c in VERDICT_COLUMNS if c in chosen[0]})
+        return
+    rows = pd.read_parquet(tables[1], filters=only)
+    if "candidate" in rows.columns and target.candidate is not None:
+        rows = rows[rows["candidate"] == target.candidate]
+    if len(rows) == 1:
+        merged_row = rows.iloc[0]
+        row.update({c: merged_row[c] for c in VERDICT_COLUMNS if c in merged_row.index})
+
+
 def _plain(name: str) -> str:
     return "".join(ch for ch in name.lower() if ch.isalnum() or ch == ".")
