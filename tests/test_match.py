@@ -156,6 +156,32 @@ def test_a_single_event_is_matched_by_its_epoch_and_measured() -> None:
     assert single["bls_reason"].startswith("a single event")
 
 
+def test_a_catalog_period_that_drifts_across_the_data_is_its_signal_when_on_its_epoch() -> None:
+    """The catalog's period 0.25 % long (from fewer transits than these data hold): its
+    ephemeris drifts 1.5 durations off the planet's transits by the quarter's end. On its
+    epoch (a transit there, in the data) the row is the planet's signal and says the drift;
+    an epoch off the transits, one outside the data (where the drift cannot be told from
+    another object's), or a period further off than the data resolve, is not matched."""
+    lc = with_transits(QUARTER, B)
+    long = B[0] * 1.0025
+    cases = {
+        "on": (long, B[1]),
+        "off": (long, B[1] + 2 * B[3]),
+        "before": (long, B[1] - 20 * long),
+        "further": (B[0] * 1.005, B[1]),
+    }
+    rows, signals = rows_for(lc, *(candidate(k, p, t0, B[3]) for k, (p, t0) in cases.items()))
+    [planet] = [i for i, s in enumerate(signals) if near(s["signal_period"], B[0], 1e-3)]
+    row = rows["on"]
+    assert row["match"] == "signal" and row["match_signal"] == planet + 1, row["match_reason"]
+    assert abs(row["match_epoch_offset"]) > 1 and "drifts up to" in row["match_reason"]
+    for column, value in signals[planet].items():
+        if column.startswith(("bls_", "tls_", "vet_")):
+            assert same(row[column], value), column
+    for key in ("off", "before", "further"):
+        assert rows[key]["match"] == "catalog", (key, rows[key]["match_reason"])
+
+
 # ---------------------------------------------------------------- a run, and its check
 def _run(tmp_path: Path) -> Path:
     trains = ((5.3, 1.1, 1.5e-3, 0.15), (13.7, 4.0, 1e-3, 0.2))  # B and C, t0 from the start

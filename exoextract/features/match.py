@@ -13,7 +13,12 @@ that candidate, never another object of its star:
   of it with the catalog's transits on the signal's (``match_factor`` 1/2, 1/3: the
   catalog's period is a multiple, an eclipsing binary's two eclipses for instance); and,
   where the catalog gives an epoch, when every transit of the longer of the two ephemerides
-  falls within a transit duration of one of the shorter's. A single event matches a
+  falls within a transit duration of one of the shorter's. A catalog period measured on
+  fewer transits than the data hold can drift further than that across them: a signal at
+  the catalog's period (as close as a catalog without an epoch must be) whose own ephemeris
+  puts a transit within a duration of the catalog's epoch, inside the data, is the
+  candidate too (``match_epoch_offset`` says how far the catalog's ephemeris drifted,
+  ``match_reason`` says so). A single event matches a
   transit the catalog's ephemeris predicts (or, without a catalog epoch, when it is the one
   single event on the star that the catalog's period allows). Each signal is one
   candidate's at most: candidates and signals are paired closest first (same period before
@@ -80,7 +85,8 @@ COLUMNS = (
         "match_epoch_offset",
         "durations",
         "The largest distance, signed, of the longer ephemeris' transits from the shorter's "
-        "(the catalog's and the signal's), in transit durations; NaN without a catalog epoch.",
+        "(the catalog's and the signal's), in transit durations; NaN without a catalog epoch. "
+        "Beyond 1 only where the catalog's period drifts from a signal on its epoch.",
     ),
 )
 PERIOD_TOLERANCE = 0.01  # with a catalog epoch: the epochs across the data decide
@@ -99,13 +105,15 @@ class Link:
     period_error: float
     epoch_offset: float  # durations; NaN without a catalog epoch
     weak: bool = False  # a single event matched by the catalog period alone
+    drift: float = math.nan  # days the catalog's period drifts over the data (on its epoch)
 
     @property
     def score(self) -> float:
         multiple = 0.0 if not math.isfinite(self.factor) or self.factor == 1 else 1.0
         epoch = abs(self.epoch_offset) if math.isfinite(self.epoch_offset) else 0.5
         error = self.period_error / PERIOD_TOLERANCE if math.isfinite(self.period_error) else 0
-        return multiple + epoch + error + (2.0 if self.weak else 0.0)
+        drifted = 1.0 if math.isfinite(self.drift) else 0.0
+        return multiple + epoch + error + (2.0 if self.weak else 0.0) + drifted
 
 
 @dataclass
@@ -242,9 +250,25 @@ def _link(
         if t0 is not None:
             offset = _worst_offset(time, candidate, t0, signal, seen, factor)
             if not abs(offset) <= duration:
+                if factor == 1 and _on_epoch(time, t0, signal, duration, baseline, error):
+                    drift = offset  # the catalog's period, not the candidate, is off
+                    return Link(index, factor, error, offset / duration, drift=drift)
                 continue
         return Link(index, factor, error, offset / duration)
     return None
+
+
+def _on_epoch(
+    time: np.ndarray, t0: float, signal: Signal, duration: float, baseline: float, error: float
+) -> bool:
+    """Whether a signal at the catalog's period whose transits drift from the catalog's
+    ephemeris is still the candidate: its own ephemeris puts a transit within a duration of
+    the catalog's epoch, which lies within the data (where the catalog's ephemeris is
+    known best), and the periods agree as closely as a catalog without an epoch must."""
+    if not float(time.min()) - duration <= t0 <= float(time.max()) + duration:
+        return False
+    tolerance = min(PERIOD_TOLERANCE, max(PERIOD_FLOOR, PERIOD_RESOLUTION * duration / baseline))
+    return error <= tolerance and abs(_signed(t0 - signal.t0, signal.period)) <= duration
 
 
 def _worst_offset(
@@ -405,6 +429,13 @@ def _signal_reason(candidate: Any, signal: Signal, number: int, link: Link) -> s
     at = f"signal {number} at {signal.period:.5f} d"
     if link.factor == 1:
         error = 100 * link.period_error
+        if math.isfinite(link.drift):
+            return (
+                f"{at}, {error:.4f} % from the catalog's {candidate.period:.6f} d, a transit "
+                f"at the catalog's epoch; away from it the catalog's period drifts up to "
+                f"{link.epoch_offset:+.2f} durations ({24 * link.drift:+.2f} h) from the "
+                "signal's transits: the signal's period is the better one"
+            )
         return f"{at}, {error:.3f} % from the catalog's {candidate.period:.5f} d{epoch}"
     if link.factor > 1:
         return (
