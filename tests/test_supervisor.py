@@ -158,3 +158,36 @@ def test_an_unreadable_memory_cap_is_said_once(monkeypatch: pytest.MonkeyPatch) 
     ]
     assert [line for line in lines if "memory cap" in line] == said
     assert [e for e in sup.stats.events if "memory cap" in e] == said  # the run's events too
+
+
+def test_the_forkserver_skips_its_teardown_and_nothing_else_does(tmp_path: Path) -> None:
+    """The forkserver held the run's stdout and stderr 0.3-0.5 s after the run ended while it
+    tore down astropy and numba (a pipe reader, a Colab `!` cell, waited for it): its
+    preload makes it leave at once. Only there: the workers forked from it leave as they
+    did, and a process that imports the preload itself keeps its own exit code."""
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "server.py"
+    script.write_text(
+        "import multiprocessing as mp, os, sys\n"
+        "import exoextract.execution.preload as preload\n"
+        "def in_worker(_):\n"
+        "    import exoextract.execution.preload as p\n"
+        "    return p.EXITS_AT_ONCE\n"
+        "if __name__ == '__main__':\n"
+        "    ctx = mp.get_context('forkserver')\n"
+        "    ctx.set_forkserver_preload(['exoextract.execution.preload'])\n"
+        "    with ctx.Pool(1) as pool:\n"
+        "        print(pool.map(in_worker, [0]), preload.EXITS_AT_ONCE)\n"
+        "    sys.exit(3)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "EXOEXTRACT_WARM_TLS": "0"},
+    )
+    assert (done.returncode, done.stdout.strip()) == (3, "[True] False"), done.stderr[-2000:]

@@ -11,13 +11,40 @@ imports it then.
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import os
+import sys
 import warnings
 
 from exoextract.execution.isolation import LIGHTKURVE_ENV, TLS_BACKEND_ENV, limit_threads_env
 
 limit_threads_env()
+
+
+def _in_forkserver() -> bool:
+    """Whether this import is the forkserver's preload (its ``main`` is on the stack)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "main" and code.co_filename.endswith("forkserver.py"):
+            return True
+        frame = frame.f_back  # type: ignore[assignment]
+    return False
+
+
+def _exit_now(server: int) -> None:
+    if os.getpid() == server:  # not a worker forked from it (they leave by os._exit anyway)
+        os._exit(0)
+
+
+# The server ends when the run's process does; tearing down what it loaded (astropy, numba)
+# took 0.3-0.5 s, during which it held the run's stdout and stderr open: a shell pipe, a
+# Colab `!` cell or subprocess.run(capture_output=True) waited for it. It holds nothing to
+# flush or clean (its socket is the parent's to remove), so it leaves at once.
+EXITS_AT_ONCE = _in_forkserver()
+if EXITS_AT_ONCE:
+    atexit.register(_exit_now, os.getpid())
 
 PRELOADED = (
     "exoextract.star.extract",
