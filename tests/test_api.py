@@ -61,6 +61,29 @@ def test_importing_exoextract_loads_nothing_heavy() -> None:
     assert done.stdout.splitlines() == ["[]", "[]"]
 
 
+def test_a_runs_own_process_loads_no_science_library(tmp_path: Path) -> None:
+    """The stars are computed in the workers; the run's process plans, checkpoints and
+    merges. Merging read the families' columns through the search module, which imported
+    numba (0.2 s of every run's wall time, after its last star)."""
+    (tmp_path / "targets.csv").write_text("tic\n100200300\n")
+    script = tmp_path / "one.py"
+    script.write_text(
+        "import sys\n"
+        "from exoextract import load_settings, start_run\n"
+        "if __name__ == '__main__':\n"
+        "    settings = load_settings(None, {'source': 'synthetic', 'workers': 1})\n"
+        "    result = start_run('targets.csv', settings, out_dir='run')\n"
+        "    heavy = ('numba', 'astropy', 'scipy', 'matplotlib', 'lightkurve',\n"
+        "             'transitleastsquares')\n"
+        "    print(result.stars, sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines()[-1] == "1 []"
+
+
 def test_the_package_is_typed() -> None:
     assert (Path(exoextract.__file__).parent / "py.typed").is_file()
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from exoextract.science.search import ffa
 from exoextract.science.search.durations import octave_edges, plausible_durations
 
 
@@ -118,6 +117,10 @@ def box_spectrum(
         if key not in cache:
             cache[key] = _Weighted.of(*pair)
         return cache[key]
+
+    # here, not at the top: the run's own process reads the families' columns through this
+    # module, and the kernels' import (numba, 0.2 s) is the workers' alone
+    from exoextract.science.search import ffa
 
     chi2_null = weighted((flux, flux_err)).chi2_null
     start = float(time.min())
