@@ -309,6 +309,25 @@ def test_a_script_from_standard_input_runs_and_presets_load_by_name(tmp_path: Pa
     assert "counts {'ok': 2}" in done.stdout  # 'laptop': the preset, from outside the repo
 
 
+def test_the_console_script_is_not_run_again_in_every_worker(tmp_path: Path) -> None:
+    """A worker runs its parent's ``__main__`` script again as it starts (not a ``-m``
+    module): for ``bin/exoextract`` that imported the command line, typer and rich in every
+    worker (0.15 s a start). The console script's copy here says whenever it is run so."""
+    mark = tmp_path / "imported-by-a-worker"
+    script = tmp_path / "exoextract"
+    script.write_text(
+        "import sys\n"
+        "if __name__ == '__mp_main__':\n"
+        f"    open({str(mark)!r}, 'a').write('once\\n')\n"
+        "from exoextract.cli import main\n"
+        "if __name__ == '__main__':\n"
+        "    sys.exit(main())\n"
+    )
+    done = _python(tmp_path, [str(script), "run", str(targets(tmp_path)), *FAST, "-o", "r"])
+    assert done.returncode == 0, done.stderr
+    assert not mark.exists(), mark.read_text()
+
+
 def test_smaller_cracks_search_flag_and_candidate_column(tmp_path: Path) -> None:
     done = runner.invoke(app, ["run", str(targets(tmp_path)), "--search", "medium", *FAST])
     assert done.exit_code == 2

@@ -62,6 +62,7 @@ from exoextract.cli.render import (
     out,
 )
 from exoextract.errors import ExoextractError, InputError
+from exoextract.run.mainguard import workers_skip_the_script
 from exoextract.settings import SEARCH_MODES, SOURCES, load_settings
 
 
@@ -740,6 +741,7 @@ def main_options(
 
 def main() -> None:
     """Console entry point."""
+    workers_skip_the_script()
     try:
         code = app(standalone_mode=False)
     except (KeyboardInterrupt, typer.Abort):
