@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import psutil
 import pytest
 
 from exoextract.archive.direct import fetch_one
@@ -194,6 +195,31 @@ def test_each_transfer_fault_is_transient_and_leaves_no_file(
     assert not [p for p in cache.rglob("*") if p.name == KIC90]  # nothing under a final name
     assert not [p for p in cache.rglob("*.part")]
     assert len(fetch(settings, "KIC 11442793")["paths"]) == 3  # then it works
+
+
+def test_a_killed_downloads_file_goes_even_before_its_process_is_reaped(tmp_path: Path) -> None:
+    """A download's hidden file names its process; the next download of that file removes
+    the ones whose process is gone. A killed worker not yet reaped (a zombie: it answers
+    signal 0) counted as running, so its file stayed in the cache (seen in a loaded test
+    run: a resumed run's cache kept the killed run's unfinished file)."""
+    import subprocess
+
+    from exoextract.archive.transfer import remove_stale_parts
+
+    dest = tmp_path / "kplr011442793-2009350155506_llc.fits"
+    zombie = subprocess.Popen(["true"])  # exits, and is not waited for: a zombie
+    running = subprocess.Popen(["sleep", "30"])
+    try:
+        is_zombie = lambda: psutil.Process(zombie.pid).status() == psutil.STATUS_ZOMBIE  # noqa: E731
+        wait_for(is_zombie, 10, "a zombie")
+        for pid in (zombie.pid, running.pid):
+            (tmp_path / f".{dest.name}.{pid}.part").write_bytes(b"SIMPLE")
+        assert remove_stale_parts(dest) == 1
+        assert [p.name for p in tmp_path.iterdir()] == [f".{dest.name}.{running.pid}.part"]
+    finally:
+        running.kill()
+        running.wait()
+        zombie.wait()
 
 
 def test_sector_filter_and_repairs_are_recorded(archive: Path, tmp_path: Path) -> None:

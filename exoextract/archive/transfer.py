@@ -33,16 +33,28 @@ def remove_stale_parts(dest: Path) -> int:
     for part in dest.parent.glob(f".{dest.name}.*.part"):
         try:
             pid = int(part.name.rsplit(".", 2)[-2])
-            os.kill(pid, 0)
-            continue  # its download is still running
-        except ProcessLookupError:
-            pass
-        except (ValueError, PermissionError):
-            continue
+        except ValueError:
+            continue  # not a name this module gives
+        if _running(pid):
+            continue  # its download is still going
         with contextlib.suppress(OSError):
             part.unlink()
             removed += 1
     return removed
+
+
+def _running(pid: int) -> bool:
+    """Whether a process runs under ``pid``. A killed one that its parent has not reaped yet
+    (a zombie, as a worker is for a moment after a killed run) answers signal 0 but runs
+    nothing: its file was kept, and stayed in the cache for good once the retry finished."""
+    import psutil
+
+    try:
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:  # another user's: assume it runs
+        return True
 
 
 def download(
