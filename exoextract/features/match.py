@@ -230,12 +230,7 @@ def _link(
             return None
         offset = _signed(t0 - signal.t0, signal.period)
         return Link(index, nan, nan, offset / duration) if abs(offset) <= duration else None
-    if t0 is not None:
-        tolerance = PERIOD_TOLERANCE
-    else:
-        tolerance = min(
-            PERIOD_TOLERANCE, max(PERIOD_FLOOR, PERIOD_RESOLUTION * duration / baseline)
-        )
+    tolerance = PERIOD_TOLERANCE if t0 is not None else _resolved(duration, baseline)
     factors = [1.0, *map(float, MULTIPLES)] + (
         [1.0 / k for k in FRACTIONS] if t0 is not None else []
     )
@@ -251,11 +246,17 @@ def _link(
             offset = _worst_offset(time, candidate, t0, signal, seen, factor)
             if not abs(offset) <= duration:
                 if factor == 1 and _on_epoch(time, t0, signal, duration, baseline, error):
-                    drift = offset  # the catalog's period, not the candidate, is off
-                    return Link(index, factor, error, offset / duration, drift=drift)
+                    # the catalog's period, not the candidate, is off
+                    return Link(index, factor, error, offset / duration, drift=offset)
                 continue
         return Link(index, factor, error, offset / duration)
     return None
+
+
+def _resolved(duration: float, baseline: float) -> float:
+    """The period error a catalog without an epoch may have: this many durations of drift
+    over the baseline, at least PERIOD_FLOOR, at most PERIOD_TOLERANCE."""
+    return min(PERIOD_TOLERANCE, max(PERIOD_FLOOR, PERIOD_RESOLUTION * duration / baseline))
 
 
 def _on_epoch(
@@ -267,8 +268,8 @@ def _on_epoch(
     known best), and the periods agree as closely as a catalog without an epoch must."""
     if not float(time.min()) - duration <= t0 <= float(time.max()) + duration:
         return False
-    tolerance = min(PERIOD_TOLERANCE, max(PERIOD_FLOOR, PERIOD_RESOLUTION * duration / baseline))
-    return error <= tolerance and abs(_signed(t0 - signal.t0, signal.period)) <= duration
+    on_it = abs(_signed(t0 - signal.t0, signal.period)) <= duration
+    return error <= _resolved(duration, baseline) and on_it
 
 
 def _worst_offset(
